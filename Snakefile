@@ -1,0 +1,25 @@
+# andicam: rebuild "Exploring how deep learning decodes anomalous diffusion via Grad-CAM"
+# (Bae, Baek, Jeong 2024) from nothing. The pipeline reads top to bottom:
+# simulate -> train -> explain -> augment -> relevance -> figures (and predict on your own tracks).
+#
+#   snakemake --cores all                                   # paper scale (config.yaml)
+#   snakemake --cores all --configfile presets/quick.yaml   # every figure on a laptop
+#   snakemake --cores all fig_dataset_overview              # one figure, by name
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        FIGURES,
+    default_target: True

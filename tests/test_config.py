@@ -1,0 +1,69 @@
+"""The merged config is validated before any job runs; each problem is one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from andicam.config import ConfigError, load_config, validate
+from helpers import REPO, copy_workflow, snakemake
+
+BASE = load_config([REPO / "config.yaml"])
+
+
+def test_shipped_configs_are_valid():
+    for preset in ("quick", "tiny"):
+        load_config([REPO / "config.yaml", REPO / "presets" / f"{preset}.yaml"])
+
+
+def _set(config, dotted, value):
+    *path, last = dotted.split(".")
+    node = config
+    for key in path:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+DELETE = object()
+
+BAD = [
+    ("unknown key", "data.n_per_clas", 5, "data.n_per_clas: unknown key"),
+    ("wrong type", "train.epochs", "ten", "train.epochs: 'ten' is not of type 'integer'"),
+    ("non-positive size", "data.n_per_class.train", 0, "data.n_per_class.train: 0 must be >= 1"),
+    ("negative lr", "train.lr", -0.1, "train.lr: -0.1 must be > 0"),
+    ("alpha outside model", "data.alpha_sub", [0.1, 1.3], "data.alpha_sub: [0.1, 1.3] must lie strictly inside"),
+    ("alpha for LW", "data.alpha_sup", [0.9, 1.5], "data.alpha_sup: [0.9, 1.5] must lie strictly inside"),
+    ("alpha reversed", "data.alpha_sup", [1.8, 1.2], "data.alpha_sup: need low < high"),
+    ("unknown depth", "model.depths", [18, 50], "model.depths.1: 50 is not one of [10, 18, 34]"),
+    ("main depth not trained", "model.depths", [10, 34], "model.main_depth: 18 is not among model.depths"),
+    ("split with no files", "data.regimes.fixed.shards.val", 0, "data.regimes.fixed.shards.val: 0 must be >= 1"),
+    ("missing key", "train.seeds", DELETE, "train: 'seeds' is a required property"),
+    ("no seeds", "train.seeds", [], "train.seeds: must not be empty"),
+    ("lengths reversed", "data.regimes.fixed.max_length", 900, "min_length 1000 > max_length 900"),
+    ("length beyond input", "data.regimes.fixed.max_length", 2000, "data.regimes.fixed.max_length: 2000"),
+]
+
+
+@pytest.mark.parametrize("case, key, value, message", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_names_the_key(case, key, value, message):
+    config = copy.deepcopy(BASE)
+    _set(config, key, value)
+    with pytest.raises(ConfigError) as err:
+        validate(config)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_snakemake_stops_before_any_job(tmp_path):
+    work = copy_workflow(tmp_path / "wf")
+    (work / "bad.yaml").write_text(yaml.safe_dump({"train": {"lr": -1}}))
+    run = snakemake(work, "--cores", "1", "--configfile", "bad.yaml")
+    assert run.returncode != 0
+    assert "config: train.lr: -1 must be > 0" in run.stderr
+    assert not (work / "results").exists() and not (work / "logs").exists()

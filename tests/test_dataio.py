@@ -1,0 +1,112 @@
+"""HDF5 shards: round trip, self-description, and a clear error for every kind of bad file."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from andicam.dataio import (CLASS_NAMES, DataFileError, Trajectories, read_many, read_trajectories,
+                            write_trajectories)
+from andicam.preprocess import to_model_input
+from andicam.simulate import simulate
+
+
+@pytest.fixture
+def shard(tmp_path):
+    data = simulate(4, 10, 300, seed=1)
+    path = tmp_path / "shard0.h5"
+    write_trajectories(path, data, {"seed": 7, "config": {"n_per_class": 4}})
+    return path, data
+
+
+def test_round_trip(shard):
+    path, data = shard
+    back = read_trajectories(path)
+    for name in ("trajectories", "lengths", "labels", "alpha"):
+        assert np.array_equal(getattr(back, name), getattr(data, name))
+    assert back.attrs["class_names"] == list(CLASS_NAMES)
+    assert back.attrs["seed"] == 7 and back.attrs["config"] == {"n_per_class": 4}
+    with h5py.File(path) as f:
+        assert f["trajectories"].dtype == np.float32
+        assert f["trajectories"].chunks is not None and f["trajectories"].compression == "gzip"
+
+
+def test_no_temporary_file_is_left(shard):
+    path, _ = shard
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_read_many_concatenates_in_order(shard, tmp_path):
+    path, data = shard
+    both = read_many([path, path])
+    assert len(both) == 2 * len(data)
+    assert np.array_equal(both.labels[len(data):], data.labels)
+
+
+def _corrupt(path, name, transform):
+    with h5py.File(path, "r+") as f:
+        values = transform(f[name][...])
+        del f[name]
+        f.create_dataset(name, data=values)
+
+
+@pytest.mark.parametrize("name, transform, message", [
+    ("lengths", lambda v: v + 5000, "lengths out of range"),
+    ("lengths", lambda v: v * 0, "lengths out of range"),
+    ("labels", lambda v: v + 8, "labels out of range"),
+    ("trajectories", lambda v: np.where(np.arange(v.shape[2]) == 3, np.nan, v), "NaN or Inf"),
+    ("alpha", lambda v: v * np.inf, "'alpha' contains NaN or Inf"),
+    ("labels", lambda v: v[:-1], "'labels' has shape"),
+])
+def test_inconsistent_file_is_named(shard, name, transform, message):
+    path, _ = shard
+    _corrupt(path, name, transform)
+    with pytest.raises(DataFileError, match=message) as err:
+        read_trajectories(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_file(shard):
+    path, _ = shard
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataFileError, match="truncated|corrupt|not a readable HDF5") as err:
+        read_trajectories(path)
+    assert str(path) in str(err.value)
+
+
+def test_not_hdf5(tmp_path):
+    path = tmp_path / "notes.h5"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(DataFileError, match="not a readable HDF5"):
+        read_trajectories(path)
+
+
+def test_missing_dataset_and_missing_file(tmp_path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.zeros(3)
+    with pytest.raises(DataFileError, match="missing dataset"):
+        read_trajectories(path)
+    with pytest.raises(DataFileError, match="no such file"):
+        read_trajectories(tmp_path / "absent.h5")
+
+
+def test_writer_refuses_bad_arrays(tmp_path):
+    bad = Trajectories(np.full((2, 2, 5), np.nan, np.float32), np.array([5, 5]), np.array([0, 1]),
+                       np.array([0.5, 0.5], np.float32))
+    with pytest.raises(DataFileError, match="NaN"):
+        write_trajectories(tmp_path / "bad.h5", bad)
+    assert not any(tmp_path.iterdir())
+
+
+def test_preprocessing_left_pads_and_scales():
+    traj = np.zeros((1, 2, 6), np.float32)
+    traj[0, 0, :3] = [0, 1, 3]
+    traj[0, 1, :3] = [0, -2, -1]
+    x = to_model_input(traj, np.array([3]), length=8)
+    assert x.shape == (1, 2, 8)
+    # x: padding 0 then 0, 1, 3 -> min 0, max 3; y: padding 0 then 0, -2, -1 -> min -2, max 0.
+    assert np.allclose(x[0, 0], [0, 0, 0, 0, 0, 0, 1 / 3, 1])
+    assert np.allclose(x[0, 1], [1, 1, 1, 1, 1, 1, 0, 0.5])

@@ -1,0 +1,5 @@
+import sys
+
+from andicam.cli import main
+
+sys.exit(main())

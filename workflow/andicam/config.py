@@ -1,0 +1,116 @@
+"""Load and validate the workflow configuration.
+
+The schema (``workflow/schemas/config.schema.yaml``) checks keys, types and
+ranges; ``validate`` adds the checks a schema cannot express (alpha ranges the
+generators allow, the main depth among the trained depths). Every problem is
+reported as one line that names the key, e.g.
+``config: train.lr: -1 is not positive``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message is one line naming the key."""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge like Snakemake merges --configfile onto configfile: nested dicts key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
+    """config.yaml followed by presets, merged in order, then validated."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"config: cannot read {path}: {exc}".replace("\n", " ")) from None
+        if not isinstance(loaded, Mapping):
+            raise ConfigError(f"config: {path} must hold a mapping of keys, not {type(loaded).__name__}")
+        config = deep_merge(config, loaded)
+    validate(config)
+    return config
+
+
+def _key(path: Iterable[Any]) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    where = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return f"config: {_key([*err.absolute_path, extra[0]])}: unknown key"
+    if err.validator == "required":
+        return f"config: {where}: {err.message}"
+    if err.validator == "minimum":
+        return f"config: {where}: {err.instance!r} must be >= {err.validator_value}"
+    if err.validator == "exclusiveMinimum":
+        return f"config: {where}: {err.instance!r} must be > {err.validator_value}"
+    if err.validator == "enum":
+        return f"config: {where}: {err.instance!r} is not one of {err.validator_value}"
+    if err.validator == "minItems" and err.validator_value == 1:
+        return f"config: {where}: must not be empty"
+    return f"config: {where}: {err.message}"
+
+
+def _schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError (one line, naming the key) on the first problem found."""
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        # The deepest error under the first failing key is the most specific one.
+        first = errors[0]
+        if first.context:
+            first = min(first.context, key=lambda e: -len(e.absolute_path))
+        raise ConfigError(_schema_message(first))
+    _check_semantics(config)
+
+
+def _check_semantics(config: Mapping[str, Any]) -> None:
+    from andicam.simulate import CLASSES, MODEL_ALPHA_LIMITS
+
+    data = config["data"]
+    for regime, spec in data["regimes"].items():
+        if spec["min_length"] > spec["max_length"]:
+            raise ConfigError(
+                f"config: data.regimes.{regime}: min_length {spec['min_length']} > max_length {spec['max_length']}"
+            )
+    for key, regime in (("alpha_sub", "sub"), ("alpha_sup", "sup")):
+        low, high = data[key]
+        if not low < high:
+            raise ConfigError(f"config: data.{key}: need low < high, got [{low}, {high}]")
+        for spec in CLASSES:
+            if spec.regime != regime:
+                continue
+            lo, hi = MODEL_ALPHA_LIMITS[spec.model]
+            side = (0.0, 1.0) if regime == "sub" else (1.0, 2.0)
+            lo, hi = max(lo, side[0]), min(hi, side[1])
+            if not (lo < low and high < hi):
+                raise ConfigError(
+                    f"config: data.{key}: [{low}, {high}] must lie strictly inside ({lo}, {hi}), "
+                    f"the range of {spec.name} ({spec.model})"
+                )
+    model = config["model"]
+    if model["main_depth"] not in model["depths"]:
+        raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")

@@ -1,0 +1,172 @@
+"""The one HDF5 reader and writer of trajectory shards.
+
+Layout of a shard file (all datasets chunked, gzip-compressed):
+
+    /trajectories  float32 (N, 2, Tmax)  x then y, left-aligned, zero after lengths[i]
+    /lengths       int32   (N,)          number of valid steps, 1..Tmax
+    /labels        int8    (N,)          class index 0..7 (see CLASS_NAMES)
+    /alpha         float32 (N,)          anomalous exponent drawn for the trajectory
+    attrs: format, class_names, regime, split, shard, seed, master_seed,
+           normalisation, versions (JSON), config (JSON), n_per_class
+
+Files are written under a temporary name and renamed when complete, so a
+crash never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import h5py
+import numpy as np
+
+FORMAT = "andicam-trajectories/1"
+
+CLASS_NAMES: tuple[str, ...] = ("SubATTM", "SubCTRW", "SubFBM", "SubSBM", "SupFBM", "SupLW", "SupSBM", "BM")
+NUM_CLASSES = len(CLASS_NAMES)
+
+
+class DataFileError(ValueError):
+    """A trajectory file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Trajectories:
+    trajectories: np.ndarray  # (N, 2, Tmax) float32
+    lengths: np.ndarray  # (N,) int32
+    labels: np.ndarray  # (N,) int8
+    alpha: np.ndarray  # (N,) float32
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, index: np.ndarray) -> "Trajectories":
+        return Trajectories(
+            self.trajectories[index], self.lengths[index], self.labels[index], self.alpha[index], dict(self.attrs)
+        )
+
+
+def atomic_path(path: Path) -> Path:
+    """Temporary sibling of ``path`` for write-then-rename; keeps the suffix (writers pick formats by it)."""
+    return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+
+
+def write_trajectories(path: str | Path, data: Trajectories, attrs: dict[str, Any] | None = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_arrays(data, str(path))
+    tmp = atomic_path(path)
+    n, _, tmax = data.trajectories.shape
+    chunk_rows = max(1, min(n, 256))
+    try:
+        with h5py.File(tmp, "w") as f:
+            opts: dict[str, Any] = dict(compression="gzip", compression_opts=4, shuffle=True)
+            f.create_dataset("trajectories", data=data.trajectories.astype(np.float32),
+                             chunks=(chunk_rows, 2, tmax), **opts)
+            f.create_dataset("lengths", data=data.lengths.astype(np.int32), chunks=(chunk_rows,), **opts)
+            f.create_dataset("labels", data=data.labels.astype(np.int8), chunks=(chunk_rows,), **opts)
+            f.create_dataset("alpha", data=data.alpha.astype(np.float32), chunks=(chunk_rows,), **opts)
+            f.attrs["format"] = FORMAT
+            f.attrs["class_names"] = list(CLASS_NAMES)
+            for key, value in {**data.attrs, **(attrs or {})}.items():
+                f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def check_arrays(data: Trajectories, where: str) -> None:
+    """Raise DataFileError naming ``where`` when the arrays are inconsistent."""
+    traj, lengths, labels, alpha = data.trajectories, data.lengths, data.labels, data.alpha
+    if traj.ndim != 3 or traj.shape[1] != 2:
+        raise DataFileError(f"{where}: 'trajectories' must have shape (N, 2, T), got {traj.shape}")
+    n, _, tmax = traj.shape
+    for name, arr in (("lengths", lengths), ("labels", labels), ("alpha", alpha)):
+        if arr.shape != (n,):
+            raise DataFileError(f"{where}: '{name}' has shape {arr.shape}, expected ({n},) like 'trajectories'")
+    if n == 0:
+        raise DataFileError(f"{where}: the file holds no trajectories")
+    if lengths.min() < 1 or lengths.max() > tmax:
+        raise DataFileError(f"{where}: lengths out of range [1, {tmax}] (found {lengths.min()}..{lengths.max()})")
+    if labels.min() < 0 or labels.max() >= NUM_CLASSES:
+        raise DataFileError(f"{where}: labels out of range [0, {NUM_CLASSES - 1}] (found {labels.min()}..{labels.max()})")
+    if not np.isfinite(traj).all():
+        bad = int((~np.isfinite(traj)).any(axis=(1, 2)).sum())
+        raise DataFileError(f"{where}: {bad} trajectories contain NaN or Inf")
+    if not np.isfinite(alpha).all():
+        raise DataFileError(f"{where}: 'alpha' contains NaN or Inf")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.ndarray):
+        return [_decode(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def read_trajectories(path: str | Path) -> Trajectories:
+    """Open and validate one shard; every failure names the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataFileError(f"{path}: not a readable HDF5 file (truncated or another format): {exc}") from None
+    with f:
+        missing = [k for k in ("trajectories", "lengths", "labels", "alpha") if k not in f]
+        if missing:
+            raise DataFileError(f"{path}: missing dataset(s) {', '.join(missing)}; not an andicam trajectory file")
+        try:
+            data = Trajectories(
+                trajectories=f["trajectories"][...].astype(np.float32, copy=False),
+                lengths=f["lengths"][...].astype(np.int32, copy=False),
+                labels=f["labels"][...].astype(np.int8, copy=False),
+                alpha=f["alpha"][...].astype(np.float32, copy=False),
+                attrs={k: _decode(v) for k, v in f.attrs.items()},
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise DataFileError(f"{path}: data cannot be read (truncated or corrupt): {exc}") from None
+    if data.attrs.get("format") != FORMAT:
+        raise DataFileError(f"{path}: format attribute is {data.attrs.get('format')!r}, expected {FORMAT!r}")
+    check_arrays(data, str(path))
+    return data
+
+
+def concat(parts: Iterable[Trajectories]) -> Trajectories:
+    parts = list(parts)
+    if not parts:
+        raise ValueError("no trajectory files given")
+    tmax = max(p.trajectories.shape[2] for p in parts)
+    padded = [np.pad(p.trajectories, ((0, 0), (0, 0), (0, tmax - p.trajectories.shape[2]))) for p in parts]
+    return Trajectories(
+        np.concatenate(padded),
+        np.concatenate([p.lengths for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.alpha for p in parts]),
+        {"sources": [p.attrs.get("source", "") for p in parts]},
+    )
+
+
+def read_many(paths: Iterable[str | Path]) -> Trajectories:
+    """Read and concatenate shards in the given order."""
+    parts = []
+    for p in paths:
+        data = read_trajectories(p)
+        data.attrs["source"] = str(p)
+        parts.append(data)
+    return concat(parts)

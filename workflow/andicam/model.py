@@ -1,0 +1,136 @@
+"""The paper's ResNet, written as the one-dimensional network it is.
+
+The authors used 2-D convolutions with 1 x k kernels on inputs of height 1;
+Conv1d computes the same function. Layout and names follow torchvision's
+``resnet.py`` (``conv1 bn1 relu maxpool layer1..layer4 avgpool fc``) so that
+Grad-CAM and the block-wise heads can address stages by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+STAGES: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4")
+
+# depth -> BasicBlocks per stage, as torchvision does it.
+BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
+    10: (1, 1, 1, 1),
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+}
+
+STEM_KERNEL = 35
+BLOCK_KERNEL = 15
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    depth: int = 18
+    width: int = 64  # channels of layer1; later stages double it (64 -> 512 in the paper)
+    in_channels: int = 2
+    num_classes: int = 8
+
+    def __post_init__(self) -> None:
+        if self.depth not in BLOCKS_PER_STAGE:
+            raise ValueError(f"model depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {self.depth}")
+        if self.width < 1:
+            raise ValueError(f"model width must be positive, got {self.width}")
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_ch: int, out_ch: int, stride: int) -> None:
+        super().__init__()
+        pad = BLOCK_KERNEL // 2
+        self.conv1 = nn.Conv1d(in_ch, out_ch, BLOCK_KERNEL, stride=stride, padding=pad, bias=False)
+        self.bn1 = nn.BatchNorm1d(out_ch)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv1d(out_ch, out_ch, BLOCK_KERNEL, stride=1, padding=pad, bias=False)
+        self.bn2 = nn.BatchNorm1d(out_ch)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or in_ch != out_ch:
+            self.downsample = nn.Sequential(
+                nn.Conv1d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm1d(out_ch)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class ResNet1d(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.conv1 = nn.Conv1d(cfg.in_channels, w, STEM_KERNEL, stride=2, padding=STEM_KERNEL // 2, bias=False)
+        self.bn1 = nn.BatchNorm1d(w)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool1d(kernel_size=3, stride=2, padding=1)
+        widths = (w, 2 * w, 4 * w, 8 * w)
+        strides = (1, 2, 2, 2)
+        in_ch = w
+        for name, n_blocks, out_ch, stride in zip(STAGES, BLOCKS_PER_STAGE[cfg.depth], widths, strides):
+            setattr(self, name, self._make_layer(in_ch, out_ch, n_blocks, stride))
+            in_ch = out_ch
+        self.avgpool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(widths[-1], cfg.num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm1d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    @staticmethod
+    def _make_layer(in_ch: int, out_ch: int, n_blocks: int, stride: int) -> nn.Sequential:
+        blocks = [BasicBlock(in_ch, out_ch, stride)]
+        blocks += [BasicBlock(out_ch, out_ch, 1) for _ in range(n_blocks - 1)]
+        return nn.Sequential(*blocks)
+
+    def stem(self, x: Tensor) -> Tensor:
+        return self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 2, 1000) -> (B, w, 250)
+
+    def forward_stages(self, x: Tensor) -> dict[str, Tensor]:
+        """Activations after every stage: layer1 (B, w, 250) ... layer4 (B, 8w, 32) for 1000 steps."""
+        feats: dict[str, Tensor] = {}
+        x = self.stem(x)
+        for name in STAGES:
+            x = getattr(self, name)(x)
+            feats[name] = x
+        return feats
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))  # (B, 8w, 32) -> (B, num_classes)
+
+
+def build_model(depth: int = 18, width: int = 64, num_classes: int = 8) -> ResNet1d:
+    return ResNet1d(ModelConfig(depth=depth, width=width, num_classes=num_classes))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_model(path: str, model: ResNet1d, meta: dict | None = None) -> None:
+    """Weights plus the architecture, so a model file is usable on its own."""
+    from dataclasses import asdict
+
+    from andicam.files import atomic_output
+
+    with atomic_output(path) as tmp:
+        torch.save({"model_config": asdict(model.cfg), "state_dict": model.state_dict(), "meta": meta or {}}, tmp)
+
+
+def load_model(path: str, device: str | torch.device = "cpu") -> ResNet1d:
+    """A model file written by ``save_model``, on ``device``, in eval mode (``model.meta`` holds its metadata)."""
+    blob = torch.load(path, map_location=device, weights_only=True)
+    model = ResNet1d(ModelConfig(**blob["model_config"]))
+    model.load_state_dict(blob["state_dict"])
+    model.meta = blob.get("meta", {})
+    return model.to(device).eval()

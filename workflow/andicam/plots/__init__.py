@@ -1,0 +1,1 @@
+"""Figure functions: each takes tidy data and returns a matplotlib Figure."""

@@ -15,10 +15,9 @@ import sys
 from andicam import commands
 from andicam.config import ConfigError
 from andicam.dataio import DataFileError
+from andicam.errors import UserInputError
 
-
-class UserInputError(ValueError):
-    """A problem with what the user gave (a file, an option); printed as one line."""
+__all__ = ["UserInputError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

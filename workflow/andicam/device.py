@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from andicam.errors import UserInputError
+
 
 def resolve_device(requested: str = "auto") -> torch.device:
     """'auto' takes CUDA when present, else CPU; 'cpu' or 'cuda[:i]' force one."""
@@ -11,5 +13,5 @@ def resolve_device(requested: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
+        raise UserInputError("device 'cuda' was requested but no CUDA device is available")
     return device

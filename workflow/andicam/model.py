@@ -128,9 +128,19 @@ def save_model(path: str, model: ResNet1d, meta: dict | None = None) -> None:
 
 
 def load_model(path: str, device: str | torch.device = "cpu") -> ResNet1d:
-    """A model file written by ``save_model``, on ``device``, in eval mode (``model.meta`` holds its metadata)."""
-    blob = torch.load(path, map_location=device, weights_only=True)
-    model = ResNet1d(ModelConfig(**blob["model_config"]))
-    model.load_state_dict(blob["state_dict"])
+    """A model file written by ``save_model``, on ``device``, in eval mode (``model.meta`` holds its metadata).
+
+    Raises DataFileError naming the file when it is missing, truncated or not an andicam model.
+    """
+    from andicam.dataio import DataFileError
+
+    try:
+        blob = torch.load(path, map_location=device, weights_only=True)
+        model = ResNet1d(ModelConfig(**blob["model_config"]))
+        model.load_state_dict(blob["state_dict"])
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: no such model file") from None
+    except Exception as exc:  # torch.load raises many types for a bad file (pickle, zip, key, shape errors)
+        raise DataFileError(f"{path}: not a usable andicam model file ({type(exc).__name__}: {exc})") from None
     model.meta = blob.get("meta", {})
     return model.to(device).eval()

@@ -1,0 +1,204 @@
+"""Training throughput: andicam's loop against a loop written the paper's way, same model, same data.
+
+(a) andicam: inputs preprocessed once into one tensor, batches sliced by a
+    seeded permutation; on CUDA bf16 autocast and a larger batch.
+(b) paper-style: a torch Dataset whose ``__getitem__`` pads and min-max scales
+    one trajectory at a time, a DataLoader (batch 64), fp32, ``loss.item()``
+    after every batch.
+
+Prints samples/s of both and their ratio; also the analytic FLOPs of the
+convolutions and, on CUDA, the fraction of the card's dense bf16 peak they
+reach. Run: ``.venv/bin/python benchmarks/bench_training.py --n 512 --width 64 --depth 18``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from andicam.device import resolve_device  # noqa: E402
+from andicam.model import build_model  # noqa: E402
+from andicam.preprocess import INPUT_LENGTH, to_model_input  # noqa: E402
+from andicam.train import train_epoch  # noqa: E402
+
+
+def fake_trajectories(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random walks with lengths U(10, 1000), stored left-aligned like a shard; labels uniform over 8 classes."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(10, INPUT_LENGTH + 1, n).astype(np.int32)
+    traj = np.cumsum(rng.standard_normal((n, 2, INPUT_LENGTH)), axis=2).astype(np.float32)
+    traj *= np.arange(INPUT_LENGTH)[None, None, :] < lengths[:, None, None]
+    return traj, lengths, rng.integers(0, 8, n)
+
+
+class PaperDataset(Dataset):
+    """One trajectory per call: left zero-pad to 1000 and min-max scale per axis, as the authors' loader did."""
+
+    def __init__(self, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> None:
+        self.traj, self.lengths, self.labels = traj, lengths, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        seq = self.traj[i, :, : self.lengths[i]].astype(np.float64)
+        padded = np.pad(seq, ((0, 0), (INPUT_LENGTH - seq.shape[1], 0)))  # (2, 1000)
+        lo, hi = padded.min(axis=1, keepdims=True), padded.max(axis=1, keepdims=True)
+        scaled = (padded - lo) / np.where(hi > lo, hi - lo, 1.0)
+        return torch.tensor(scaled, dtype=torch.float32), int(self.labels[i])
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench_ours(model: nn.Module, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray, batch: int,
+               n_batches: int, lr: float, amp: bool, device: torch.device, seed: int) -> tuple[float, float]:
+    """(samples/s of training, seconds of the one-off preprocessing)."""
+    t0 = time.perf_counter()
+    x = torch.from_numpy(to_model_input(traj, lengths)).to(device)  # (N, 2, 1000)
+    y = torch.from_numpy(labels.astype(np.int64)).to(device)
+    prep = time.perf_counter() - t0
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimiser, step_size=10, gamma=0.5)
+    gen = torch.Generator().manual_seed(seed)
+    need = (n_batches + 1) * batch
+    order = torch.cat([torch.randperm(len(y), generator=gen) for _ in range(-(-need // len(y)))])[:need]
+    order = order.to(device)
+    train_epoch(model, x, y, order[:batch], batch, optimiser, scheduler, False, amp)  # warm-up (cuDNN autotune)
+    sync(device)
+    t0 = time.perf_counter()
+    train_epoch(model, x, y, order[batch:], batch, optimiser, scheduler, False, amp)
+    sync(device)
+    return n_batches * batch / (time.perf_counter() - t0), prep
+
+
+def bench_paper(model: nn.Module, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray, n_batches: int,
+                lr: float, device: torch.device, seed: int) -> float:
+    """samples/s of the paper-style loop (batch 64, fp32, per-sample preprocessing in the DataLoader)."""
+    batch = 64
+    loader = DataLoader(PaperDataset(traj, lengths, labels), batch_size=batch, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    seen, running, t0 = 0, 0.0, 0.0  # running loss read every batch, as the authors' loop did (a sync on CUDA)
+    step = 0
+    while step <= n_batches:
+        for xb, yb in loader:
+            if step == 1:  # the first batch is warm-up
+                sync(device)
+                t0, seen = time.perf_counter(), 0
+            xb, yb = xb.to(device), yb.to(device)
+            optimiser.zero_grad()
+            loss = criterion(model(xb), yb)
+            loss.backward()
+            optimiser.step()
+            running += loss.item()
+            seen += len(yb)
+            step += 1
+            if step > n_batches:
+                break
+    sync(device)
+    return seen / (time.perf_counter() - t0)
+
+
+def bench_loader_only(traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    """samples/s of the paper-style DataLoader alone: the ceiling it puts on a fast GPU."""
+    loader = DataLoader(PaperDataset(traj, lengths, labels), batch_size=64, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    t0 = time.perf_counter()
+    seen = sum(len(yb) for _, yb in loader)
+    return seen / (time.perf_counter() - t0)
+
+
+def conv_flops_per_sample(model: nn.Module, length: int = INPUT_LENGTH) -> tuple[float, float]:
+    """(forward, training) FLOPs of all Conv1d layers for one sample: 2 * Cin/groups * k * Cout * Lout each.
+
+    Training = forward + gradient of the weights (same count) + gradient of the inputs (same count, except
+    the first convolution, whose input needs none).
+    """
+    flops: list[float] = []
+
+    def hook(module: nn.Conv1d, _inp: tuple[torch.Tensor], out: torch.Tensor) -> None:
+        flops.append(2.0 * module.in_channels / module.groups * module.kernel_size[0] * module.out_channels
+                     * out.shape[-1])
+
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv1d)]
+    handles = [m.register_forward_hook(hook) for m in convs]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, convs[0].in_channels, length, device=next(model.parameters()).device))
+    model.train(was_training)
+    for h in handles:
+        h.remove()
+    forward = sum(flops)
+    return forward, 3 * forward - flops[0]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=512, help="trajectories in the data set")
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--depth", type=int, default=18, choices=[10, 18, 34])
+    p.add_argument("--batches", type=int, default=8, help="timed batches per loop (after one warm-up batch)")
+    p.add_argument("--gpu-batch-size", type=int, default=256, help="andicam's batch on CUDA (paper: 64)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--peak-flops", type=float, default=989e12,
+                   help="the card's dense bf16 peak in FLOP/s (H100/H200 SXM: 989e12)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    batch = args.gpu_batch_size if cuda else 64
+    lr = args.lr * batch / 64  # linear scaling, as andicam train does
+    traj, lengths, labels = fake_trajectories(args.n, args.seed)
+
+    torch.manual_seed(args.seed)
+    model = build_model(args.depth, args.width).to(device)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    fwd, train_flops = conv_flops_per_sample(model)
+    print(f"model depth {args.depth} width {args.width}, {args.n} trajectories, device {device}, "
+          f"threads {args.threads}; conv FLOPs per sample: forward {fwd / 1e9:.3f} G, "
+          f"training {train_flops / 1e9:.3f} G")
+
+    ours, prep = bench_ours(model, traj, lengths, labels, batch, args.batches, lr, cuda, device, args.seed)
+    model.load_state_dict(initial)  # the same starting weights for the reference loop
+    paper = bench_paper(model, traj, lengths, labels, args.batches, args.lr, device, args.seed)
+    loader = bench_loader_only(traj, lengths, labels, args.seed)
+
+    print(f"(a) andicam loop: batch {batch}, lr {lr:g}, amp {'bf16' if cuda else 'off'}: {ours:,.1f} samples/s "
+          f"(one-off preprocessing of all {args.n}: {prep:.3f} s = {args.n / prep:,.0f}/s)")
+    print(f"(b) paper loop:   batch 64, fp32, per-sample Dataset + DataLoader: {paper:,.1f} samples/s")
+    print(f"    its DataLoader alone (no model): {loader:,.0f} samples/s; andicam preprocessing is "
+          f"{args.n / prep / loader:.0f}x faster and runs once")
+    print(f"speed-up (a)/(b): {ours / paper:.2f}x")
+    for name, rate in (("andicam", ours), ("paper", paper)):
+        achieved = rate * train_flops
+        line = f"conv throughput, {name}: {achieved / 1e12:.3f} TFLOP/s"
+        if cuda:
+            peak = args.peak_flops
+            line += f" = {100 * achieved / peak:.1f} % of the {peak / 1e12:.0f} TFLOP/s bf16 peak"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

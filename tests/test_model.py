@@ -1,0 +1,40 @@
+"""The paper's ResNet: size, stage lengths, depth variants."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from andicam.model import BLOCKS_PER_STAGE, STAGES, ModelConfig, build_model, count_parameters
+
+
+def test_parameter_count_of_the_paper_model() -> None:
+    # 18.5 M as the paper says; the exact number pins the architecture (kernels 35/15, widths 64..512, head 512 -> 8).
+    assert count_parameters(build_model(depth=18, width=64)) == 18_499_336
+
+
+@pytest.mark.parametrize("depth", [10, 18, 34])
+def test_blocks_per_stage(depth: int) -> None:
+    model = build_model(depth=depth, width=4)
+    assert tuple(len(getattr(model, s)) for s in STAGES) == BLOCKS_PER_STAGE[depth]
+    assert BLOCKS_PER_STAGE[depth] == {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}[depth]
+
+
+def test_stage_lengths_and_widths_for_1000_steps() -> None:
+    model = build_model(depth=10, width=4).eval()
+    with torch.no_grad():
+        feats = model.forward_stages(torch.zeros(2, 2, 1000))
+    assert {s: tuple(f.shape) for s, f in feats.items()} == {
+        "layer1": (2, 4, 250), "layer2": (2, 8, 125), "layer3": (2, 16, 63), "layer4": (2, 32, 32)}
+
+
+def test_forward_gives_logits_for_short_inputs() -> None:
+    model = build_model(depth=10, width=4, num_classes=8).eval()
+    with torch.no_grad():
+        assert model(torch.rand(3, 2, 200)).shape == (3, 8)
+
+
+@pytest.mark.parametrize("depth", [0, 12, 50])
+def test_unknown_depth_is_refused(depth: int) -> None:
+    with pytest.raises(ValueError, match="depth must be one of"):
+        ModelConfig(depth=depth)

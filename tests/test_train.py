@@ -1,0 +1,182 @@
+"""Training: it learns, stops early at the best epoch, is deterministic and survives preemption bit for bit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from andicam.dataio import Trajectories, write_trajectories
+from andicam.evaluate import predict_logits
+from andicam.files import read_json
+from andicam.model import load_model
+from andicam.plots.classifier import training_curves
+from andicam.seeding import derive_seed
+from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
+                           load_model_inputs, resolve_plan, train)
+
+WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
+QUIET = dict(log=lambda line: None)
+
+
+def waves(n: int, seed: int, signal: bool = True, length: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, length) noisy sine/cosine pairs whose frequency is the class (or random, without signal)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 8, n)
+    freq = (y + 1)[:, None] if signal else rng.integers(1, 9, (n, 1))
+    t = np.linspace(0, 1, length, dtype=np.float32)
+    x = np.stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)], axis=1)
+    x = x + 0.5 * rng.standard_normal(x.shape)
+    return x.astype(np.float32), y
+
+
+def small(**kw) -> TrainConfig:
+    return TrainConfig(**{"depth": 10, "width": 4, "threads": 1, "device": "cpu", "lr": 3e-3, "seed": 1, **kw})
+
+
+def state_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_loss_decreases_on_a_separable_problem(tmp_path: Path) -> None:
+    tx, ty = waves(256, 0)
+    vx, vy = waves(128, 1)
+    result = train(tx, ty, vx, vy, small(epochs=4), tmp_path / "ck.pt", **QUIET)
+    h = result.history
+    assert list(h["epoch"]) == [1, 2, 3, 4]
+    assert h["train_loss"].is_monotonic_decreasing
+    assert h["train_loss"].iloc[-1] < 0.5 * h["train_loss"].iloc[0]
+    assert h["val_acc"].iloc[-1] > 0.6  # chance is 0.125
+    assert result.metrics["used"] == {"device": "cpu", "batch_size": 64, "lr": 3e-3, "amp": False,
+                                      "deterministic": True, "threads": 1}
+
+
+def test_early_stopping_rule() -> None:
+    stopper = EarlyStopping(patience=2, min_delta=0.001)
+    # 0.8995 is below the best (0.9) but not by min_delta, so it is no improvement.
+    marks = [stopper.update(e, loss) for e, loss in enumerate([1.0, 0.9, 0.8995, 0.95], start=1)]
+    assert marks == [True, True, False, False]
+    assert (stopper.best_epoch, stopper.best_loss, stopper.stopped) == (2, 0.9, True)
+
+
+def test_early_stopping_keeps_the_best_epoch(tmp_path: Path) -> None:
+    # Random labels and a large lr: the network overfits, the validation loss rises, training stops.
+    tx, ty = waves(256, 0, signal=False)
+    vx, vy = waves(128, 1, signal=False)
+    cfg = small(epochs=8, lr=1e-2, width=8, patience=2)
+    result = train(tx, ty, vx, vy, cfg, tmp_path / "ck.pt", **QUIET)
+    h = result.history
+    stopper = EarlyStopping(cfg.patience, cfg.min_delta)
+    for epoch, loss in zip(h["epoch"], h["val_loss"]):
+        stopper.update(int(epoch), float(loss))
+    assert result.metrics["stopped_early"] and stopper.stopped
+    assert result.best_epoch == stopper.best_epoch < len(h)
+    assert len(h) == result.best_epoch + cfg.patience
+    # The returned weights are the best epoch's: they reproduce its validation loss exactly.
+    logits = predict_logits(result.model, vx, batch_size=256)
+    loss = nn.functional.cross_entropy(logits, torch.from_numpy(vy.astype(np.int64)))
+    assert float(loss) == pytest.approx(float(h.loc[h["epoch"] == result.best_epoch, "val_loss"].iloc[0]), abs=1e-6)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path: Path) -> None:
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    runs = [train(tx, ty, vx, vy, small(epochs=2, seed=s), tmp_path / f"ck{i}.pt", **QUIET)
+            for i, s in enumerate([5, 5, 6])]
+    assert state_equal(runs[0].model.state_dict(), runs[1].model.state_dict())
+    assert comparable_metrics(runs[0].metrics) == comparable_metrics(runs[1].metrics)
+    assert not state_equal(runs[0].model.state_dict(), runs[2].model.state_dict())
+
+
+def test_checkpoint_resumes_only_the_same_config(tmp_path: Path) -> None:
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    ck = tmp_path / "ck.pt"
+    first = train(tx, ty, vx, vy, small(epochs=2), ck, **QUIET)
+    assert ck.is_file()  # train() leaves it; write_outputs deletes it once the outputs exist
+    lines: list[str] = []
+    again = train(tx, ty, vx, vy, small(epochs=2), ck, log=lines.append)
+    assert again.resumed_from_epoch == 2 and any("resuming" in line for line in lines)
+    assert state_equal(first.model.state_dict(), again.model.state_dict())
+    lines.clear()
+    other = train(tx, ty, vx, vy, small(epochs=1), ck, log=lines.append)
+    assert other.resumed_from_epoch == 0 and any("another config" in line for line in lines)
+
+
+def test_config_is_validated_and_cpu_ignores_gpu_settings() -> None:
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(schedule="linear")
+    with pytest.raises(ValueError, match="batch_size=0"):
+        TrainConfig(batch_size=0)
+    plan = resolve_plan(TrainConfig(device="cpu", gpu_batch_size=512, lr=1e-4, amp=True))
+    assert (plan.batch_size, plan.lr, plan.amp, plan.deterministic) == (64, 1e-4, False, True)
+
+
+def _write_shards(folder: Path) -> tuple[Path, Path]:
+    paths = []
+    for split, n, seed in (("train", 256, 0), ("val", 64, 1)):
+        traj, labels = waves(n, seed)  # the shape tells the class (min-max scaling removes amplitudes)
+        data = Trajectories(traj, np.full(n, 200, np.int32), labels.astype(np.int8), np.ones(n, np.float32))
+        paths.append(folder / f"{split}.h5")
+        write_trajectories(paths[-1], data, {"regime": "fixed", "split": split})
+    return paths[0], paths[1]
+
+
+def _train_cli(folder: Path, out: str, ck: Path, preempt_after: int | None = None) -> subprocess.CompletedProcess:
+    train_h5, val_h5 = folder / "train.h5", folder / "val.h5"
+    env = {**os.environ, "PYTHONPATH": str(WORKFLOW)}
+    env.pop(PREEMPT_ENV, None)
+    if preempt_after is not None:
+        env[PREEMPT_ENV] = str(preempt_after)
+    cmd = [sys.executable, "-m", "andicam", "train", "--train", str(train_h5), "--val", str(val_h5),
+           "--out-model", f"{folder}/{out}/model.pt", "--out-metrics", f"{folder}/{out}/metrics.json",
+           "--out-history", f"{folder}/{out}/history.csv", "--checkpoint", str(ck), "--depth", "10", "--width", "4",
+           "--epochs", "4", "--lr", "3e-3", "--schedule", "onecycle", "--batch-size", "16", "--threads", "1",
+           "--device", "cpu", "--seed", "3", "--master-seed", "7", "--tag", "regime=fixed"]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_preempted_training_resumes_bit_identically(tmp_path: Path) -> None:
+    train_h5, val_h5 = _write_shards(tmp_path)
+    ck = tmp_path / "checkpoints" / "run.pt"
+    killed = _train_cli(tmp_path, "resumed", ck, preempt_after=2)
+    assert killed.returncode == PREEMPT_EXIT_CODE, killed.stderr
+    assert ck.is_file() and not (tmp_path / "resumed" / "model.pt").exists()
+    resumed = _train_cli(tmp_path, "resumed", ck)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stdout and "after epoch 2" in resumed.stdout
+    assert not ck.exists()  # deleted once the outputs were written
+
+    # The same training uninterrupted, in this process: the settings _train_cli passes.
+    cfg = TrainConfig(depth=10, width=4, epochs=4, lr=3e-3, schedule="onecycle", batch_size=16, threads=1,
+                      device="cpu", seed=derive_seed(7, "train", 3))
+    straight = train(*load_model_inputs([train_h5]), *load_model_inputs([val_h5]), cfg, tmp_path / "other.pt",
+                     **QUIET)
+    model = load_model(str(tmp_path / "resumed" / "model.pt"))
+    assert state_equal(model.state_dict(), straight.model.state_dict())
+    metrics = read_json(tmp_path / "resumed" / "metrics.json")
+    assert {k: metrics[k] for k in comparable_metrics(straight.metrics)} == comparable_metrics(straight.metrics)
+    assert metrics["tags"] == {"regime": "fixed"} and metrics["seed"] == 3 and model.meta["best_epoch"] == 4
+    history = pd.read_csv(tmp_path / "resumed" / "history.csv", float_precision="round_trip")
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), straight.history.drop(columns="seconds"),
+                                  check_exact=True)
+    assert list(history["epoch"]) == [1, 2, 3, 4]
+
+
+def test_training_curves_figure() -> None:
+    h = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [2.0, 1.0, 0.5], "train_acc": [0.2, 0.5, 0.8],
+                      "val_loss": [2.1, 1.2, 0.9], "val_acc": [0.2, 0.4, 0.7], "lr": 1e-3, "seconds": 1.0})
+    fig = training_curves([("fixed depth 10 seed 0", h), ("variable depth 10 seed 0", h)])
+    ax_loss, ax_acc = fig.axes
+    assert len(ax_loss.lines) == 4  # train and val per run
+    np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), [20, 40, 70])
+    with pytest.raises(ValueError):
+        training_curves([])

@@ -1,0 +1,75 @@
+"""``andicam train``: train one classifier on andicam trajectory files (METHODS §2)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import fields
+
+from andicam.cli import UserInputError
+from andicam.seeding import derive_seed
+from andicam.train import SCHEDULES, TrainConfig, load_model_inputs, train, write_outputs
+
+HELP = "train a ResNet classifier on trajectory files; resumes from --checkpoint after an interruption"
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--train", nargs="+", required=True, help="training shard(s) (.h5), concatenated in order")
+    p.add_argument("--val", nargs="+", required=True, help="validation shard(s) (.h5)")
+    p.add_argument("--out-model", required=True, help="model file (.pt)")
+    p.add_argument("--out-metrics", required=True, help="training metrics (.json)")
+    p.add_argument("--out-history", required=True, help="per-epoch losses and accuracies (.csv)")
+    p.add_argument("--checkpoint", required=True,
+                   help="resumable state, rewritten after every epoch and deleted at the end; keep it outside "
+                        "the workflow's outputs so an interrupted job resumes instead of starting over")
+    p.add_argument("--seed", type=int, default=0,
+                   help="training replicate; weights and batch order come from derive_seed(master seed, 'train', seed)")
+    p.add_argument("--master-seed", type=int, default=0, help="the workflow's master seed")
+    p.add_argument("--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE",
+                   help="metadata recorded with the model and its metrics, e.g. regime=variable (repeatable)")
+    p.add_argument("--depth", type=int, default=d.depth, choices=[10, 18, 34])
+    p.add_argument("--width", type=int, default=d.width, help="channels of layer1 (paper: 64)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="maximum number of epochs")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate at batch-size")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--step-size", type=int, default=d.step_size, help="epochs between lr drops (step schedule)")
+    p.add_argument("--gamma", type=float, default=d.gamma, help="lr factor per drop (step schedule)")
+    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
+    p.add_argument("--min-delta", type=float, default=d.min_delta, help="smallest val-loss decrease that counts")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--device", default=d.device, help="auto, cpu or cuda[:i]")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=d.amp, help="bf16 autocast on CUDA")
+    p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
+                   help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise UserInputError(f"--seed must be >= 0, got {args.seed}")
+    torch_seed = derive_seed(args.master_seed, "train", args.seed)
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "seed"}
+    try:
+        cfg = TrainConfig(**values, seed=torch_seed)
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    start = time.perf_counter()
+    train_x, train_y = load_model_inputs(args.train)
+    val_x, val_y = load_model_inputs(args.val)
+    print(f"loaded and preprocessed {len(train_y)} training and {len(val_y)} validation trajectories "
+          f"in {time.perf_counter() - start:.1f} s", flush=True)
+    result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True))
+    meta = {"tags": dict(args.tag), "seed": args.seed, "master_seed": args.master_seed, "torch_seed": torch_seed,
+            "depth": args.depth, "width": args.width, "data": {"train": list(args.train), "val": list(args.val)}}
+    write_outputs(result, args.out_model, args.out_metrics, args.out_history, args.checkpoint, meta)
+    print(f"wrote {args.out_model}, {args.out_metrics}, {args.out_history}", flush=True)
+    return 0

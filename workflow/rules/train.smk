@@ -1,0 +1,172 @@
+# Stage 2: train the classifiers (one job per regime x depth x seed), evaluate each on its regime's test
+# shards, and draw the classifier figures (METHODS §2, §4). Named targets: `snakemake models`, `evaluations`.
+
+TRAIN = config["train"]
+MAIN_DEPTH = config["model"]["main_depth"]
+MAIN_SEED = config["train"]["seeds"][0]
+
+
+def run_dir(kind, regime, depth, seed):
+    """results/{models|eval}/{regime}/depth{depth}/seed{seed}."""
+    return f"results/{kind}/{regime}/depth{depth}/seed{seed}"
+
+
+def all_runs(kind, name):
+    return [f"{run_dir(kind, r, d, s)}/{name}" for r in REGIMES for d in config["model"]["depths"]
+            for s in TRAIN["seeds"]]
+
+
+rule train:
+    """One classifier. Interrupted, it resumes from its checkpoint (kept outside results/ so that Snakemake
+    never deletes it with the incomplete outputs)."""
+    input:
+        train=lambda w: shards(w.regime, "train"),
+        val=lambda w: shards(w.regime, "val"),
+    output:
+        model="results/models/{regime}/depth{depth}/seed{seed}/model.pt",
+        metrics="results/models/{regime}/depth{depth}/seed{seed}/metrics.json",
+        history="results/models/{regime}/depth{depth}/seed{seed}/history.csv",
+    log:
+        "logs/models/{regime}/depth{depth}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/models/{regime}/depth{depth}/seed{seed}.tsv"
+    params:
+        checkpoint="checkpoints/models/{regime}/depth{depth}/seed{seed}.pt",
+        master=config["seed"],
+        width=config["model"]["width"],
+        t=TRAIN,
+        amp="--amp" if TRAIN["amp"] else "--no-amp",
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} train --train {input.train} --val {input.val} --out-model {output.model}"
+        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
+        " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime}"
+        " --depth {wildcards.depth} --width {params.width} --epochs {params.t[epochs]}"
+        " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
+        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
+        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
+        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+
+
+rule evaluate:
+    """Predictions (one row per test trajectory) and metrics of one classifier on its regime's test shards."""
+    input:
+        model="results/models/{regime}/depth{depth}/seed{seed}/model.pt",
+        data=lambda w: shards(w.regime, "test"),
+    output:
+        predictions="results/eval/{regime}/depth{depth}/seed{seed}/predictions.csv",
+        metrics="results/eval/{regime}/depth{depth}/seed{seed}/metrics.json",
+    log:
+        "logs/eval/{regime}/depth{depth}/seed{seed}.log",
+    params:
+        device=TRAIN["device"],
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
+        " --out-metrics {output.metrics} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule models:
+    """Every classifier (named target)."""
+    input:
+        all_runs("models", "model.pt"),
+
+
+rule evaluations:
+    """Every classifier's test predictions and metrics (named target)."""
+    input:
+        all_runs("eval", "metrics.json"),
+
+
+rule fig_confusion_variable:
+    input:
+        f"{run_dir('eval', 'variable', MAIN_DEPTH, MAIN_SEED)}/predictions.csv",
+    output:
+        pdf=report("results/figures/confusion_variable.pdf", caption=caption("confusion_variable"),
+                   category="Classifier"),
+        png="results/figures/confusion_variable.png",
+    log:
+        "logs/figures/confusion_variable.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-confusion --predictions {input} --title 'variable length' --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_confusion_fixed:
+    input:
+        f"{run_dir('eval', 'fixed', MAIN_DEPTH, MAIN_SEED)}/predictions.csv",
+    output:
+        pdf=report("results/figures/confusion_fixed.pdf", caption=caption("confusion_fixed"), category="Classifier"),
+        png="results/figures/confusion_fixed.png",
+    log:
+        "logs/figures/confusion_fixed.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-confusion --predictions {input} --title 'fixed length' --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_class_share_vs_alpha:
+    input:
+        f"{run_dir('eval', 'variable', MAIN_DEPTH, MAIN_SEED)}/predictions.csv",
+    output:
+        pdf=report("results/figures/class_share_vs_alpha.pdf", caption=caption("class_share_vs_alpha"),
+                   category="Classifier"),
+        png="results/figures/class_share_vs_alpha.png",
+    log:
+        "logs/figures/class_share_vs_alpha.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-class-share-vs-alpha --predictions {input}"
+        " --title 'variable-length model, variable-length test set' --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_accuracy_vs_depth:
+    input:
+        all_runs("eval", "metrics.json"),
+    output:
+        pdf=report("results/figures/accuracy_vs_depth.pdf", caption=caption("accuracy_vs_depth"),
+                   category="Classifier"),
+        png="results/figures/accuracy_vs_depth.png",
+        table="results/tables/accuracy_vs_depth.csv",
+    log:
+        "logs/figures/accuracy_vs_depth.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-accuracy-vs-depth --metrics {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
+
+
+rule fig_training_curves:
+    input:
+        history=[f"{run_dir('models', r, MAIN_DEPTH, s)}/history.csv" for r in REGIMES for s in TRAIN["seeds"]],
+        metrics=[f"{run_dir('models', r, MAIN_DEPTH, s)}/metrics.json" for r in REGIMES for s in TRAIN["seeds"]],
+    output:
+        pdf=report("results/figures/training_curves.pdf", caption=caption("training_curves"), category="Classifier"),
+        png="results/figures/training_curves.png",
+    log:
+        "logs/figures/training_curves.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-training-curves --history {input.history} --metrics {input.metrics}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+CLASSIFIER_FIGURES = [
+    f"results/figures/{name}.pdf"
+    for name in ("confusion_variable", "confusion_fixed", "class_share_vs_alpha", "accuracy_vs_depth",
+                 "training_curves")
+]

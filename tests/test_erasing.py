@@ -1,0 +1,157 @@
+"""Erasing: inclusive per-trajectory bins, controls that erase as much, and the accuracy table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from andicam.cli import main as cli_main
+from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
+from andicam.erasing import (
+    control_masks,
+    erased_correct,
+    erasing_table,
+    gradcam_masks,
+    percentile_bins,
+    run_length_masks,
+    uniform_masks,
+)
+from andicam.gradcam import compute_gradcam, model_input, write_gradcam
+from andicam.model import build_model, save_model
+from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
+
+
+def _maps(n: int = 20, p: int = 32, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, p)).astype(np.float32)
+
+
+def test_every_segment_falls_in_exactly_one_bin_extremes_included() -> None:
+    maps = _maps()
+    masks = gradcam_masks(maps)  # (N, 10, 32)
+    np.testing.assert_array_equal(masks.sum(axis=1), 1)
+    bins = percentile_bins(maps)
+    np.testing.assert_array_equal(bins[np.arange(20), maps.argmin(1)], 0)
+    np.testing.assert_array_equal(bins[np.arange(20), maps.argmax(1)], 9)
+    # 32 distinct values: the edges lie at sorted ranks 0, 3.1, 6.2, ..., 31, so the bins hold 4,3,...,3,4.
+    np.testing.assert_array_equal(masks.sum(axis=2), np.tile([4, 3, 3, 3, 3, 3, 3, 3, 3, 4], (20, 1)))
+    # bins follow each trajectory's own order of values
+    order = np.argsort(maps, axis=1)
+    assert (np.diff(np.take_along_axis(bins, order, axis=1), axis=1) >= 0).all()
+
+
+def test_bins_use_each_trajectorys_own_values() -> None:
+    maps = _maps(2)
+    maps[1] = maps[0] * 100 + 50  # same order, other scale
+    bins = percentile_bins(maps)
+    np.testing.assert_array_equal(bins[0], bins[1])
+    assert (percentile_bins(np.zeros((1, 32))) == 9).all()  # a constant map: every value ties with the top edge
+
+
+def test_controls_erase_the_same_number_of_segments() -> None:
+    reference = gradcam_masks(_maps(50))
+    for method in ("uniform", "run_length"):
+        masks = control_masks(method, reference, master_seed=3, seed=0)
+        np.testing.assert_array_equal(masks.sum(-1), reference.sum(-1))
+        np.testing.assert_array_equal(masks, control_masks(method, reference, master_seed=3, seed=0))
+        assert not np.array_equal(masks, control_masks(method, reference, master_seed=3, seed=1))
+        assert not np.array_equal(masks, reference)
+    with pytest.raises(ValueError, match="unknown control"):
+        control_masks("shuffle", reference, 3, 0)
+
+
+def test_run_length_control_is_a_nonzero_circular_shift() -> None:
+    reference = gradcam_masks(_maps(30))
+    shifted = run_length_masks(reference, np.random.default_rng(1))
+    for n in range(30):
+        for b in range(10):
+            offsets = [k for k in range(32) if np.array_equal(np.roll(reference[n, b], k), shifted[n, b])]
+            assert any(k != 0 for k in offsets)
+
+
+def test_uniform_control_is_uniform_over_positions() -> None:
+    reference = np.zeros((4000, 1, 32), bool)
+    reference[:, 0, :8] = True  # always the first 8 positions
+    freq = uniform_masks(reference, np.random.default_rng(2)).mean(axis=(0, 1))
+    np.testing.assert_allclose(freq, 0.25, atol=0.03)
+
+
+class _Recorder(nn.Module):
+    """Remembers every input and predicts class 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.clone())
+        return torch.zeros(x.shape[0], 8) + torch.eye(8)[0] + self.w
+
+
+def test_erased_inputs_are_zero_exactly_on_the_selected_segments() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.1, 1, size=(5, 2, 1000)).astype(np.float32)
+    masks = rng.random((5, 3, 32)) < 0.3
+    model = _Recorder().eval()
+    correct = erased_correct(model, x, np.array([0, 1, 0, 2, 0]), masks, batch_size=6)  # 2 trajectories per pass
+    np.testing.assert_array_equal(correct, np.array([[1, 0, 1, 0, 1]] * 3).T.astype(bool))
+    seen = torch.cat(model.seen).numpy().reshape(5, 3, 2, 1000)
+    steps = np.repeat(masks, [32, 31, 31, 31] * 8, axis=2)  # (5, 3, 1000): nearest-neighbour segments
+    expected = np.where(steps[:, :, None, :], 0, x[:, None])
+    np.testing.assert_array_equal(seen, expected)
+
+
+def test_table_of_a_constant_model() -> None:
+    labels = np.repeat(np.arange(8), 3)
+    x = np.random.default_rng(5).uniform(size=(24, 2, 1000)).astype(np.float32)
+    table = erasing_table(_Recorder().eval(), x, labels, _maps(24), master_seed=1, n_seeds=2)
+    assert list(table.columns) == ["bin", "method", "seed", "class", "accuracy", "n", "segments"]
+    # 9 groups ("all" + 8 classes) x (1 unerased + 10 Grad-CAM + 2 controls x 2 seeds x 10 bins)
+    assert len(table) == 9 * (1 + 10 + 40)
+    acc = table.groupby("class")["accuracy"].unique()
+    assert acc["SubATTM"].tolist() == [1.0] and acc["BM"].tolist() == [0.0] and acc["all"].tolist() == [0.125]
+    assert (table.loc[table["class"] == "all", "n"] == 24).all()
+    assert (table.loc[table["class"] == "SupLW", "n"] == 3).all()
+    seg = table[table["class"] == "all"].groupby(["method", "bin"])["segments"].mean().unstack(0)
+    np.testing.assert_allclose(seg.loc[0:, "gradcam"], [4, 3, 3, 3, 3, 3, 3, 3, 3, 4])
+    np.testing.assert_allclose(seg.loc[0:, "uniform"], seg.loc[0:, "gradcam"])
+    np.testing.assert_allclose(seg.loc[0:, "run_length"], seg.loc[0:, "gradcam"])
+
+
+def _tiny_files(tmp_path) -> tuple[str, str, str]:
+    rng = np.random.default_rng(6)
+    n = 16
+    traj = np.cumsum(rng.normal(size=(n, 2, 1000)), axis=2).astype(np.float32)
+    data = Trajectories(traj, np.full(n, 1000, np.int32), (np.arange(n) % 8).astype(np.int8), np.ones(n, np.float32))
+    write_trajectories(tmp_path / "d.h5", data)
+    torch.manual_seed(0)
+    model = build_model(depth=10, width=4).eval()
+    save_model(str(tmp_path / "m.pt"), model)
+    res = compute_gradcam(model, model_input(data), data.labels)
+    write_gradcam(tmp_path / "g.h5", res.maps, data.labels, res.targets, res.predictions,
+                  {"target": "true", "relu": False})
+    return str(tmp_path / "m.pt"), str(tmp_path / "d.h5"), str(tmp_path / "g.h5")
+
+
+def test_command_and_figures(tmp_path) -> None:
+    model, data, gradcam = _tiny_files(tmp_path)
+    out = tmp_path / "erasing.csv"
+    args = ["erasing", "--model", model, "--data", data, "--gradcam", gradcam, "--out", str(out),
+            "--seeds", "2", "--master-seed", "7", "--device", "cpu", "--max-trajectories", "12"]
+    assert cli_main(args) == 0
+    table = pd.read_csv(out)
+    assert set(table["method"]) == {"none", "gradcam", "uniform", "run_length"}
+    assert (table.loc[table["class"] == "all", "n"] == 12).all()
+    assert set(table["class"]) <= {"all", *CLASS_NAMES}
+    for name in ("plot-erasing", "plot-erasing-by-class"):
+        pdf = tmp_path / f"{name}.pdf"
+        assert cli_main([name, "--erasing", str(out), "--out", str(pdf)]) == 0
+        assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0
+    assert plot_erasing(table).axes and len(plot_erasing_by_class(table).axes) == 8
+    other = str(tmp_path / "other.h5")
+    write_gradcam(other, {"layer4": np.zeros((16, 32))}, np.zeros(16), np.zeros(16), np.zeros(16),
+                  {"target": "true", "relu": False})
+    assert cli_main([*args[:5], "--gradcam", other, *args[7:]]) == 2  # labels do not match the data

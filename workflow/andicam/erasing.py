@@ -1,0 +1,162 @@
+"""Erasing test: accuracy after erasing input segments chosen by Grad-CAM, against random controls.
+
+Each position of a stage (layer4 by default: 32 positions) covers one
+segment of the 1000 input steps under nearest upsampling (31 or 32 steps).
+For every trajectory its own map values are cut into percentile bins
+(0-10 %, ..., 90-100 %); the segments of bin b are erased (set to 0 in min-max
+space, both axes) and the model classifies the result. METHODS §4, with the
+fixes of §5.5:
+
+- bins are inclusive (edge e_b <= value < e_{b+1}, the last bin closed), so
+  the smallest and largest segments are erased too and every segment falls in
+  exactly one bin;
+- segments come from each trajectory's own map, never from trajectory 0;
+- both random controls are named and erase exactly as many segments as the
+  Grad-CAM selection of the same trajectory and bin:
+  ``uniform`` draws them uniformly without replacement; ``run_length`` shifts
+  the Grad-CAM selection circularly by a random offset in 1..P-1, keeping its
+  run-length structure (runs are contiguous modulo P).
+
+Result: a tidy table with one row per (method, seed, bin, class), where
+class is a class name or "all"; method "none" (bin -1) is the accuracy with
+nothing erased. Controls have several seeds, each derived from the master
+seed, the method and the seed index.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from andicam.dataio import CLASS_NAMES
+from andicam.gradcam import segment_index
+from andicam.seeding import derive_seed
+
+METHODS: tuple[str, ...] = ("gradcam", "uniform", "run_length")
+CONTROLS: tuple[str, ...] = ("uniform", "run_length")
+
+
+def percentile_bins(maps: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """(N, P) maps -> (N, P) bin index 0..n_bins-1 of every position among its own trajectory's values."""
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 2:
+        raise ValueError(f"maps must be 2-D (N, positions), got shape {maps.shape}")
+    edges = np.percentile(maps, np.linspace(0, 100, n_bins + 1), axis=1)  # (n_bins + 1, N)
+    # Count the interior edges at or below the value: the lowest value lands in bin 0, the highest in the last.
+    return (maps[None] >= edges[1:-1, :, None]).sum(axis=0)  # (N, P)
+
+
+def gradcam_masks(maps: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """(N, n_bins, P) bool: the positions of each percentile bin."""
+    bins = percentile_bins(maps, n_bins)
+    return bins[:, None, :] == np.arange(n_bins)[None, :, None]
+
+
+def uniform_masks(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """As many positions per (trajectory, bin) as ``reference`` (N, B, P), drawn uniformly without replacement."""
+    count = reference.sum(axis=-1, keepdims=True)  # (N, B, 1)
+    keys = rng.random(reference.shape, dtype=np.float32)
+    rank = keys.argsort(axis=-1).argsort(axis=-1)  # a uniformly random permutation per row
+    return rank < count
+
+
+def run_length_masks(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``reference`` (N, B, P) shifted circularly by a random offset 1..P-1 per (trajectory, bin)."""
+    p = reference.shape[-1]
+    if p < 2:
+        raise ValueError("a run-length control needs at least 2 positions")
+    offset = rng.integers(1, p, size=reference.shape[:-1])  # (N, B)
+    src = (np.arange(p) - offset[..., None]) % p  # (N, B, P)
+    return np.take_along_axis(reference, src, axis=-1)
+
+
+def control_masks(method: str, reference: np.ndarray, master_seed: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(derive_seed(master_seed, "erasing", method, seed))
+    if method == "uniform":
+        return uniform_masks(reference, rng)
+    if method == "run_length":
+        return run_length_masks(reference, rng)
+    raise ValueError(f"unknown control {method!r}; expected one of {CONTROLS}")
+
+
+@torch.no_grad()
+def erased_correct(
+    model: nn.Module, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, batch_size: int = 256
+) -> np.ndarray:
+    """(N, B) bool: is trajectory n still classified correctly with the positions masks[n, b] erased?
+
+    ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions.
+    """
+    n, n_sets, p = masks.shape
+    steps = x.shape[-1]
+    seg = torch.from_numpy(segment_index(p, steps))  # (L,)
+    param = next(model.parameters())
+    per_batch = max(1, batch_size // n_sets)  # trajectories per forward pass
+    out = np.empty((n, n_sets), dtype=bool)
+    for s in range(0, n, per_batch):
+        xb = torch.from_numpy(np.ascontiguousarray(x[s : s + per_batch])).to(param.device, param.dtype)
+        keep = ~torch.from_numpy(masks[s : s + per_batch])[..., seg].to(param.device)  # (b, B, L)
+        erased = xb[:, None] * keep[:, :, None, :]  # (b, B, 2, L)
+        pred = model(erased.flatten(0, 1)).argmax(1).view(-1, n_sets)  # (b, B)
+        out[s : s + per_batch] = (pred.cpu().numpy() == labels[s : s + per_batch, None])
+    return out
+
+
+def _rows(correct: np.ndarray, labels: np.ndarray, masks: np.ndarray | None, method: str, seed: int) -> list[dict]:
+    """Accuracy per bin and class (and "all") from ``correct`` (N, B)."""
+    rows = []
+    groups = [("all", np.ones(len(labels), bool))] + [(name, labels == k) for k, name in enumerate(CLASS_NAMES)]
+    for cls, sel in groups:
+        if not sel.any():
+            continue
+        for b in range(correct.shape[1]):
+            rows.append({
+                "bin": b if masks is not None else -1,
+                "method": method,
+                "seed": seed,
+                "class": cls,
+                "accuracy": float(correct[sel, b].mean()),
+                "n": int(sel.sum()),
+                "segments": float(masks[sel, b].sum(-1).mean()) if masks is not None else 0.0,
+            })
+    return rows
+
+
+def erasing_table(
+    model: nn.Module,
+    x: np.ndarray,
+    labels: np.ndarray,
+    maps: np.ndarray,
+    master_seed: int,
+    n_seeds: int = 5,
+    n_bins: int = 10,
+    controls: Sequence[str] = CONTROLS,
+    batch_size: int = 256,
+) -> pd.DataFrame:
+    """The erasing experiment on inputs ``x`` (N, 2, L) with their maps (N, P) of one stage.
+
+    Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
+    """
+    if model.training:
+        raise ValueError("the erasing test needs the model in eval mode")
+    labels = np.asarray(labels).astype(np.int64)
+    if not (x.ndim == 3 and maps.ndim == 2 and x.shape[0] == maps.shape[0] == labels.shape[0]):
+        raise ValueError(f"inputs {x.shape}, maps {maps.shape} and labels {labels.shape} must have N rows each")
+    if n_seeds < 1 or n_bins < 1:
+        raise ValueError(f"n_seeds and n_bins must be positive, got {n_seeds}, {n_bins}")
+    unknown = set(controls) - set(CONTROLS)
+    if unknown:
+        raise ValueError(f"unknown control(s) {sorted(unknown)}; expected some of {CONTROLS}")
+    nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
+    rows = _rows(erased_correct(model, x, labels, nothing, batch_size), labels, None, "none", 0)
+    reference = gradcam_masks(maps, n_bins)
+    rows += _rows(erased_correct(model, x, labels, reference, batch_size), labels, reference, "gradcam", 0)
+    for method in controls:
+        for seed in range(n_seeds):
+            masks = control_masks(method, reference, master_seed, seed)
+            rows += _rows(erased_correct(model, x, labels, masks, batch_size), labels, masks, method, seed)
+    return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])

@@ -1,0 +1,193 @@
+"""Figures built on Grad-CAM: erasing, layer response, map scale, t-SNE, examples."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize, PowerNorm
+
+from andicam.dataio import CLASS_NAMES
+from andicam.model import STAGES
+from andicam.plots.common import CLASS_COLORS
+
+CONTROL_STYLE = {"uniform": ("#555555", "random segments (uniform)"),
+                 "run_length": ("#e08214", "random segments (run lengths kept)")}
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{what} table lacks column(s) {', '.join(missing)}")
+
+
+def _bin_labels(n_bins: int) -> list[str]:
+    step = 100 / n_bins
+    return [f"{b * step:g}-{(b + 1) * step:g}" for b in range(n_bins)]
+
+
+def _erasing_panel(ax: plt.Axes, table: pd.DataFrame, cls: str) -> None:
+    t = table[table["class"] == cls]
+    bins = np.sort(t.loc[t["method"] == "gradcam", "bin"].unique())
+    for method, (color, label) in CONTROL_STYLE.items():
+        c = t[t["method"] == method]
+        if c.empty:
+            continue
+        per_bin = c.groupby("bin")["accuracy"]
+        mean, lo, hi = per_bin.mean().reindex(bins), per_bin.min().reindex(bins), per_bin.max().reindex(bins)
+        n_seeds = c["seed"].nunique()
+        ax.fill_between(bins, 100 * lo, 100 * hi, color=color, alpha=0.2, lw=0)
+        ax.plot(bins, 100 * mean, color=color, ls="--", lw=1, label=f"{label}, mean and range of {n_seeds} seeds")
+    g = t[t["method"] == "gradcam"].set_index("bin")["accuracy"].reindex(bins)
+    ax.plot(bins, 100 * g, color="#b2182b", marker="o", ms=3, lw=1.5, label="Grad-CAM bin erased")
+    base = t.loc[t["method"] == "none", "accuracy"]
+    if not base.empty:
+        ax.axhline(100 * base.iloc[0], color="k", lw=0.8, ls=":", label="nothing erased")
+    ax.set_xticks(bins, _bin_labels(len(bins)), rotation=45, ha="right")
+    ax.set_ylim(0, 100)
+
+
+def plot_erasing(table: pd.DataFrame) -> plt.Figure:
+    """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls."""
+    _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
+    if not (table["class"] == "all").any():
+        raise ValueError("erasing table has no rows for class 'all'")
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    _erasing_panel(ax, table, "all")
+    stage = table["stage"].iloc[0] if "stage" in table else "layer4"
+    n = int(table.loc[table["class"] == "all", "n"].iloc[0])
+    ax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"Erasing segments, {n} trajectories")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    return fig
+
+
+def plot_erasing_by_class(table: pd.DataFrame) -> plt.Figure:
+    """The erasing curves per true class, 2 x 4 panels."""
+    _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
+    fig, axes = plt.subplots(2, 4, figsize=(10, 5), sharex=True, sharey=True)
+    for ax, cls in zip(axes.flat, CLASS_NAMES):
+        if (table["class"] == cls).any():
+            _erasing_panel(ax, table, cls)
+            n = int(table.loc[table["class"] == cls, "n"].iloc[0])
+            ax.set_title(f"{cls} (n = {n})", color=CLASS_COLORS[cls])
+        else:
+            ax.set_title(f"{cls} (no data)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy (%)")
+    for ax in axes[1]:
+        ax.set_xlabel("Grad-CAM percentile bin (%)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def plot_layer_response(responses: dict[str, np.ndarray], windows: pd.DataFrame) -> plt.Figure:
+    """Heatmap per stage of the response of every output position to an impulse at every input step."""
+    _require(windows, ["stage", "position", "width", "start", "end"], "window")
+    fig, axes = plt.subplots(1, len(responses), figsize=(3 * len(responses), 3.0), squeeze=False)
+    for ax, (stage, resp) in zip(axes[0], responses.items()):
+        scale = resp.max() if resp.max() > 0 else 1.0
+        im = ax.imshow((resp / scale).T, aspect="auto", origin="lower", cmap="viridis",
+                       norm=PowerNorm(0.5, vmin=0, vmax=1), extent=(-0.5, resp.shape[0] - 0.5, -0.5, resp.shape[1] - 0.5),
+                       interpolation="nearest")
+        w = windows[windows["stage"] == stage]
+        if not w.empty:
+            row = w.iloc[0]
+            ax.plot([row["start"], row["end"]], [row["position"]] * 2, color="w", lw=1.2)
+            ax.set_title(f"{stage}: window {int(row['width'])} steps")
+        else:
+            ax.set_title(stage)
+        ax.set_xlabel("impulse at input step")
+    axes[0, 0].set_ylabel("output position")
+    fig.colorbar(im, ax=axes[0].tolist(), label="response / max (square-root scale)", fraction=0.02, pad=0.01)
+    return fig
+
+
+def plot_gradcam_scale(table: pd.DataFrame) -> plt.Figure:
+    """Autocorrelation length of the Grad-CAM maps per stage and class, in input steps and in positions."""
+    _require(table, ["stage", "class", "stride", "length_positions", "length_steps"], "scale")
+    stages = [s for s in STAGES if s in set(table["stage"])]
+    x = np.arange(len(stages))
+    fig, (ax_steps, ax_pos) = plt.subplots(1, 2, figsize=(8, 3.3))
+    for cls in [*CLASS_NAMES, "all"]:
+        t = table[table["class"] == cls].set_index("stage").reindex(stages)
+        if t["length_steps"].isna().all():
+            continue
+        style = dict(color="k", lw=2, marker="s", ms=4) if cls == "all" else dict(color=CLASS_COLORS[cls], lw=1,
+                                                                                  marker="o", ms=3)
+        ax_steps.plot(x, t["length_steps"], label=cls, **style)
+        ax_pos.plot(x, t["length_positions"], **style)
+    strides = table.drop_duplicates("stage").set_index("stage").reindex(stages)["stride"]
+    ax_steps.plot(x, strides, color="grey", ls=":", lw=1, label="one position (stride)")
+    ax_steps.set_yscale("log", base=2)
+    ax_steps.set_ylabel("autocorrelation length (input steps)")
+    ax_pos.set_ylabel("autocorrelation length (positions)")
+    ax_steps.set_title("in input steps")
+    ax_pos.set_title("in positions of the stage")
+    for ax in (ax_steps, ax_pos):
+        ax.set_xticks(x, stages)
+    ax_steps.legend(fontsize=6.5, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_tsne(table: pd.DataFrame) -> plt.Figure:
+    """1 x 4 panels: t-SNE of the pooled features after each stage, coloured by true class."""
+    _require(table, ["stage", "label", "x", "y"], "t-SNE")
+    stages = [s for s in STAGES if s in set(table["stage"])]
+    fig, axes = plt.subplots(1, len(stages), figsize=(3 * len(stages), 3.2), squeeze=False)
+    for ax, stage in zip(axes[0], stages):
+        t = table[table["stage"] == stage]
+        for k, cls in enumerate(CLASS_NAMES):
+            c = t[t["label"] == k]
+            ax.scatter(c["x"], c["y"], s=2, color=CLASS_COLORS[cls], label=cls, lw=0, rasterized=True)
+        ax.set_title(f"after {stage}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    n = int((table["stage"] == stages[0]).sum())
+    handles = [plt.Line2D([], [], marker="o", ls="", color=CLASS_COLORS[c], label=c) for c in CLASS_NAMES]
+    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.05))
+    fig.suptitle(f"t-SNE of globally pooled features, {n} trajectories", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradcam_examples(
+    trajectories: Sequence[np.ndarray], labels: Sequence[int], maps: Sequence[dict[str, np.ndarray]]
+) -> plt.Figure:
+    """One row per example (class), one column per stage: the 2-D path coloured by its Grad-CAM.
+
+    ``trajectories[i]`` is (2, L); ``maps[i][stage]`` is (L,), the stage's map upsampled to the input
+    steps the trajectory occupies. Each panel's colours span +-max|map| of that panel (sign kept).
+    """
+    stages = list(maps[0]) if maps else []
+    fig, axes = plt.subplots(len(trajectories), len(stages), figsize=(2.1 * len(stages), 2.0 * len(trajectories)),
+                             squeeze=False)
+    norm = Normalize(-1, 1)
+    for row, (xy, label, m) in enumerate(zip(trajectories, labels, maps)):
+        points = xy.T.reshape(-1, 1, 2)  # (L, 1, 2)
+        segments = np.concatenate([points[:-1], points[1:]], axis=1)  # (L-1, 2, 2)
+        for col, stage in enumerate(stages):
+            ax = axes[row, col]
+            values = m[stage][:-1]
+            scale = np.abs(values).max() if values.size and np.abs(values).max() > 0 else 1.0
+            lc = LineCollection(segments, array=values / scale, cmap="coolwarm", norm=norm, lw=1.0)
+            ax.add_collection(lc)
+            ax.autoscale()
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(stage)
+            if col == 0:
+                ax.set_ylabel(CLASS_NAMES[int(label)], color=CLASS_COLORS[CLASS_NAMES[int(label)]])
+    if stages:
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="coolwarm"), ax=axes.ravel().tolist(), fraction=0.02,
+                     pad=0.01, label="Grad-CAM / max |Grad-CAM| of the panel")
+    return fig

@@ -1,0 +1,235 @@
+# Stage 3: explain the main models. Grad-CAM of every stage on any data shard (one forward and one
+# backward pass per batch), and the analyses and figures built on it (METHODS §3-4, §5.5-5.6): erasing,
+# layer response, scale of the maps per stage, t-SNE of the pooled features, examples.
+# Named target: `snakemake explain`; each figure also by name (`snakemake fig_erasing`).
+
+EXPLAIN = config["explain"]
+
+
+def gradcam_files(regime, split, n):
+    """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number)."""
+    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split)[:n]]
+
+
+rule gradcam:
+    """Grad-CAM maps of all four stages of the regime's main model on one shard."""
+    input:
+        model=lambda w: main_model(w.regime),
+        data="results/data/{regime}/{split}/shard{shard}.h5",
+    output:
+        "results/gradcam/{regime}/{split}/shard{shard}.h5",
+    log:
+        "logs/gradcam/{regime}/{split}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/gradcam/{regime}/{split}/shard{shard}.tsv"
+    params:
+        target=EXPLAIN["gradcam"]["target"],
+        relu="--relu" if EXPLAIN["gradcam"]["relu"] else "",
+        batch=EXPLAIN["batch_size"],
+        device=EXPLAIN["device"],
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} gradcam --model {input.model} --data {input.data} --out {output} --target {params.target}"
+        " {params.relu} --batch-size {params.batch} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule erasing:
+    """Accuracy after erasing each Grad-CAM percentile bin, and the uniform and run-length controls."""
+    input:
+        model=main_model(EXPLAIN["erasing"]["regime"]),
+        data=shards(EXPLAIN["erasing"]["regime"], "test")[: EXPLAIN["erasing"]["shards"]],
+        gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
+    output:
+        "results/explain/erasing.csv",
+    log:
+        "logs/explain/erasing.log",
+    benchmark:
+        "results/benchmarks/explain/erasing.tsv"
+    params:
+        e=EXPLAIN["erasing"],
+        subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
+                if EXPLAIN["erasing"]["max_trajectories"] else ""),
+        master=config["seed"],
+        batch=EXPLAIN["batch_size"],
+        device=EXPLAIN["device"],
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} erasing --model {input.model} --data {input.data} --gradcam {input.gradcam} --out {output}"
+        " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
+        " {params.subset} --batch-size {params.batch} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule layer_response:
+    """Impulse response of every stage of the trained main model, and the window width per stage."""
+    input:
+        main_model(EXPLAIN["response"]["regime"]),
+    output:
+        response="results/explain/layer_response.h5",
+        windows="results/tables/layer_response_windows.csv",
+    log:
+        "logs/explain/layer_response.log",
+    params:
+        r=EXPLAIN["response"],
+    threads: 2
+    resources:
+        mem_mb=4000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} layer-response --model {input} --out {output.response} --out-csv {output.windows}"
+        " --channels {params.r[channels]} --threshold {params.r[threshold]} --mass {params.r[mass]}"
+        " --device cpu --threads {threads} > {log} 2>&1"
+
+
+rule gradcam_scale:
+    """Autocorrelation length of the maps per stage and class."""
+    input:
+        gradcam_files(EXPLAIN["scale"]["regime"], "test", EXPLAIN["scale"]["shards"]),
+    output:
+        "results/tables/gradcam_scale.csv",
+    log:
+        "logs/explain/gradcam_scale.log",
+    threads: 1
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} gradcam-scale --gradcam {input} --out {output} > {log} 2>&1"
+
+
+rule tsne:
+    """t-SNE of the pooled features after each stage on a seeded subsample."""
+    input:
+        model=main_model(EXPLAIN["tsne"]["regime"]),
+        data=shards(EXPLAIN["tsne"]["regime"], EXPLAIN["tsne"]["split"])[:1],
+    output:
+        "results/explain/tsne.csv",
+    log:
+        "logs/explain/tsne.log",
+    benchmark:
+        "results/benchmarks/explain/tsne.tsv"
+    params:
+        t=EXPLAIN["tsne"],
+        master=config["seed"],
+        batch=EXPLAIN["batch_size"],
+    # CPU only: openTSNE dominates; the features of a subsample are cheap even at paper width.
+    threads: 2
+    resources:
+        mem_mb=8000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} tsne --model {input.model} --data {input.data} --out {output} --n-points {params.t[n_points]}"
+        " --perplexity {params.t[perplexity]} --master-seed {params.master} --jobs {threads}"
+        " --batch-size {params.batch} --device cpu --threads {threads} > {log} 2>&1"
+
+
+rule fig_erasing:
+    input:
+        "results/explain/erasing.csv",
+    output:
+        pdf=report("results/figures/erasing.pdf", caption=caption("erasing"), category="Grad-CAM"),
+        png="results/figures/erasing.png",
+    log:
+        "logs/figures/erasing.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-erasing --erasing {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_erasing_by_class:
+    input:
+        "results/explain/erasing.csv",
+    output:
+        pdf=report("results/figures/erasing_by_class.pdf", caption=caption("erasing_by_class"), category="Grad-CAM"),
+        png="results/figures/erasing_by_class.png",
+    log:
+        "logs/figures/erasing_by_class.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-erasing-by-class --erasing {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_layer_response:
+    input:
+        response="results/explain/layer_response.h5",
+        windows="results/tables/layer_response_windows.csv",
+    output:
+        pdf=report("results/figures/layer_response.pdf", caption=caption("layer_response"), category="Grad-CAM"),
+        png="results/figures/layer_response.png",
+    log:
+        "logs/figures/layer_response.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-layer-response --response {input.response} --windows {input.windows} --out {output.pdf}"
+        " > {log} 2>&1"
+
+
+rule fig_gradcam_scale:
+    input:
+        "results/tables/gradcam_scale.csv",
+    output:
+        pdf=report("results/figures/gradcam_scale.pdf", caption=caption("gradcam_scale"), category="Grad-CAM"),
+        png="results/figures/gradcam_scale.png",
+    log:
+        "logs/figures/gradcam_scale.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-gradcam-scale --scale {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_tsne:
+    input:
+        "results/explain/tsne.csv",
+    output:
+        pdf=report("results/figures/tsne.pdf", caption=caption("tsne"), category="Grad-CAM"),
+        png="results/figures/tsne.png",
+    log:
+        "logs/figures/tsne.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-tsne --tsne {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_gradcam_examples:
+    input:
+        data=shards(EXPLAIN["examples"]["regime"], "test")[:1],
+        gradcam=gradcam_files(EXPLAIN["examples"]["regime"], "test", 1),
+    output:
+        pdf=report("results/figures/gradcam_examples.pdf", caption=caption("gradcam_examples"), category="Grad-CAM"),
+        png="results/figures/gradcam_examples.png",
+    log:
+        "logs/figures/gradcam_examples.log",
+    params:
+        master=config["seed"],
+        per_class=EXPLAIN["examples"]["per_class"],
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-gradcam-examples --data {input.data} --gradcam {input.gradcam} --master-seed {params.master}"
+        " --per-class {params.per_class} --out {output.pdf} > {log} 2>&1"
+
+
+EXPLAIN_FIGURES = [f"results/figures/{name}.pdf" for name in
+                   ("erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
+FIGURES += EXPLAIN_FIGURES
+
+
+rule explain:
+    """Every figure of the explain stage (named target)."""
+    input:
+        EXPLAIN_FIGURES,

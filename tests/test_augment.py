@@ -1,0 +1,359 @@
+"""Noise-robust retraining: selection, rotation, noise, aggregation, commands and figures (METHODS §4, §5.3-5.4)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from andicam import augment as aug
+from andicam.cli import main
+from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, read_trajectories, write_trajectories
+from andicam.gradcam import write_gradcam
+from andicam.model import build_model, save_model
+from andicam.preprocess import to_model_input
+from andicam.seeding import derive_seed
+
+
+def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, seed: int = 0) -> Trajectories:
+    """Unit-step Gaussian walks from 0, left-aligned, variable lengths; class c has n_per_class[c] members."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(n_per_class)), n_per_class).astype(np.int8)
+    labels = labels[rng.permutation(labels.size)]
+    n = labels.size
+    lengths = rng.integers(min_length, tmax + 1, size=n).astype(np.int32)
+    steps = rng.standard_normal((n, 2, tmax)).astype(np.float32)
+    steps[:, :, 0] = 0
+    traj = np.cumsum(steps, axis=2)
+    traj *= np.arange(tmax)[None, None, :] < lengths[:, None, None]
+    alpha = rng.uniform(0.1, 1.9, size=n).astype(np.float32)
+    return Trajectories(traj.astype(np.float32), lengths, labels, alpha, {"regime": "variable", "split": "train"})
+
+
+def write_cam(path: Path, cam: np.ndarray, labels: np.ndarray) -> None:
+    n = labels.shape[0]
+    maps = {"layer1": np.zeros((n, 4), np.float32), "layer4": cam.astype(np.float32)}
+    write_gradcam(path, maps, labels, labels, labels, {"target": "true", "relu": False, "model": "m.pt"})
+
+
+def tiny_model(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    save_model(str(path), build_model(depth=10, width=4), {"seed": seed})
+    return path
+
+
+# --- selection --------------------------------------------------------------------------------------------------
+
+
+def test_keep_count_is_the_ceiling_without_float_error() -> None:
+    assert [aug.keep_count(n, 60) for n in (10, 9, 5, 1, 0)] == [6, 6, 3, 1, 0]
+    assert aug.keep_count(100, 7) == 7  # 7 * 100 / 100 in floating point must not become 8
+    assert aug.keep_count(3, 0.1) == 1
+    assert aug.keep_count(10_000, 60) == 6000
+    for bad in (0, -5, 100.01):
+        with pytest.raises(ValueError, match="percent"):
+            aug.keep_count(10, bad)
+
+
+def test_selection_counts_per_class_exact_and_equal_across_arms() -> None:
+    sizes = [5, 6, 7, 8, 9, 10, 11, 12]
+    data = random_walks(sizes)
+    cam = np.random.default_rng(1).standard_normal((len(data), 32))
+    expected = [math.ceil(0.6 * n) for n in sizes]  # 3, 4, 5, 5, 6, 6, 7, 8
+    assert expected == [3, 4, 5, 5, 6, 6, 7, 8]
+    for arm in aug.ARMS:
+        idx = aug.select(cam, data.labels, 60, arm, seed=3)
+        assert np.bincount(data.labels[idx], minlength=8).tolist() == expected
+        assert np.all(np.diff(idx) > 0)  # ascending, distinct
+
+
+def test_targeted_keeps_the_largest_time_means() -> None:
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1])
+    cam = np.zeros((9, 4))
+    # class 0: row 1 has the largest peak but mean 0; rows 0 and 3 have the largest means
+    cam[0] = [1, 1, 1, 1]  # mean 1
+    cam[1] = [10, -10, 0, 0]  # mean 0
+    cam[2] = [-1, 0, 0, 0]  # mean -0.25
+    cam[3] = [0, 0, 2, 2]  # mean 1
+    cam[4:] = np.arange(5)[:, None] * np.array([1.0, 2.0, 3.0, 4.0])  # class 1: means 0, 2.5, 5, 7.5, 10
+    idx = aug.select(cam, labels, 50, "targeted", seed=0)
+    assert idx.tolist() == [0, 3, 6, 7, 8]  # ceil(2) of class 0, ceil(2.5) = 3 of class 1
+    assert aug.select(cam, labels, 50, "targeted", seed=99).tolist() == idx.tolist()  # no randomness
+
+
+def test_random_arm_is_without_replacement_and_seeded() -> None:
+    data = random_walks([40] * 8)
+    cam = np.zeros((len(data), 32))
+    everything = aug.select(cam, data.labels, 100, "random", seed=5)
+    assert everything.tolist() == list(range(len(data)))  # with replacement this would repeat some
+    a = aug.select(cam, data.labels, 50, "random", seed=5)
+    b = aug.select(cam, data.labels, 50, "random", seed=5)
+    c = aug.select(cam, data.labels, 50, "random", seed=6)
+    assert np.unique(a).size == a.size == 8 * 20
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    with pytest.raises(ValueError, match="arm"):
+        aug.select(cam, data.labels, 50, "uniform", seed=0)
+
+
+# --- augmentation ------------------------------------------------------------------------------------------------
+
+
+def test_rotated_copies_keep_step_lengths_and_double_the_set() -> None:
+    data = random_walks([6] * 8)
+    idx = np.arange(0, len(data), 2)
+    out = aug.augment(data, idx, seed=7)
+    k = idx.size
+    assert len(out) == 2 * k
+    for name in ("lengths", "labels", "alpha"):
+        assert np.array_equal(getattr(out, name)[:k], getattr(data, name)[idx])
+        assert np.array_equal(getattr(out, name)[k:], getattr(data, name)[idx])
+    assert np.array_equal(out.trajectories[:k], data.trajectories[idx])
+    original, rotated = out.trajectories[:k], out.trajectories[k:]
+    step = lambda t: np.linalg.norm(np.diff(t, axis=2), axis=1)  # noqa: E731  (K, T-1) 2-D step lengths
+    valid = np.arange(data.trajectories.shape[2] - 1)[None, :] < (out.lengths[:k, None] - 1)
+    np.testing.assert_allclose(step(rotated)[valid], step(original)[valid], rtol=1e-5, atol=1e-5)
+    pad = np.arange(data.trajectories.shape[2])[None, None, :] >= out.lengths[k:, None, None]
+    assert np.all(np.broadcast_to(pad, rotated.shape) <= (rotated == 0))  # padding stays zero
+    # the copies are really rotated: the angle recovered from the first step is U(0, 2 pi) of the seed
+    first_o = original[:, :, 1] - original[:, :, 0]
+    first_r = rotated[:, :, 1] - rotated[:, :, 0]
+    angle = np.mod(np.arctan2(first_r[:, 1], first_r[:, 0]) - np.arctan2(first_o[:, 1], first_o[:, 0]), 2 * np.pi)
+    expected = np.random.default_rng(7).uniform(0, 2 * np.pi, size=k)
+    np.testing.assert_allclose(np.cos(angle), np.cos(expected), atol=1e-4)
+    np.testing.assert_allclose(np.sin(angle), np.sin(expected), atol=1e-4)
+    assert np.array_equal(aug.augment(data, idx, seed=7).trajectories, out.trajectories)
+
+
+def test_augment_select_command_writes_a_traceable_set(tmp_path: Path) -> None:
+    data = random_walks([10] * 8)
+    write_trajectories(tmp_path / "shard.h5", data)
+    cam = np.random.default_rng(2).standard_normal((len(data), 32))
+    write_cam(tmp_path / "cam.h5", cam, data.labels)
+    for arm in aug.ARMS:
+        out = tmp_path / f"{arm}.h5"
+        rc = main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "cam.h5"),
+                   "--arm", arm, "--percent", "60", "--seed", "11", "--out", str(out)])
+        assert rc == 0
+        got = read_trajectories(out)
+        assert len(got) == 2 * 8 * 6
+        assert got.attrs["augment_arm"] == arm
+        assert got.attrs["augment_percent"] == 60.0
+        assert got.attrs["augment_set_seed"] == 11
+        assert got.attrs["augment_rotation_seed"] == derive_seed(11, "rotate")
+        assert got.attrs["source"] == str(tmp_path / "shard.h5")
+        assert got.attrs["gradcam"] == str(tmp_path / "cam.h5")
+        assert got.attrs["kept_per_class"] == [6] * 8
+    for arm in aug.ARMS:
+        got = read_trajectories(tmp_path / f"{arm}.h5")
+        expected = aug.select(cam, data.labels, 60, arm, derive_seed(11, "select"))
+        assert np.array_equal(got.trajectories[:expected.size], data.trajectories[expected])
+        assert got.attrs["augment_select_seed"] == derive_seed(11, "select")
+
+
+def test_mismatched_gradcam_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = random_walks([5] * 8)
+    write_trajectories(tmp_path / "shard.h5", data)
+    write_cam(tmp_path / "short.h5", np.zeros((len(data) - 1, 32)), data.labels[:-1])
+    swapped = data.labels.copy()
+    swapped[[3, 9]] = (swapped[[3, 9]] + 1) % 8
+    write_cam(tmp_path / "other.h5", np.zeros((len(data), 32)), swapped)
+    with pytest.raises(DataFileError, match="39 rows but .* holds 40 trajectories"):
+        aug.check_cam_matches(aug.read_cam(tmp_path / "short.h5")[1], data, tmp_path / "short.h5", "shard.h5")
+    with pytest.raises(DataFileError, match="labels differ .* at 2 of 40 rows \\(first at row 3\\)"):
+        aug.check_cam_matches(aug.read_cam(tmp_path / "other.h5")[1], data, tmp_path / "other.h5", "shard.h5")
+    rc = main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "other.h5"),
+               "--arm", "random", "--percent", "60", "--seed", "0", "--out", str(tmp_path / "out.h5")])
+    assert rc == 2
+    assert "labels differ" in capsys.readouterr().err
+    assert not (tmp_path / "out.h5").exists()
+    rc = main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "other.h5"),
+               "--arm", "random", "--percent", "0", "--seed", "0", "--out", str(tmp_path / "out.h5")])
+    assert rc == 2
+    assert "(0, 100]" in capsys.readouterr().err
+
+
+# --- noise -------------------------------------------------------------------------------------------------------
+
+
+def test_noise_has_std_sigma_on_valid_points_only() -> None:
+    data = random_walks([25] * 8, tmax=200, min_length=50)
+    valid = np.broadcast_to((np.arange(200)[None, :] < data.lengths[:, None])[:, None, :], data.trajectories.shape)
+    for sigma in (0.1, 0.5, 1.0):
+        added = aug.add_noise(data, sigma, seed=4) - data.trajectories
+        assert np.all(added[~valid] == 0)
+        assert added[valid].std() == pytest.approx(sigma, rel=0.02)  # ~45,000 draws: 0.3 % standard error
+        assert abs(added[valid].mean()) < 0.02 * sigma
+
+
+def test_noise_never_accumulates_across_levels() -> None:
+    data = random_walks([25] * 8, tmax=200, min_length=50)
+    clean = data.trajectories.copy()
+    sigmas = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    added = {s: aug.add_noise(data, s, aug.noise_seed(0, s)) - clean for s in sigmas}
+    assert np.array_equal(data.trajectories, clean)  # the data themselves are never changed
+    valid = np.broadcast_to((np.arange(200)[None, :] < data.lengths[:, None])[:, None, :], clean.shape)
+    assert added[1.0][valid].std() == pytest.approx(1.0, rel=0.02)  # in-place addition would give ~1.96
+    assert added[0.5][valid].std() == pytest.approx(0.5, rel=0.02)  # ... and ~0.74 here
+
+
+def test_sigma_zero_is_the_clean_input_and_seeds_depend_on_sigma_only() -> None:
+    data = random_walks([5] * 8)
+    assert np.array_equal(aug.noisy_inputs(data, 0.0, seed=123), to_model_input(data.trajectories, data.lengths))
+    assert np.array_equal(aug.noisy_inputs(data, 0.3, 9), aug.noisy_inputs(data, 0.3, 9))
+    assert not np.array_equal(aug.noisy_inputs(data, 0.3, 9), aug.noisy_inputs(data, 0.3, 10))
+    assert aug.noise_seed(5, 0.1 + 0.2) == aug.noise_seed(5, 0.3) == derive_seed(5, "noise", "0.3")
+    assert aug.noise_seed(5, 0.3) != aug.noise_seed(5, 0.4)
+    with pytest.raises(ValueError, match="sigma"):
+        aug.add_noise(data, -0.1, 0)
+
+
+def test_every_model_sees_the_same_noisy_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = random_walks([4] * 8)
+    models = [tiny_model(tmp_path / "a.pt", 0), tiny_model(tmp_path / "b.pt", 1)]
+    seen: list[tuple[int, np.ndarray]] = []
+    real_predict = aug.predict
+
+    def spy(model: torch.nn.Module, x: np.ndarray, batch_size: int = 512, amp: bool = False) -> np.ndarray:
+        seen.append((id(model), x.copy()))
+        return real_predict(model, x, batch_size, amp)
+
+    monkeypatch.setattr(aug, "predict", spy)
+    sigmas = [0.0, 0.5, 1.0]
+    frame = aug.evaluate_noise(models, ["targeted", "random"], [0, 0], data, sigmas, seed=8, batch_size=16)
+    assert len(seen) == 6
+    for i, sigma in enumerate(sigmas):
+        (id_a, x_a), (id_b, x_b) = seen[2 * i], seen[2 * i + 1]
+        assert id_a != id_b
+        assert np.array_equal(x_a, x_b)
+        assert np.array_equal(x_a, aug.noisy_inputs(data, sigma, aug.noise_seed(8, sigma)))
+    assert list(frame.columns) == ["model", "arm", "seed", "sigma", "n", *aug.METRICS]
+    assert frame["sigma"].tolist() == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]
+    assert frame["arm"].tolist() == ["targeted", "random"] * 3
+
+
+def test_scores_accuracy_and_recall() -> None:
+    labels = np.array([0, 0, 1, 1, 1, 7])
+    predicted = np.array([0, 1, 1, 1, 0, 7])
+    row = aug.scores(labels, predicted)
+    assert row["accuracy"] == pytest.approx(4 / 6)
+    assert row["recall_SubATTM"] == 0.5
+    assert row["recall_SubCTRW"] == pytest.approx(2 / 3)
+    assert row["recall_BM"] == 1.0
+    assert math.isnan(row["recall_SubFBM"])  # class absent
+
+
+def test_noise_eval_command(tmp_path: Path) -> None:
+    data = random_walks([3] * 8)
+    write_trajectories(tmp_path / "test.h5", data)
+    models = [str(tiny_model(tmp_path / f"m{i}.pt", i)) for i in range(3)]
+    out = tmp_path / "noise.csv"
+    rc = main(["noise-eval", "--models", *models, "--arms", "baseline", "targeted", "random", "--seeds", "0", "0", "0",
+               "--data", str(tmp_path / "test.h5"), "--sigmas", "0", "0.5", "--seed", "3", "--out", str(out),
+               "--device", "cpu"])
+    assert rc == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 6
+    assert set(frame["arm"]) == {"baseline", "targeted", "random"}
+    assert (frame["n"] == 24).all()
+    assert main(["noise-eval", "--models", *models, "--arms", "targeted", "--seeds", "0", "--data",
+                 str(tmp_path / "test.h5"), "--sigmas", "0", "--seed", "3", "--out", str(out)]) == 2
+
+
+# --- aggregation -------------------------------------------------------------------------------------------------
+
+
+def hand_results() -> pd.DataFrame:
+    rows = []
+    for arm, accs in (("targeted", [0.8, 0.9, 1.0]), ("random", [0.7, 0.7, 0.85]), ("baseline", [0.6])):
+        for seed, acc in enumerate(accs):
+            rows.append({"model": f"{arm}{seed}.pt", "arm": arm, "seed": seed, "sigma": 0.5, "n": 10,
+                         "accuracy": acc, **{f"recall_{c}": acc for c in CLASS_NAMES}})
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_on_a_hand_example() -> None:
+    summary = aug.aggregate(hand_results(), n_boot=4000, seed=1)
+    acc = summary[summary["metric"] == "accuracy"].set_index("arm")
+    assert acc.loc["targeted", "n"] == 3
+    assert acc.loc["targeted", "mean"] == pytest.approx(0.9)
+    assert acc.loc["targeted", "se"] == pytest.approx(0.1 / math.sqrt(3))  # std ddof=1 is 0.1
+    assert acc.loc["random", "mean"] == pytest.approx(0.75)
+    assert acc.loc["random", "se"] == pytest.approx(math.sqrt(0.0075) / math.sqrt(3))
+    diff = acc.loc[aug.DIFFERENCE]  # paired by seed: 0.1, 0.2, 0.15
+    assert diff["mean"] == pytest.approx(0.15)
+    assert diff["se"] == pytest.approx(0.05 / math.sqrt(3))
+    # 3 values: the bootstrap mean equals the minimum with probability 1/27 = 3.7 % > 2.5 %, so the
+    # percentile interval is exactly [min, max]
+    assert (diff["ci_low"], diff["ci_high"]) == pytest.approx((0.1, 0.2))
+    assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.8, 1.0))
+    assert acc.loc["baseline", "mean"] == pytest.approx(0.6)
+    assert math.isnan(acc.loc["baseline", "se"]) and math.isnan(acc.loc["baseline", "ci_low"])
+    assert len(summary) == 4 * len(aug.METRICS)
+    again = aug.aggregate(hand_results(), n_boot=4000, seed=1)
+    pd.testing.assert_frame_equal(summary, again)
+
+
+def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
+    values = np.random.default_rng(0).normal(0.5, 0.1, size=10)
+    lo, hi = aug.bootstrap_ci(values, 2000, seed=3)
+    assert (lo, hi) == aug.bootstrap_ci(values, 2000, seed=3)
+    assert values.min() < lo < values.mean() < hi < values.max()
+    # about mean +- 1.96 standard errors for a symmetric sample
+    se = values.std(ddof=1) / math.sqrt(values.size)
+    assert hi - lo == pytest.approx(2 * 1.96 * se * math.sqrt(9 / 10), rel=0.2)
+
+
+def test_aggregate_rejects_unpaired_or_duplicate_results() -> None:
+    results = hand_results()
+    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] .* one arm only"):
+        aug.aggregate(results.drop(index=5), n_boot=10)
+    with pytest.raises(ValueError, match="duplicate result for arm targeted"):
+        aug.aggregate(pd.concat([results, results.iloc[[0]]]), n_boot=10)
+    with pytest.raises(ValueError, match="unknown arm"):
+        aug.aggregate(results.assign(arm="other"), n_boot=10)
+
+
+# --- commands and figures ----------------------------------------------------------------------------------------
+
+
+def test_aggregate_and_plot_commands(tmp_path: Path) -> None:
+    frames = []
+    rng = np.random.default_rng(0)
+    for sigma in (0.0, 0.5, 1.0):
+        frame = hand_results().assign(sigma=sigma)
+        frame[list(aug.METRICS)] = np.clip(frame[list(aug.METRICS)] - sigma / 3 + rng.normal(0, 0.02, (7, 9)), 0, 1)
+        frames.append(frame)
+    pd.concat(frames[:2]).to_csv(tmp_path / "a.csv", index=False)
+    frames[2].to_csv(tmp_path / "b.csv", index=False)
+    summary = tmp_path / "summary.csv"
+    assert main(["augment-aggregate", "--inputs", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
+                 "--out", str(summary), "--bootstrap", "200", "--seed", "0"]) == 0
+    table = pd.read_csv(summary)
+    assert list(table.columns) == ["arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high"]
+    assert len(table) == 4 * 3 * len(aug.METRICS)
+    for name in ("augmentation_noise", "augmentation_by_class"):
+        out = tmp_path / "figures" / f"{name}.pdf"
+        assert main([f"plot-{name.replace('_', '-')}", "--summary", str(summary), "--out", str(out)]) == 0
+        assert out.stat().st_size > 0 and out.with_suffix(".png").stat().st_size > 0
+        caption = Path(__file__).resolve().parents[1] / "workflow" / "report" / f"{name}.rst"
+        assert caption.read_text().strip()
+
+
+def test_figures_have_their_panels() -> None:
+    from andicam.plots.augment import plot_by_class, plot_noise
+
+    summary = aug.aggregate(hand_results(), n_boot=50)
+    fig = plot_noise(summary)
+    (ax,) = fig.axes
+    assert len(ax.get_lines()) == 3  # baseline, targeted, random
+    (inset,) = ax.child_axes  # the difference targeted - random
+    assert inset.get_lines()[-1].get_ydata() == pytest.approx([15.0])  # percentage points
+    fig = plot_by_class(summary)
+    assert [ax.get_title() for ax in fig.axes] == list(CLASS_NAMES)
+    with pytest.raises(ValueError, match="lacks column"):
+        plot_noise(summary.drop(columns="se"))

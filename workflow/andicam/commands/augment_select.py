@@ -1,0 +1,38 @@
+"""``andicam augment-select``: one augmented training set of the retraining experiment (METHODS §4)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from andicam.augment import ARMS, augmented_set, check_cam_matches, read_cam
+from andicam.cli import UserInputError
+from andicam.dataio import CLASS_NAMES, read_trajectories, write_trajectories
+
+HELP = "Keep the top p %% of a training shard by Grad-CAM (or as many at random), add a rotated copy of each."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="training shard (.h5) the Grad-CAM was computed on")
+    parser.add_argument("--gradcam", required=True, help="Grad-CAM file of that shard (its layer4 maps are used)")
+    parser.add_argument("--arm", required=True, choices=ARMS, help="targeted: top p %% by time-mean Grad-CAM; "
+                        "random: the same count per class drawn without replacement")
+    parser.add_argument("--percent", required=True, type=float, help="p in (0, 100]: share kept per class")
+    parser.add_argument("--seed", required=True, type=int, help="seed of this set (random draw and rotation angles)")
+    parser.add_argument("--out", required=True, help="augmented set (.h5)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.percent <= 100:
+        raise UserInputError(f"--percent must lie in (0, 100], got {args.percent}")
+    data = read_trajectories(args.data)
+    cam, cam_labels = read_cam(args.gradcam)
+    check_cam_matches(cam_labels, data, args.gradcam, args.data)
+    out = augmented_set(data, cam, args.arm, args.percent, args.seed,
+                        {"source": str(args.data), "gradcam": str(args.gradcam)})
+    write_trajectories(args.out, out)
+    per_class = np.bincount(out.labels, minlength=len(CLASS_NAMES)) // 2
+    print(f"{args.arm} p={args.percent:g}%: kept {len(out) // 2} of {len(data)} "
+          f"({', '.join(f'{n}:{k}' for n, k in zip(CLASS_NAMES, per_class))}), wrote {len(out)} to {args.out}")
+    return 0

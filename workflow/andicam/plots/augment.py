@@ -1,0 +1,79 @@
+"""Figures of the noise-robust retraining experiment, drawn from ``augment-aggregate``'s summary."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from andicam.augment import ARMS, BASELINE, DIFFERENCE
+from andicam.dataio import CLASS_NAMES
+
+ARM_STYLE: dict[str, dict[str, str]] = {
+    "targeted": {"color": "#d62728", "linestyle": "-", "label": "Grad-CAM targeted"},
+    "random": {"color": "#1f77b4", "linestyle": "-", "label": "random"},
+    BASELINE: {"color": "#7f7f7f", "linestyle": "--", "label": "no augmentation"},
+}
+
+
+def _check(summary: pd.DataFrame) -> None:
+    missing = {"arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high"} - set(summary.columns)
+    if missing:
+        raise ValueError(f"summary lacks column(s) {', '.join(sorted(missing))}; is it augment-aggregate's output?")
+    if not set(summary["arm"]) & {*ARMS, BASELINE}:
+        raise ValueError("summary holds no arm to plot")
+
+
+def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str) -> None:
+    """Mean (in %) against sigma per arm, with a +-1 standard-error band where there are several seeds."""
+    for arm in (BASELINE, *ARMS):
+        rows = summary[(summary["arm"] == arm) & (summary["metric"] == metric)].sort_values("sigma")
+        if rows.empty:
+            continue
+        style = ARM_STYLE[arm]
+        n = int(rows["n"].max())
+        mean = 100 * rows["mean"].to_numpy()
+        se = 100 * rows["se"].to_numpy()
+        ax.plot(rows["sigma"], mean, marker="o", markersize=2.5, color=style["color"],
+                linestyle=style["linestyle"], label=f"{style['label']} (n={n})")
+        if np.isfinite(se).any():
+            ax.fill_between(rows["sigma"], mean - se, mean + se, color=style["color"], alpha=0.2, linewidth=0)
+
+
+def plot_noise(summary: pd.DataFrame) -> plt.Figure:
+    """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % bootstrap CI."""
+    _check(summary)
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    _arm_lines(ax, summary, "accuracy")
+    ax.set_xlabel(r"localisation noise $\sigma$")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=7)
+    diff = summary[(summary["arm"] == DIFFERENCE) & (summary["metric"] == "accuracy")].sort_values("sigma")
+    if not diff.empty:
+        # accuracy is high at small sigma, so the bottom left of the axes is free for the inset
+        inset = ax.inset_axes([0.1, 0.09, 0.38, 0.3])
+        inset.axhline(0, color="black", linewidth=0.6)
+        inset.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color="#555555", alpha=0.25,
+                           linewidth=0)
+        inset.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2, color="black")
+        inset.set_title("targeted $-$ random (pp, 95 % CI)", fontsize=6, pad=2)
+        inset.tick_params(labelsize=6)
+    return fig
+
+
+def plot_by_class(summary: pd.DataFrame) -> plt.Figure:
+    """Recall of each class against noise sigma per arm (mean +- SE), one panel per class (2 x 4)."""
+    _check(summary)
+    fig, axes = plt.subplots(2, 4, figsize=(9.5, 4.6), sharex=True, sharey=True)
+    for ax, name in zip(axes.flat, CLASS_NAMES):
+        _arm_lines(ax, summary, f"recall_{name}")
+        ax.set_title(name)
+        ax.set_ylim(0, 101)
+    for ax in axes[1]:
+        ax.set_xlabel(r"noise $\sigma$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("recall (%)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,181 @@
+# Stage 4: noise-robust retraining, Grad-CAM-targeted versus random augmentation (METHODS §4, §5.3-5.4).
+# One augmented set and one fresh model per (arm, seed); one noise evaluation of all of them (the noise of a
+# level is drawn once and every model sees the same inputs); one summary; two figures.
+
+from andicam.seeding import derive_seed
+
+AUG = config["augment"]
+AUG_ARMS = ("targeted", "random")
+
+
+wildcard_constraints:
+    arm="targeted|random",
+
+
+def augmented_models(regime):
+    return [f"results/augment/{regime}/models/{arm}/seed{s}/model.pt" for arm in AUG_ARMS for s in AUG["seeds"]]
+
+
+rule augment_select:
+    """One training set: the kept trajectories of one arm plus a rotated copy of each."""
+    input:
+        data=lambda w: f"results/data/{w.regime}/train/shard{AUG['shard']}.h5",
+        gradcam=lambda w: f"results/gradcam/{w.regime}/train/shard{AUG['shard']}.h5",
+    output:
+        "results/augment/{regime}/data/{arm}/seed{seed}.h5",
+    log:
+        "logs/augment/{regime}/data/{arm}/seed{seed}.log",
+    params:
+        percent=AUG["percent"],
+        # the selection (random arm) and the rotation angles of this (arm, seed)
+        seed=lambda w: derive_seed(config["seed"], "augment", w.arm, w.seed),
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} augment-select --data {input.data} --gradcam {input.gradcam} --arm {wildcards.arm}"
+        " --percent {params.percent} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule augment_train:
+    """A fresh model on one augmented set. Both arms of a seed share the initial weights and batch-order
+    seed (master seed derived from 'augment'), so the paired difference compares the data only."""
+    input:
+        train="results/augment/{regime}/data/{arm}/seed{seed}.h5",
+        val=lambda w: shards(w.regime, "val"),
+    output:
+        model="results/augment/{regime}/models/{arm}/seed{seed}/model.pt",
+        metrics="results/augment/{regime}/models/{arm}/seed{seed}/metrics.json",
+        history="results/augment/{regime}/models/{arm}/seed{seed}/history.csv",
+    log:
+        "logs/augment/{regime}/models/{arm}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/augment/{regime}/models/{arm}/seed{seed}.tsv"
+    params:
+        master=derive_seed(config["seed"], "augment"),
+        checkpoint="checkpoints/augment/{regime}/{arm}/seed{seed}.pt",
+        depth=config["model"]["main_depth"],
+        width=config["model"]["width"],
+        epochs=AUG["epochs"],
+        t=config["train"],
+        amp="--amp" if config["train"]["amp"] else "--no-amp",
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} train --train {input.train} --val {input.val} --out-model {output.model}"
+        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
+        " --seed {wildcards.seed} --master-seed {params.master}"
+        " --tag regime={wildcards.regime} --tag augment_arm={wildcards.arm}"
+        " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
+        " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
+        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
+        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
+        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+
+
+def noise_eval_models(regime):
+    """(paths, arms, seeds) of every model compared: the baseline first, then each arm's seeds."""
+    paths, arms, seeds = [], [], []
+    if AUG["baseline"]:
+        paths.append(main_model(regime))
+        arms.append("baseline")
+        seeds.append(config["train"]["seeds"][0])
+    for arm in AUG_ARMS:
+        for s in AUG["seeds"]:
+            paths.append(f"results/augment/{regime}/models/{arm}/seed{s}/model.pt")
+            arms.append(arm)
+            seeds.append(s)
+    return paths, arms, seeds
+
+
+rule augment_noise_eval:
+    """Every model on the same noisy test inputs, one job: the noise of a level is built once and all models
+    run on it (with one GPU, a job per model would only repeat the data loading and the noise)."""
+    input:
+        models=lambda w: noise_eval_models(w.regime)[0],
+        data=lambda w: shards(w.regime, "test"),
+    output:
+        "results/augment/{regime}/noise.csv",
+    log:
+        "logs/augment/{regime}/noise.log",
+    benchmark:
+        "results/benchmarks/augment/{regime}/noise.tsv"
+    params:
+        arms=lambda w: " ".join(noise_eval_models(w.regime)[1]),
+        seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime)[2])),
+        sigmas=" ".join(map(str, AUG["sigmas"])),
+        seed=config["seed"],
+        device=config["train"]["device"],
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=16000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} noise-eval --models {input.models} --arms {params.arms} --seeds {params.seeds}"
+        " --data {input.data} --sigmas {params.sigmas} --seed {params.seed} --out {output}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule augment_aggregate:
+    input:
+        "results/augment/{regime}/noise.csv",
+    output:
+        "results/augment/{regime}/summary.csv",
+    log:
+        "logs/augment/{regime}/summary.log",
+    params:
+        bootstrap=AUG["bootstrap"],
+        seed=derive_seed(config["seed"], "augment", "bootstrap"),
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} augment-aggregate --inputs {input} --out {output} --bootstrap {params.bootstrap}"
+        " --seed {params.seed} > {log} 2>&1"
+
+
+rule fig_augmentation_noise:
+    input:
+        f"results/augment/{AUG['regime']}/summary.csv",
+    output:
+        pdf=report("results/figures/augmentation_noise.pdf", caption=caption("augmentation_noise"),
+                   category="Augmentation"),
+        png="results/figures/augmentation_noise.png",
+    log:
+        "logs/figures/augmentation_noise.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-augmentation-noise --summary {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_augmentation_by_class:
+    input:
+        f"results/augment/{AUG['regime']}/summary.csv",
+    output:
+        pdf=report("results/figures/augmentation_by_class.pdf", caption=caption("augmentation_by_class"),
+                   category="Augmentation"),
+        png="results/figures/augmentation_by_class.png",
+    log:
+        "logs/figures/augmentation_by_class.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-augmentation-by-class --summary {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule augment:
+    """The augmentation experiment and its figures (named target: `snakemake augment`)."""
+    input:
+        "results/figures/augmentation_noise.pdf",
+        "results/figures/augmentation_by_class.pdf",
+
+
+FIGURES += ["results/figures/augmentation_noise.pdf", "results/figures/augmentation_by_class.pdf"]

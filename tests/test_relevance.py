@@ -1,0 +1,175 @@
+"""Relevance correlations: exact bootstrap (checked against explicit resamples), seeds, files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from andicam import relevance as rel
+from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, write_trajectories
+from andicam.gradcam import write_gradcam
+from andicam.stats import STATISTICS, stage_statistics
+
+
+def _pairs(n: int, p: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    stat = rng.normal(size=(n, p))
+    cam = 0.5 * stat + rng.normal(size=(n, p)) + rng.normal(size=(n, 1))  # a shared offset per trajectory
+    stat[:, :3] = np.round(stat[:, :3])  # ties, as the AC = 1 convention produces
+    return cam, stat
+
+
+def test_pearson_bootstrap_equals_explicit_resamples() -> None:
+    cam, stat = _pairs(12, 5, seed=1)
+    counts = rel.bootstrap_counts(12, 7, np.random.default_rng(3))
+    assert counts.shape == (7, 12) and np.all(counts.sum(1) == 12)
+    r, reps = rel.pearson_bootstrap(cam, stat, counts)
+    assert r == pytest.approx(np.corrcoef(cam.ravel(), stat.ravel())[0, 1], abs=1e-12)
+    for b in range(7):
+        idx = np.repeat(np.arange(12), counts[b])
+        expect = np.corrcoef(cam[idx].ravel(), stat[idx].ravel())[0, 1]
+        assert reps[b] == pytest.approx(expect, abs=1e-12)
+
+
+def test_spearman_bootstrap_equals_scipy_on_explicit_resamples() -> None:
+    cam, stat = _pairs(12, 5, seed=2)
+    cam[0, :2] = cam[1, 0]  # ties in the maps too
+    counts = rel.bootstrap_counts(12, 6, np.random.default_rng(4))
+    out = rel.spearman_bootstrap(cam, {"S": stat, "T": -stat}, counts)
+    assert out["S"][0] == pytest.approx(spearmanr(cam.ravel(), stat.ravel())[0], abs=1e-12)
+    assert out["T"][0] == pytest.approx(-out["S"][0], abs=1e-12)
+    for b in range(6):
+        idx = np.repeat(np.arange(12), counts[b])
+        expect = spearmanr(cam[idx].ravel(), stat[idx].ravel())[0]
+        assert out["S"][1][b] == pytest.approx(expect, abs=1e-12)
+
+
+def test_spearman_chunking_gives_the_same_replicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    cam, stat = _pairs(10, 4, seed=5)
+    counts = rel.bootstrap_counts(10, 9, np.random.default_rng(0))
+    whole = rel.spearman_bootstrap(cam, {"S": stat}, counts)["S"][1]
+    monkeypatch.setattr(rel, "_CELLS_PER_CHUNK", 80)  # two replicates per chunk
+    chunked = rel.spearman_bootstrap(cam, {"S": stat}, counts)["S"][1]
+    assert np.array_equal(whole, chunked)
+
+
+def _table(seed: int, n_boot: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 5], 30)
+    stats = {s: rng.normal(size=(90, 32)) for s in STATISTICS}
+    sign = np.where(labels == 1, -1.0, 1.0)[:, None]
+    cam = sign * stats["SG"] + 0.5 * rng.normal(size=(90, 32))
+    return rel.relevance_table("layer4", cam, stats, labels, 225, n_boot=n_boot, seed=seed)
+
+
+def test_table_layout_signs_and_seeds() -> None:
+    table = _table(seed=1)
+    assert list(table.columns) == list(rel.COLUMNS)
+    assert len(table) == 3 * len(STATISTICS) * 2  # classes present x statistics x methods
+    sg = table[(table["statistic"] == "SG") & (table["method"] == "pearson")].set_index("class")
+    expect = 1 / np.sqrt(1 + 0.25)  # r of s and s + noise with variances 1 and 0.25
+    assert sg.loc["SubATTM", "r"] == pytest.approx(expect, abs=0.03)
+    assert sg.loc["SubCTRW", "r"] == pytest.approx(-expect, abs=0.03)
+    assert (table["ci_low"] <= table["r"]).all() and (table["r"] <= table["ci_high"]).all()
+    other = table[(table["statistic"] == "AC") & (table["method"] == "pearson")]
+    assert (other["ci_low"] < 0).all() and (other["ci_high"] > 0).all()  # no relation: CI covers 0
+    assert table.equals(_table(seed=1))
+    assert not table["ci_low"].equals(_table(seed=2)["ci_low"])
+    assert set(table["n_traj"]) == {30}
+    grid = rel.correlation_grid(table, "layer4")
+    assert list(grid.index) == list(STATISTICS) and list(grid.columns) == ["SubATTM", "SubCTRW", "SupLW"]
+
+
+def test_no_bootstrap_gives_nan_intervals() -> None:
+    table = _table(seed=1, n_boot=0)
+    assert table["ci_low"].isna().all() and table["r"].notna().all()
+
+
+def _write_pair(tmp_path, n_per_class: int = 3, length: int = 1000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = 8 * n_per_class
+    traj = np.cumsum(rng.normal(size=(n, 2, 1000)), axis=-1).astype(np.float32)
+    lengths = np.full(n, length, dtype=np.int32)
+    traj[:, :, length:] = 0
+    labels = np.repeat(np.arange(8), n_per_class).astype(np.int8)
+    data = Trajectories(traj, lengths, labels, np.ones(n, dtype=np.float32), {})
+    write_trajectories(tmp_path / "d.h5", data)
+    maps = {"layer4": rng.normal(size=(n, 32)).astype(np.float32),
+            "layer2": rng.normal(size=(n, 125)).astype(np.float32)}
+    write_gradcam(tmp_path / "g.h5", maps, labels, labels, labels, {"target": "true", "relu": False})
+    return data, maps
+
+
+def test_relevance_from_files_matches_in_memory(tmp_path) -> None:
+    from andicam.gradcam import model_input
+
+    data, maps = _write_pair(tmp_path)
+    table = rel.relevance_from_files([str(tmp_path / "d.h5")], [str(tmp_path / "g.h5")], ["layer4", "layer2"],
+                                     n_boot=20, seed=3)
+    direct = rel.relevance(model_input(data), data.labels, maps, n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(table, direct)
+    assert set(table["class"]) == set(CLASS_NAMES)
+    assert dict(zip(table["stage"], table["window"])) == {"layer4": 225, "layer2": 58}
+    stats = stage_statistics(model_input(data), "layer4")
+    sub = data.labels == 7
+    r = np.corrcoef(maps["layer4"][sub].ravel(), stats["VD"][sub].ravel())[0, 1]
+    got = table.query("stage == 'layer4' and statistic == 'VD' and method == 'pearson' and `class` == 'BM'")["r"]
+    assert float(got.iloc[0]) == pytest.approx(r, abs=1e-6)
+
+
+def test_files_that_do_not_belong_together_are_refused(tmp_path) -> None:
+    _write_pair(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    _write_pair(other, n_per_class=2)
+    with pytest.raises(DataFileError, match="labels differ"):
+        rel.collect([str(tmp_path / "d.h5")], [str(other / "g.h5")], ["layer4"])
+    with pytest.raises(DataFileError, match="no map for stage"):
+        rel.collect([str(tmp_path / "d.h5")], [str(tmp_path / "g.h5")], ["layer3"])
+    short = tmp_path / "short"
+    short.mkdir()
+    _write_pair(short, length=600)
+    with pytest.raises(DataFileError, match="1000 steps"):
+        rel.collect([str(short / "d.h5")], [str(short / "g.h5")], ["layer4"])
+
+
+def test_spearman_interval_methods_agree_on_the_estimate() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.repeat([2, 4], 40)
+    stats = {s: rng.normal(size=(80, 8)) for s in STATISTICS}
+    cam = stats["AC"] + rng.normal(size=(80, 8)) + rng.normal(size=(80, 1))
+    fast = rel.relevance_table("layer4", cam, stats, labels, 225, n_boot=300, seed=1, methods=["spearman"])
+    exact = rel.relevance_table("layer4", cam, stats, labels, 225, n_boot=300, seed=1, methods=["spearman"],
+                                spearman_ci="exact")
+    np.testing.assert_allclose(fast["r"], exact["r"], atol=1e-12)
+    sub = labels == 2
+    assert float(fast["r"].iloc[0]) == pytest.approx(spearmanr(cam[sub].ravel(), stats["AC"][sub].ravel())[0])
+    np.testing.assert_allclose(fast["ci_low"], exact["ci_low"], atol=0.05)
+    np.testing.assert_allclose(fast["ci_high"], exact["ci_high"], atol=0.05)
+    with pytest.raises(ValueError, match="spearman_ci"):
+        rel.relevance_table("layer4", cam, stats, labels, 225, spearman_ci="fast")
+
+
+def test_cli_relevance_and_figures(tmp_path, capsys) -> None:
+    from andicam.cli import main
+
+    _write_pair(tmp_path)
+    out = tmp_path / "rel.csv"
+    args = ["relevance", "--data", str(tmp_path / "d.h5"), "--gradcam", str(tmp_path / "g.h5"), "--stages",
+            "layer2", "layer4", "--window", "layer2=40", "--n-boot", "50", "--seed", "1", "--out", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out)
+    assert dict(zip(table["stage"], table["window"])) == {"layer2": 40, "layer4": 225}
+    for name in ("relevance-train", "relevance-test", "relevance-layers"):
+        pdf = tmp_path / f"{name}.pdf"
+        extra = ["--stages", "layer2", "layer4"] if name == "relevance-layers" else []
+        assert main([f"plot-{name}", "--relevance", str(out), *extra, "--out", str(pdf)]) == 0
+        assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0
+    capsys.readouterr()
+    assert main([*args[:-2], "--window", "layer9=40", "--out", str(out)]) == 2
+    assert "layer9" in capsys.readouterr().err
+    assert main(["plot-relevance-layers", "--relevance", str(out), "--stages", "layer1",
+                 "--out", str(tmp_path / "x.pdf")]) == 2
+    assert "layer1" in capsys.readouterr().err

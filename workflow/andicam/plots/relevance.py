@@ -1,0 +1,149 @@
+"""Figures of the statistical relevance, block-wise heads and feature ablation (METHODS §4).
+
+Every function takes the tidy tables written by ``andicam relevance`` /
+``andicam ablation`` and returns a Figure; the commands save them.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from andicam.ablation import INDEPENDENCE_COLUMNS, MODES, RANDOM, RESULT_COLUMNS, summary_grid
+from andicam.relevance import COLUMNS, correlation_grid
+from andicam.stats import STATISTICS
+
+R_LIMIT = 0.4  # colour range of correlation heatmaps, as the paper's
+SHORT = {"SubATTM": "ATTM", "SubCTRW": "CTRW", "SubFBM": "sFBM", "SubSBM": "sSBM", "SupFBM": "FBM+",
+         "SupLW": "LW", "SupSBM": "SBM+", "BM": "BM"}
+MODE_TITLE = {"for": "largest window removed (for)", "inverse": "smallest window removed (inverse)"}
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = set(columns) - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks column(s) {', '.join(sorted(missing))}; is it {what}?")
+
+
+def _heatmap(ax: plt.Axes, grid: pd.DataFrame, limit: float, cmap: str = "RdBu_r", fmt: str = "{:+.2f}",
+             texts: pd.DataFrame | None = None, vmin: float | None = None):
+    """Cells coloured by value in [vmin (default -limit), limit], each labelled (white text on dark cells)."""
+    values = grid.to_numpy(dtype=float)
+    im = ax.imshow(values, cmap=cmap, vmin=-limit if vmin is None else vmin, vmax=limit, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            label = texts.iat[i, j] if texts is not None else ("" if not np.isfinite(v) else fmt.format(v))
+            r, g, b, _ = im.cmap(im.norm(v)) if np.isfinite(v) else (1.0, 1.0, 1.0, 1.0)
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+            ax.text(j, i, label, ha="center", va="center", fontsize=6.5, color="white" if dark else "black")
+    ax.set_xticks(range(values.shape[1]), list(grid.columns), rotation=45, ha="right")
+    ax.set_yticks(range(values.shape[0]), list(grid.index))
+    return im
+
+
+def plot_relevance(table: pd.DataFrame, stage: str = "layer4", method: str = "pearson",
+                   title: str | None = None) -> plt.Figure:
+    """One heatmap: correlation of the stage's Grad-CAM with each statistic (rows) per class (columns)."""
+    _require(table, COLUMNS, "the output of `andicam relevance`")
+    grid = correlation_grid(table, stage, method)
+    fig, ax = plt.subplots(figsize=(5.2, 2.4))
+    im = _heatmap(ax, grid, R_LIMIT)
+    window = int(table.loc[table["stage"] == stage, "window"].iloc[0])
+    ax.set_title(title or f"{stage} Grad-CAM vs window statistics ({method} r, window {window} steps)")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=f"{method} r")
+    return fig
+
+
+def plot_relevance_stages(table: pd.DataFrame, stages: Sequence[str] | None = None, method: str = "pearson",
+                          titles: dict[str, str] | None = None) -> plt.Figure:
+    """One heatmap per stage (or per block head), sharing the +-0.4 colour range."""
+    _require(table, COLUMNS, "the output of `andicam relevance`")
+    stages = list(stages) if stages else list(dict.fromkeys(table["stage"]))
+    if not stages:
+        raise ValueError("the table holds no stage")
+    fig, axes = plt.subplots(len(stages), 1, figsize=(5.6, 2.0 * len(stages)), squeeze=False)
+    im = None
+    for ax, stage in zip(axes[:, 0], stages):
+        im = _heatmap(ax, correlation_grid(table, stage, method), R_LIMIT)
+        window = int(table.loc[table["stage"] == stage, "window"].iloc[0])
+        ax.set_title((titles or {}).get(stage, f"{stage} (window {window} steps)"))
+        if ax is not axes[-1, 0]:
+            ax.set_xticklabels([])
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label=f"{method} r")
+    return fig
+
+
+def block_titles(accuracy: pd.DataFrame, table: pd.DataFrame) -> dict[str, str]:
+    """Panel titles of the block heads: cut, number of groups, evaluation accuracy, window."""
+    _require(accuracy, ["cut", "n_groups", "eval_accuracy"], "the accuracy table of `andicam block-heads`")
+    out = {}
+    for row in accuracy.itertuples():
+        windows = table.loc[table["stage"] == row.cut, "window"]
+        win = f", window {int(windows.iloc[0])}" if len(windows) else ""
+        out[row.cut] = f"head after {row.cut}: {row.n_groups} groups, acc. {100 * row.eval_accuracy:.1f} %{win}"
+    return out
+
+
+def plot_ablation_heatmap(results: pd.DataFrame) -> plt.Figure:
+    """Accuracy drop (percentage points) per ablated statistic and class, both modes, random control last."""
+    _require(results, RESULT_COLUMNS, "the results table of `andicam ablation`")
+    grids = {m: 100 * summary_grid(results, m, "drop") for m in MODES}
+    limit = max(5.0, float(np.nanmax([np.nanmax(np.abs(g.to_numpy(dtype=float))) for g in grids.values()])))
+    fig, axes = plt.subplots(len(MODES), 1, figsize=(5.2, 4.6), squeeze=False)
+    im = None
+    for ax, mode in zip(axes[:, 0], MODES):
+        im = _heatmap(ax, grids[mode], limit, fmt="{:+.1f}")
+        ax.set_title(MODE_TITLE[mode])
+        if ax is not axes[-1, 0]:
+            ax.set_xticklabels([])
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label="accuracy drop (pp)")
+    return fig
+
+
+def plot_ablation_top1(results: pd.DataFrame) -> plt.Figure:
+    """Where the new errors go: the class receiving most of them (text) and its share (colour)."""
+    _require(results, RESULT_COLUMNS, "the results table of `andicam ablation`")
+    fig, axes = plt.subplots(len(MODES), 1, figsize=(5.6, 4.8), squeeze=False)
+    im = None
+    for ax, mode in zip(axes[:, 0], MODES):
+        share = summary_grid(results, mode, "top1_share")
+        top = summary_grid(results, mode, "top1_class")
+        n_new = summary_grid(results, mode, "n_new_errors")
+        texts = pd.DataFrame(
+            [[f"{SHORT.get(str(t), str(t))}\n{100 * s:.0f}% of {int(k)}" if isinstance(t, str) and t and k > 0 else "-"
+              for t, s, k in zip(top.iloc[i], share.iloc[i], n_new.iloc[i])] for i in range(len(top))],
+            index=top.index, columns=top.columns)
+        im = _heatmap(ax, share.astype(float), 1.0, cmap="viridis", texts=texts, vmin=0.0)
+        ax.set_title(f"{MODE_TITLE[mode]}: where the new errors go")
+        if ax is not axes[-1, 0]:
+            ax.set_xticklabels([])
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label="share of the new errors")
+    return fig
+
+
+def plot_ablation_independence(independence: pd.DataFrame) -> plt.Figure:
+    """Mean |change| of every statistic at the target window, in units of its spread, per ablated statistic."""
+    _require(independence, INDEPENDENCE_COLUMNS, "the independence table of `andicam ablation`")
+    fig, axes = plt.subplots(1, len(MODES), figsize=(6.4, 2.6), squeeze=False)
+    grids = {}
+    for mode in MODES:
+        sub = independence[(independence["mode"] == mode) | (independence["mode"] == RANDOM)]
+        sub = sub.assign(row=np.where(sub["mode"] == RANDOM, RANDOM, sub["statistic"]))
+        grids[mode] = sub.pivot(index="row", columns="moved", values="mean_abs_change_sd").reindex(
+            index=[*STATISTICS, RANDOM], columns=list(STATISTICS))
+    limit = float(np.nanmax([np.nanmax(g.to_numpy(dtype=float)) for g in grids.values()]))
+    im = None
+    for ax, mode in zip(axes[0], MODES):
+        im = _heatmap(ax, grids[mode], limit if limit > 0 else 1.0, cmap="magma_r", fmt="{:.2f}", vmin=0.0)
+        ax.set_title(MODE_TITLE[mode], fontsize=8)
+        ax.set_xlabel("statistic measured")
+        if ax is axes[0, 0]:
+            ax.set_ylabel("statistic ablated")
+        else:
+            ax.set_yticklabels([])
+    fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.02, label="mean |change| / sd")
+    return fig

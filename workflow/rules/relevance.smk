@@ -1,0 +1,253 @@
+# Stage 5: statistical relevance of Grad-CAM, block-wise heads and feature ablation (METHODS §4), on the
+# fixed-length regime (the window statistics need 1000 real steps). Uses the `gradcam` rule of explain.smk
+# for the main model's maps, and main_model() / gradcam_files() from there.
+# Named target: `snakemake relevance`; each figure also by name (`snakemake fig_relevance_train`).
+# Config: relevance.*, blocks.*, ablation.*, and explain.batch_size / explain.device for the networks.
+
+REL = config["relevance"]
+BLOCKS = config["blocks"]
+ABL = config["ablation"]
+BLOCK_CUTS = ("layer1", "layer2", "layer3")
+REL_STAGES = {"train": "layer4", "test": "layer1 layer2 layer3 layer4"}  # test also feeds relevance_layers
+
+
+wildcard_constraints:
+    cut="layer1|layer2|layer3",
+    relsplit="train|test",
+
+
+def window_options(stages):
+    return " ".join(f"--window {s}={REL['windows'][s]}" for s in stages.split())
+
+
+rule relevance_table:
+    """Per-class correlations of the main model's Grad-CAM with the window statistics, on one split."""
+    input:
+        data=lambda w: shards("fixed", w.relsplit)[: REL["shards"][w.relsplit]],
+        gradcam=lambda w: gradcam_files("fixed", w.relsplit, REL["shards"][w.relsplit]),
+    output:
+        "results/relevance/{relsplit}.csv",
+    log:
+        "logs/relevance/{relsplit}.log",
+    benchmark:
+        "results/benchmarks/relevance/{relsplit}.tsv"
+    params:
+        stages=lambda w: REL_STAGES[w.relsplit],
+        windows=lambda w: window_options(REL_STAGES[w.relsplit]),
+        master=config["seed"],
+        n_boot=REL["n_boot"],
+        spearman_ci=REL["spearman_ci"],
+    threads: 1
+    resources:
+        mem_mb=8000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} relevance --data {input.data} --gradcam {input.gradcam} --stages {params.stages}"
+        " {params.windows} --n-boot {params.n_boot} --spearman-ci {params.spearman_ci} --seed {params.master}"
+        " --out {output} > {log} 2>&1"
+
+
+rule block_heads:
+    """Linear heads on merged labels after layer1/2/3 of the frozen fixed-length model; their Grad-CAM."""
+    input:
+        model=main_model("fixed"),
+        train=shards("fixed", "train")[: BLOCKS["train_shards"]],
+        eval=shards("fixed", "test")[: BLOCKS["eval_shards"]],
+    output:
+        heads="results/blocks/heads.pt",
+        accuracy="results/blocks/accuracy.csv",
+        gradcam=expand("results/blocks/gradcam_{cut}.h5", cut=BLOCK_CUTS),
+    log:
+        "logs/blocks/block_heads.log",
+    benchmark:
+        "results/benchmarks/blocks/block_heads.tsv"
+    params:
+        b=BLOCKS,
+        cuts=" ".join(BLOCK_CUTS),
+        master=config["seed"],
+        batch=config["explain"]["batch_size"],
+        device=config["explain"]["device"],
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "{ANDICAM} block-heads --model {input.model} --train {input.train} --eval {input.eval}"
+        " --cuts {params.cuts} --out-heads {output.heads} --out-accuracy {output.accuracy}"
+        " --out-gradcam {output.gradcam} --epochs {params.b[epochs]} --batch-size {params.b[batch_size]}"
+        " --lr {params.b[lr]} --seed {params.master} --feature-batch-size {params.batch}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule relevance_block:
+    """Correlations of one block head's Grad-CAM with the statistics in windows matched to its stage."""
+    input:
+        data=shards("fixed", "test")[: BLOCKS["eval_shards"]],
+        gradcam="results/blocks/gradcam_{cut}.h5",
+    output:
+        "results/blocks/relevance_{cut}.csv",
+    log:
+        "logs/blocks/relevance_{cut}.log",
+    params:
+        windows=lambda w: window_options(w.cut),
+        master=config["seed"],
+        n_boot=REL["n_boot"],
+        spearman_ci=REL["spearman_ci"],
+    threads: 1
+    resources:
+        mem_mb=8000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} relevance --data {input.data} --gradcam {input.gradcam} --stages {wildcards.cut}"
+        " {params.windows} --n-boot {params.n_boot} --spearman-ci {params.spearman_ci} --seed {params.master}"
+        " --out {output} > {log} 2>&1"
+
+
+rule ablation:
+    """Window-transplant feature ablation (for, inverse, random control) on the fixed-length test set."""
+    input:
+        model=main_model("fixed"),
+        data=shards("fixed", "test")[: ABL["shards"]],
+    output:
+        results="results/ablation/results.csv",
+        independence="results/ablation/independence.csv",
+        transplants="results/ablation/transplants.csv",
+    log:
+        "logs/ablation/ablation.log",
+    benchmark:
+        "results/benchmarks/ablation/ablation.tsv"
+    params:
+        a=ABL,
+        per_class=f"--per-class {ABL['per_class']}" if ABL["per_class"] else "",
+        master=config["seed"],
+        window=REL["windows"]["layer4"],
+        device=config["explain"]["device"],
+    # The statistics of the candidate transplants dominate (numpy, one core); the network is cheap.
+    threads: 1
+    resources:
+        mem_mb=8000,
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} ablation --model {input.model} --data {input.data} {params.per_class}"
+        " --repeats {params.a[repeats]} --window {params.window}"
+        " --min-distance {params.a[min_distance]} --seed {params.master} --out {output.results}"
+        " --out-independence {output.independence} --out-transplants {output.transplants}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule fig_relevance_train:
+    input:
+        "results/relevance/train.csv",
+    output:
+        pdf=report("results/figures/relevance_train.pdf", caption=caption("relevance_train"), category="Relevance"),
+        png="results/figures/relevance_train.png",
+    log:
+        "logs/figures/relevance_train.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-relevance-train --relevance {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_relevance_test:
+    input:
+        "results/relevance/test.csv",
+    output:
+        pdf=report("results/figures/relevance_test.pdf", caption=caption("relevance_test"), category="Relevance"),
+        png="results/figures/relevance_test.png",
+    log:
+        "logs/figures/relevance_test.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-relevance-test --relevance {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_relevance_layers:
+    input:
+        "results/relevance/test.csv",
+    output:
+        pdf=report("results/figures/relevance_layers.pdf", caption=caption("relevance_layers"), category="Relevance"),
+        png="results/figures/relevance_layers.png",
+    log:
+        "logs/figures/relevance_layers.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-relevance-layers --relevance {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_relevance_blocks:
+    input:
+        relevance=expand("results/blocks/relevance_{cut}.csv", cut=BLOCK_CUTS),
+        accuracy="results/blocks/accuracy.csv",
+    output:
+        pdf=report("results/figures/relevance_blocks.pdf", caption=caption("relevance_blocks"), category="Relevance"),
+        png="results/figures/relevance_blocks.png",
+    log:
+        "logs/figures/relevance_blocks.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-relevance-blocks --relevance {input.relevance} --accuracy {input.accuracy}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_ablation_heatmap:
+    input:
+        "results/ablation/results.csv",
+    output:
+        pdf=report("results/figures/ablation_heatmap.pdf", caption=caption("ablation_heatmap"), category="Relevance"),
+        png="results/figures/ablation_heatmap.png",
+    log:
+        "logs/figures/ablation_heatmap.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-ablation-heatmap --results {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_ablation_top1:
+    input:
+        "results/ablation/results.csv",
+    output:
+        pdf=report("results/figures/ablation_top1.pdf", caption=caption("ablation_top1"), category="Relevance"),
+        png="results/figures/ablation_top1.png",
+    log:
+        "logs/figures/ablation_top1.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-ablation-top1 --results {input} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_ablation_independence:
+    input:
+        "results/ablation/independence.csv",
+    output:
+        pdf=report("results/figures/ablation_independence.pdf", caption=caption("ablation_independence"),
+                   category="Relevance"),
+        png="results/figures/ablation_independence.png",
+    log:
+        "logs/figures/ablation_independence.log",
+    conda:
+        CPU_ENV
+    shell:
+        "{ANDICAM} plot-ablation-independence --independence {input} --out {output.pdf} > {log} 2>&1"
+
+
+RELEVANCE_FIGURES = [f"results/figures/{name}.pdf" for name in
+                     ("relevance_train", "relevance_test", "relevance_layers", "relevance_blocks",
+                      "ablation_heatmap", "ablation_top1", "ablation_independence")]
+FIGURES += RELEVANCE_FIGURES
+
+
+rule relevance:
+    """Every figure of the relevance stage (named target)."""
+    input:
+        RELEVANCE_FIGURES,

@@ -1,0 +1,571 @@
+"""Apply a trained classifier (and optionally its Grad-CAM) to a user's own 2-D tracks.
+
+Input formats
+-------------
+- ``csv``: one localisation per row with a track id, a frame number and x, y
+  (columns ``track_id,frame,x,y`` by default, or any names given). A TrackMate
+  spots export (``TRACK_ID, FRAME, POSITION_X, POSITION_Y``) is recognised by
+  its header; its extra header rows (name / short name / units) are skipped
+  because their frame is not a number. Spots without a track (track id
+  empty or ``None``) are not a track: they are counted and reported, not
+  predicted. Points are put in frame order within each track.
+- ``andi``: the AnDi 2020 challenge text format, one trajectory per line:
+  ``dimension;x_1;...;x_T;y_1;...;y_T``. The track id is the line number
+  (1-based); blank lines are skipped.
+
+Per-track status (the ``status`` column; stable strings, first that applies)
+---------------------------------------------------------------------------
+See ``REASONS``. Every track of the input gets one output row in input order;
+a rejected track keeps its row with the reason and empty predictions.
+
+Tracks longer than the network's input (1000 points) are cut to their first
+1000 points by default (``long="first"``; ``"last"`` keeps the last 1000,
+``"reject"`` rejects them as ``too long``). A cut track is still ``ok``; its
+``n_used`` column says how many points the network saw, and the summary line
+counts the cut tracks. The first points are the default because every training
+trajectory starts at its process's time origin, and ageing models (CTRW, ATTM,
+SBM) change their statistics with time: the observed start of a track is the
+closest match. Cutting happens before normalisation, as a simulated trajectory
+of that length is normalised.
+
+Preprocessing is exactly the training data's: the points used are normalised
+per coordinate as ``andi_datasets`` does (``andicam.simulate.normalise``),
+stored as float32, then left-padded and min-max scaled by
+``andicam.preprocess.to_model_input``.
+
+Output CSV
+----------
+``track_id, n_points`` (points read), ``n_used`` (points given to the network,
+0 when rejected), ``status`` (``ok`` or the reason), ``predicted`` (class name),
+``p_<class>`` for the 8 classes in label order, ``p_model_ATTM, p_model_CTRW,
+p_model_FBM, p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically.
+
+Five-model probabilities
+------------------------
+The eight classes are the five AnDi models split by regime, plus Brownian
+motion: ``p_model_ATTM = p_SubATTM``, ``p_model_CTRW = p_SubCTRW``,
+``p_model_FBM = p_SubFBM + p_SupFBM``, ``p_model_LW = p_SupLW``,
+``p_model_SBM = p_SubSBM + p_SupSBM``. BM is FBM and SBM at alpha = 1 at the
+same time, so it is not folded into either: ``p_BM`` stays its own column and
+the five model columns plus ``p_BM`` sum to 1. ``alpha_regime`` is ``sub``,
+``super`` or ``normal`` from the predicted class.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from andicam.cli import UserInputError
+from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError
+from andicam.device import resolve_device
+from andicam.files import write_csv
+from andicam.gradcam import gradcam_all_stages, segment_index
+from andicam.model import ResNet1d, load_model
+from andicam.plots.common import save_figure
+from andicam.preprocess import INPUT_LENGTH, to_model_input
+from andicam.simulate import normalise
+
+Format = Literal["auto", "csv", "andi"]
+LongPolicy = Literal["first", "last", "reject"]
+
+# Status of a rejected track, in the order they are checked; a track gets the first that applies.
+REASONS: dict[str, str] = {
+    "not 2-D": "AnDi line whose dimension is not 2 (only 2-D tracks can be classified)",
+    "odd number of values": "AnDi 2-D line whose number of values after the dimension is odd (x and y differ in length)",
+    "non-numeric value": "a coordinate (or an AnDi field) that is text, not a number",
+    "invalid frame": "a frame that is empty, not a number, or not an integer",
+    "duplicated frame": "two points of the track share a frame",
+    "missing frames": "the frames of the track have a gap (the network assumes one point per frame)",
+    "non-finite coordinate": "an x or y that is empty, NaN or infinite",
+    "too short": "fewer points than the minimum length (default 10, the shortest training trajectory)",
+    "too long": f"more than {INPUT_LENGTH} points while long tracks are rejected",
+    "constant coordinate": "the steps of x or y have zero spread (no motion, or the same step every frame): "
+                           "normalising divides by that spread",
+}
+OK = "ok"
+
+DEFAULT_COLUMNS: tuple[str, str, str, str] = ("track_id", "frame", "x", "y")
+TRACKMATE_COLUMNS: tuple[str, str, str, str] = ("TRACK_ID", "FRAME", "POSITION_X", "POSITION_Y")
+# Track ids that mean "this spot belongs to no track" (TrackMate writes None).
+NO_TRACK_IDS = frozenset({"", "none", "nan", "null"})
+# Coordinate texts that are missing values rather than garbage.
+MISSING_TEXTS = frozenset({"", "nan", "na", "n/a", "null", "none"})
+
+MODEL_GROUPS: dict[str, tuple[str, ...]] = {
+    "ATTM": ("SubATTM",),
+    "CTRW": ("SubCTRW",),
+    "FBM": ("SubFBM", "SupFBM"),
+    "LW": ("SupLW",),
+    "SBM": ("SubSBM", "SupSBM"),
+}
+
+
+def alpha_regime(class_name: str) -> str:
+    """'sub', 'super' or 'normal' (BM) for a class name."""
+    if class_name.startswith("Sub"):
+        return "sub"
+    if class_name.startswith("Sup"):
+        return "super"
+    return "normal"
+
+
+@dataclass
+class Track:
+    track_id: str
+    xy: np.ndarray  # (T, 2) float64, in time order
+    problem: str | None = None  # a reason found while reading, before any other check
+
+
+@dataclass
+class TrackSet:
+    tracks: list[Track]
+    source: str
+    skipped_header_rows: int = 0
+    untracked_spots: int = 0
+
+
+@dataclass
+class Prepared:
+    """Checked tracks: one status per track; the normalised points of the ok ones."""
+
+    status: list[str]
+    n_points: np.ndarray  # (N,) points read
+    n_used: np.ndarray  # (N,) points given to the network (0 when rejected)
+    ok_index: np.ndarray  # (K,) positions of the ok tracks in the input
+    normalised: list[np.ndarray] = field(default_factory=list)  # K arrays (2, n_used) float32
+    used_xy: list[np.ndarray] = field(default_factory=list)  # K arrays (n_used, 2), input units
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file")
+    if not path.is_file():
+        raise UserInputError(f"{path}: not a file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise UserInputError(f"{path}: the file is empty")
+    if b"\x00" in raw:
+        raise UserInputError(f"{path}: not a text file (binary content)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Some exporters write Latin-1 (e.g. a unit 'µm'); random bytes give control characters instead.
+    text = raw.decode("latin-1")
+    if re.search(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text):
+        raise UserInputError(f"{path}: not a text file (neither UTF-8 nor Latin-1 text)")
+    return text
+
+
+def detect_format(path: str | Path, fmt: Format = "auto") -> Literal["csv", "andi"]:
+    if fmt in ("csv", "andi"):
+        return fmt
+    if fmt != "auto":
+        raise UserInputError(f"unknown input format {fmt!r}; use csv, andi or auto")
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".txt":
+        return "andi"
+    raise UserInputError(f"{path}: cannot tell the format from the extension {suffix!r}; use --format csv or andi")
+
+
+def resolve_columns(header: list[str], requested: dict[str, str | None], where: str) -> tuple[str, str, str, str]:
+    """Column names (track, frame, x, y): those requested; the others by default name.
+
+    The default names are ``track_id, frame, x, y``, or TrackMate's when the header has
+    all of TrackMate's and not all of the plain ones.
+    """
+    keys = ("track", "frame", "x", "y")
+    given = {k: v for k, v in requested.items() if v}
+    unknown = set(given) - set(keys)
+    if unknown:
+        raise ValueError(f"unknown column role(s) {sorted(unknown)}; expected {keys}")
+    trackmate = not set(DEFAULT_COLUMNS) <= set(header) and set(TRACKMATE_COLUMNS) <= set(header)
+    cols = tuple(given.get(k, d) for k, d in zip(keys, TRACKMATE_COLUMNS if trackmate else DEFAULT_COLUMNS))
+    missing = [c for c in cols if c not in header]
+    if missing:
+        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+        raise UserInputError(
+            f"{where}: missing column(s) {', '.join(repr(c) for c in missing)} (found: {shown}); "
+            "name them with --track-col/--frame-col/--x-col/--y-col"
+        )
+    return cols  # type: ignore[return-value]
+
+
+def _number(text: str) -> tuple[float, bool]:
+    """(value, is garbage): exact decimal parsing (as Python's float); missing texts give NaN."""
+    try:
+        return float(text), False
+    except ValueError:
+        return np.nan, text.strip().lower() not in MISSING_TEXTS
+
+
+def _numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a text column: (values float64 with NaN for missing, mask of entries that are not numbers)."""
+    parsed = [_number(v) for v in text]
+    values = np.array([v for v, _ in parsed], dtype=np.float64)
+    garbage = np.array([g for _, g in parsed], dtype=bool)
+    return values, garbage
+
+
+def read_csv_tracks(
+    path: str | Path,
+    columns: dict[str, str | None] | None = None,
+    skip_rows: int | None = None,
+) -> TrackSet:
+    """Tracks of a localisation CSV, in order of their first row.
+
+    ``skip_rows``: rows to drop right below the header; ``None`` drops the leading
+    rows whose frame is not a number (TrackMate's three extra header rows).
+    """
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
+                            skiprows=range(1, 1 + skip_rows) if skip_rows else None)
+    except pd.errors.EmptyDataError:
+        raise UserInputError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UserInputError(f"{path}: not a readable CSV file: {str(exc).strip().splitlines()[-1]}") from None
+    header = [str(c).strip() for c in table.columns]
+    table.columns = header
+    track_col, frame_col, x_col, y_col = resolve_columns(header, columns or {}, str(path))
+    frames, frame_garbage = _numbers(table[frame_col])
+    skipped = 0
+    if skip_rows is None:
+        numeric = np.flatnonzero(~np.isnan(frames))
+        skipped = int(numeric[0]) if numeric.size else len(table)
+        table, frames, frame_garbage = table.iloc[skipped:], frames[skipped:], frame_garbage[skipped:]
+    if table.empty:
+        raise UserInputError(f"{path}: no data rows" + (f" (after {skipped} header rows)" if skipped else ""))
+    ids = table[track_col].str.strip()
+    tracked = ~ids.str.lower().isin(NO_TRACK_IDS).to_numpy()
+    untracked = int((~tracked).sum())
+    if not tracked.any():
+        raise UserInputError(f"{path}: none of the {len(table)} rows belongs to a track (column {track_col!r})")
+    x, x_garbage = _numbers(table[x_col])
+    y, y_garbage = _numbers(table[y_col])
+    codes, names = pd.factorize(ids[tracked])  # codes follow the order of first appearance
+    order = np.argsort(codes, kind="stable")  # rows grouped by track, file order within a track
+    rows_by_track = np.split(np.flatnonzero(tracked)[order], np.cumsum(np.bincount(codes))[:-1])
+    tracks: list[Track] = []
+    for name, r in zip(names, rows_by_track):  # r: (T,) rows of this track
+        f = frames[r]
+        problem = None
+        if (x_garbage[r] | y_garbage[r]).any():
+            problem = "non-numeric value"
+        elif frame_garbage[r].any() or not np.isfinite(f).all() or (f != np.round(f)).any():
+            problem = "invalid frame"
+        else:
+            r = r[np.argsort(f, kind="stable")]  # time order; TrackMate does not sort spots by frame
+            steps = np.diff(frames[r])
+            if (steps == 0).any():
+                problem = "duplicated frame"
+            elif (steps > 1).any():
+                problem = "missing frames"
+        tracks.append(Track(str(name), np.stack([x[r], y[r]], axis=1), problem))  # (T, 2)
+    return TrackSet(tracks, str(path), skipped_header_rows=skipped, untracked_spots=untracked)
+
+
+def read_andi_tracks(path: str | Path) -> TrackSet:
+    """Tracks of an AnDi 2020 challenge text file (``dimension;x...;y...`` per line)."""
+    path = Path(path)
+    text = _read_text(path)
+    tracks: list[Track] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip().rstrip(";")
+        if not line:
+            continue
+        fields = line.split(";")
+        try:
+            values = np.array([float(v) for v in fields], dtype=np.float64)
+        except ValueError:
+            tracks.append(Track(str(number), np.empty((0, 2)), "non-numeric value"))
+            continue
+        coords = values[1:]
+        if values[0] != 2:
+            tracks.append(Track(str(number), np.empty((0, 2)), "not 2-D"))
+        elif coords.size % 2:
+            tracks.append(Track(str(number), np.empty((0, 2)), "odd number of values"))
+        else:
+            tracks.append(Track(str(number), coords.reshape(2, -1).T.copy()))  # (2T,) -> (T, 2)
+    if not tracks:
+        raise UserInputError(f"{path}: no trajectories (every line is blank)")
+    return TrackSet(tracks, str(path))
+
+
+def read_tracks(
+    path: str | Path,
+    fmt: Format = "auto",
+    columns: dict[str, str | None] | None = None,
+    skip_rows: int | None = None,
+) -> TrackSet:
+    if detect_format(path, fmt) == "csv":
+        return read_csv_tracks(path, columns, skip_rows)
+    return read_andi_tracks(path)
+
+
+# ----------------------------------------------------------------------------- checking and preprocessing
+
+
+def normalise_track(xy: np.ndarray) -> np.ndarray:
+    """(T, 2) points -> (2, T) float32, normalised per coordinate as the training data."""
+    return np.asarray(normalise(np.asarray(xy, dtype=np.float64).T), dtype=np.float32)  # (T, 2) -> (2, T)
+
+
+def check_track(track: Track, min_length: int, long: LongPolicy) -> tuple[str, np.ndarray | None]:
+    """(status, the points to use (n_used, 2) or None when rejected)."""
+    if track.problem is not None:
+        return track.problem, None
+    xy = track.xy
+    if not np.isfinite(xy).all():
+        return "non-finite coordinate", None
+    n = len(xy)
+    if n < min_length:
+        return "too short", None
+    if n > INPUT_LENGTH:
+        if long == "reject":
+            return "too long", None
+        xy = xy[:INPUT_LENGTH] if long == "first" else xy[-INPUT_LENGTH:]
+    if (np.diff(xy, axis=0).std(axis=0) == 0).any():
+        return "constant coordinate", None
+    return OK, xy
+
+
+def prepare(tracks: list[Track], min_length: int = 10, long: LongPolicy = "first") -> Prepared:
+    if min_length < 2:
+        raise ValueError(f"the minimum length must be at least 2 points, got {min_length}")
+    if long not in ("first", "last", "reject"):
+        raise ValueError(f"long must be first, last or reject, got {long!r}")
+    status: list[str] = []
+    n_used = np.zeros(len(tracks), dtype=np.int64)
+    ok: list[int] = []
+    normalised: list[np.ndarray] = []
+    used_xy: list[np.ndarray] = []
+    for i, track in enumerate(tracks):
+        st, xy = check_track(track, min_length, long)
+        status.append(st)
+        if xy is not None:
+            ok.append(i)
+            n_used[i] = len(xy)
+            used_xy.append(xy)
+            normalised.append(normalise_track(xy))
+    return Prepared(status, np.array([len(t.xy) for t in tracks], dtype=np.int64), n_used,
+                    np.array(ok, dtype=np.int64), normalised, used_xy)
+
+
+def model_input(normalised: list[np.ndarray]) -> np.ndarray:
+    """K normalised tracks (2, T_k) -> network input (K, 2, 1000), as for the training data."""
+    lengths = np.array([a.shape[1] for a in normalised], dtype=np.int32)
+    traj = np.zeros((len(normalised), 2, int(lengths.max())), dtype=np.float32)  # left-aligned, as stored
+    for i, a in enumerate(normalised):
+        traj[i, :, : a.shape[1]] = a
+    return to_model_input(traj, lengths)  # (K, 2, Tmax) -> (K, 2, 1000)
+
+
+def _batches(normalised: list[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(normalised), batch_size):
+        yield model_input(normalised[start : start + batch_size])
+
+
+# ----------------------------------------------------------------------------- the network
+
+
+def check_model(model: ResNet1d, where: str) -> None:
+    if model.cfg.num_classes != NUM_CLASSES or model.cfg.in_channels != 2:
+        raise UserInputError(f"{where}: the model has {model.cfg.num_classes} classes and {model.cfg.in_channels} "
+                             f"input channels; expected the {NUM_CLASSES}-class 2-D classifier")
+
+
+def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> ResNet1d:
+    """``andicam.model.load_model`` with failures turned into one-line user errors."""
+    try:
+        model = load_model(str(path), device)
+    except DataFileError as exc:
+        raise UserInputError(str(exc)) from None
+    check_model(model, str(path))
+    return model
+
+
+def predict_probabilities(model: ResNet1d, normalised: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (K, 8) float32 of normalised tracks, in batches on the model's device."""
+    device = next(model.parameters()).device
+    out = [np.zeros((0, NUM_CLASSES), dtype=np.float32)]
+    model.eval()
+    with torch.inference_mode():
+        for x in _batches(normalised, batch_size):
+            logits = model(torch.from_numpy(x).to(device))  # (B, 2, 1000) -> (B, 8)
+            out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def gradcam_layer4(model: ResNet1d, normalised: list[np.ndarray], targets: np.ndarray,
+                   batch_size: int = 256) -> np.ndarray:
+    """Raw layer4 Grad-CAM (K, 32), sign kept (the paper's choice), for the class ``targets`` (K,) of each track."""
+    maps = [
+        gradcam_all_stages(model, x, targets[start : start + len(x)], ("layer4",), False, batch_size)["layer4"]
+        for start, x in zip(range(0, len(normalised), batch_size), _batches(normalised, batch_size))
+    ]
+    return np.concatenate(maps)
+
+
+def upsample_to_track(cam: np.ndarray, n_used: int, length: int = INPUT_LENGTH) -> np.ndarray:
+    """One raw map (P,) -> values at the track's n_used points.
+
+    Nearest-neighbour upsampling to the ``length`` input steps (``andicam.gradcam``'s
+    rule); the track is left-padded, so its points are the last ``n_used`` steps.
+    """
+    return cam[segment_index(cam.shape[0], length)][length - n_used :]  # (P,) -> (n_used,)
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray) -> pd.DataFrame:
+    """One row per track in input order; rejected tracks have empty predictions."""
+    n = len(tracks)
+    full = np.full((n, NUM_CLASSES), np.nan)
+    full[prep.ok_index] = probs
+    predicted = np.full(n, "", dtype=object)
+    regime = np.full(n, "", dtype=object)
+    for i, k in zip(prep.ok_index, probs.argmax(axis=1) if len(probs) else []):
+        predicted[i] = CLASS_NAMES[k]
+        regime[i] = alpha_regime(CLASS_NAMES[k])
+    table = pd.DataFrame({
+        "track_id": [t.track_id for t in tracks],
+        "n_points": prep.n_points,
+        "n_used": prep.n_used,
+        "status": prep.status,
+        "predicted": predicted,
+    })
+    for k, name in enumerate(CLASS_NAMES):
+        table[f"p_{name}"] = full[:, k]
+    for model_name, classes in MODEL_GROUPS.items():
+        table[f"p_model_{model_name}"] = sum(full[:, CLASS_NAMES.index(c)] for c in classes)
+    table["alpha_regime"] = regime
+    return table
+
+
+def summary_line(data: TrackSet, prep: Prepared) -> str:
+    """One line: tracks read, ok (and cut), rejected by reason, what the reader skipped."""
+    n = len(prep.status)
+    ok = len(prep.ok_index)
+    line = f"{n} tracks read from {data.source}, {ok} ok"
+    cut = int((prep.n_used[prep.ok_index] < prep.n_points[prep.ok_index]).sum())
+    if cut:
+        line += f" ({cut} cut to {INPUT_LENGTH} points)"
+    rejected = Counter(s for s in prep.status if s != OK)
+    line += f", {n - ok} rejected"
+    if rejected:
+        line += " (" + ", ".join(f"{reason}: {count}" for reason, count in sorted(rejected.items())) + ")"
+    if data.untracked_spots:
+        line += f"; {data.untracked_spots} spots without a track ignored"
+    if data.skipped_header_rows:
+        line += f"; {data.skipped_header_rows} extra header rows skipped"
+    return line
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "track"
+
+
+def track_gradcam_figure(xy: np.ndarray, cam: np.ndarray, title: str) -> Figure:
+    """A track (n, 2) drawn as a line coloured by a per-point Grad-CAM (n,), and the map along the track.
+
+    Segment i -> i+1 takes the value of point i+1 (the step that ends there). The
+    colour scale is symmetric around 0 because the raw map keeps its sign.
+    """
+    limit = float(np.abs(cam).max()) or 1.0
+    norm = Normalize(-limit, limit)
+    fig = Figure(figsize=(7.5, 3.2), layout="constrained")  # not pyplot: no global state per figure
+    ax_track, ax_cam = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    segments = np.stack([xy[:-1], xy[1:]], axis=1)  # (n - 1, 2 points, 2 coordinates)
+    lines = LineCollection(segments, cmap="RdBu_r", norm=norm, linewidths=1.2)
+    lines.set_array(cam[1:])
+    ax_track.add_collection(lines)
+    ax_track.plot(*xy[0], "ko", ms=3, label="start")
+    ax_track.autoscale()
+    ax_track.set_aspect("equal", adjustable="datalim")
+    ax_track.set_xlabel("x (input units)")
+    ax_track.set_ylabel("y (input units)")
+    ax_track.legend(loc="best", frameon=False, numpoints=1)
+    ax_cam.step(np.arange(len(cam)), cam, where="mid", color="k", lw=0.8)
+    ax_cam.axhline(0, color="0.6", lw=0.5)
+    ax_cam.set_xlabel("point")
+    ax_cam.set_ylabel("layer4 Grad-CAM (raw)")
+    fig.colorbar(lines, ax=ax_cam, label="Grad-CAM")
+    fig.suptitle(title)
+    return fig
+
+
+def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prepared, probs: np.ndarray,
+                          cams: np.ndarray) -> list[Path]:
+    """One figure per ok track, ``<row>_<track id>.pdf`` (+ .png), row = its row in the predictions."""
+    directory = Path(directory)
+    written = []
+    for j, i in enumerate(prep.ok_index):
+        k = int(probs[j].argmax())
+        track = tracks[i]
+        point_cam = upsample_to_track(cams[j], int(prep.n_used[i]))
+        title = f"track {track.track_id}: {CLASS_NAMES[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
+        out = directory / f"{i:05d}_{_safe_name(track.track_id)}.pdf"
+        save_figure(track_gradcam_figure(prep.used_xy[j], point_cam, title), out)
+        written.append(out)
+    return written
+
+
+@dataclass
+class PredictResult:
+    table: pd.DataFrame
+    summary: str
+    figures: list[Path]
+
+
+def run_predict(
+    model_path: str | Path,
+    input_path: str | Path,
+    out_csv: str | Path,
+    fmt: Format = "auto",
+    columns: dict[str, str | None] | None = None,
+    skip_rows: int | None = None,
+    min_length: int = 10,
+    long: LongPolicy = "first",
+    gradcam_dir: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+) -> PredictResult:
+    """Read, check, classify and write; the whole ``andicam predict`` command."""
+    if batch_size < 1:
+        raise UserInputError(f"the batch size must be positive, got {batch_size}")
+    if min_length < 2:
+        raise UserInputError(f"the minimum length must be at least 2 points, got {min_length}")
+    torch_device = resolve_device(device)
+    data = read_tracks(input_path, fmt, columns, skip_rows)
+    model = load_classifier(model_path, torch_device)
+    prep = prepare(data.tracks, min_length, long)
+    probs = predict_probabilities(model, prep.normalised, batch_size)
+    table = predictions_table(data.tracks, prep, probs)
+    figures: list[Path] = []
+    if gradcam_dir is not None:
+        Path(gradcam_dir).mkdir(parents=True, exist_ok=True)  # exists even when no track is ok
+    if gradcam_dir is not None and len(prep.ok_index):
+        cams = gradcam_layer4(model, prep.normalised, probs.argmax(axis=1), batch_size)
+        figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, cams)
+    write_csv(out_csv, table)
+    return PredictResult(table, summary_line(data, prep), figures)

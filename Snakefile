@@ -16,10 +16,17 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/explain.smk"
+include: "workflow/rules/augment.smk"
+include: "workflow/rules/relevance.smk"
+include: "workflow/rules/predict.smk"
 
 
 rule all:
     input:
         FIGURES,
+        CLASSIFIER_FIGURES,
+        PREDICT_TARGETS,
     default_target: True

@@ -111,6 +111,11 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
                     f"config: data.{key}: [{low}, {high}] must lie strictly inside ({lo}, {hi}), "
                     f"the range of {spec.name} ({spec.model})"
                 )
+    aug = config["augment"]
+    n_train = data["regimes"][aug["regime"]]["shards"]["train"]
+    if aug["shard"] >= n_train:
+        raise ConfigError(f"config: augment.shard: {aug['shard']} but the {aug['regime']} regime has only "
+                          f"{n_train} training shard(s) (indices from 0)")
     model = config["model"]
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")

@@ -37,5 +37,11 @@ def shards(regime, split):
     return [f"results/data/{regime}/{split}/shard{i}.h5" for i in range(n)]
 
 
+def main_model(regime):
+    """The model every analysis stage explains: main depth, first training seed."""
+    depth, seed = config["model"]["main_depth"], config["train"]["seeds"][0]
+    return f"results/models/{regime}/depth{depth}/seed{seed}/model.pt"
+
+
 def caption(name):
     return f"../report/{name}.rst"

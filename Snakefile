@@ -14,10 +14,20 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
+wildcard_constraints:
+    regime="fixed|variable",
+    split="train|val|test",
+    shard=r"\d+",
+    depth=r"\d+",
+    seed=r"\d+",
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/figures.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/relevance.smk"
@@ -27,6 +37,5 @@ include: "workflow/rules/predict.smk"
 rule all:
     input:
         FIGURES,
-        CLASSIFIER_FIGURES,
         PREDICT_TARGETS,
     default_target: True

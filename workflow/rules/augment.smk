@@ -12,10 +12,6 @@ wildcard_constraints:
     arm="targeted|random",
 
 
-def augmented_models(regime):
-    return [f"results/augment/{regime}/models/{arm}/seed{s}/model.pt" for arm in AUG_ARMS for s in AUG["seeds"]]
-
-
 rule augment_select:
     """One training set: the kept trajectories of one arm plus a rotated copy of each."""
     input:
@@ -31,11 +27,12 @@ rule augment_select:
         seed=lambda w: derive_seed(config["seed"], "augment", w.arm, w.seed),
     threads: 1
     resources:
+        runtime=minutes(30),
         mem_mb=4000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} augment-select --data {input.data} --gradcam {input.gradcam} --arm {wildcards.arm}"
+        "python -m andicam augment-select --data {input.data} --gradcam {input.gradcam} --arm {wildcards.arm}"
         " --percent {params.percent} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
@@ -63,12 +60,13 @@ rule augment_train:
         amp="--amp" if config["train"]["amp"] else "--no-amp",
     threads: 2
     resources:
+        runtime=minutes(240),
         gpu=1,
         mem_mb=16000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} train --train {input.train} --val {input.val} --out-model {output.model}"
+        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master}"
         " --tag regime={wildcards.regime} --tag augment_arm={wildcards.arm}"
@@ -77,21 +75,6 @@ rule augment_train:
         " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
         " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
         " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
-
-
-def noise_eval_models(regime):
-    """(paths, arms, seeds) of every model compared: the baseline first, then each arm's seeds."""
-    paths, arms, seeds = [], [], []
-    if AUG["baseline"]:
-        paths.append(main_model(regime))
-        arms.append("baseline")
-        seeds.append(config["train"]["seeds"][0])
-    for arm in AUG_ARMS:
-        for s in AUG["seeds"]:
-            paths.append(f"results/augment/{regime}/models/{arm}/seed{s}/model.pt")
-            arms.append(arm)
-            seeds.append(s)
-    return paths, arms, seeds
 
 
 rule augment_noise_eval:
@@ -114,12 +97,13 @@ rule augment_noise_eval:
         device=config["train"]["device"],
     threads: 2
     resources:
+        runtime=minutes(240),
         gpu=1,
         mem_mb=16000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} noise-eval --models {input.models} --arms {params.arms} --seeds {params.seeds}"
+        "python -m andicam noise-eval --models {input.models} --arms {params.arms} --seeds {params.seeds}"
         " --data {input.data} --sigmas {params.sigmas} --seed {params.seed} --out {output}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
@@ -137,7 +121,7 @@ rule augment_aggregate:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} augment-aggregate --inputs {input} --out {output} --bootstrap {params.bootstrap}"
+        "python -m andicam augment-aggregate --inputs {input} --out {output} --bootstrap {params.bootstrap}"
         " --seed {params.seed} > {log} 2>&1"
 
 
@@ -153,7 +137,7 @@ rule fig_augmentation_noise:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-augmentation-noise --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-augmentation-noise --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_augmentation_by_class:
@@ -168,7 +152,7 @@ rule fig_augmentation_by_class:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-augmentation-by-class --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-augmentation-by-class --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule augment:

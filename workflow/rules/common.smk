@@ -1,13 +1,15 @@
-# Shared by every rule file: config validation, the package on the path, paths and wildcards.
+# Shared by all stages: config validation, the package on the path, paths, input functions.
 
-import os
+import shlex
 import sys
 from pathlib import Path
 
 PKG_DIR = str(Path(workflow.basedir) / "workflow")
-# Rules import andicam from the workflow itself, so no environment (pip or conda) needs it installed.
+# Rules import andicam from the workflow itself, so no environment (pip or conda) needs it installed:
+# the Snakefile through sys.path, every job's shell through PYTHONPATH (also on SLURM nodes and in
+# conda envs). "set -euo pipefail" is Snakemake's own default prefix, kept.
 sys.path.insert(0, PKG_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (PKG_DIR, os.environ.get("PYTHONPATH")) if p)
+shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(PKG_DIR)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 from andicam.config import ConfigError, validate
 
@@ -17,18 +19,12 @@ except ConfigError as exc:
     sys.stderr.write(f"{exc}\n")
     sys.exit(1)
 
-ANDICAM = "python -m andicam"
 CPU_ENV = "../../envs/andicam-cpu.yaml"
 GPU_ENV = "../../envs/andicam-cuda.yaml"
 REGIMES = ("fixed", "variable")
+# Every figure (PDF; the PNG is written beside it); each stage adds its own. `all` builds them.
+FIGURES = []
 
-
-wildcard_constraints:
-    regime="fixed|variable",
-    split="train|val|test",
-    shard=r"\d+",
-    depth=r"\d+",
-    seed=r"\d+",
 
 
 def shards(regime, split):
@@ -43,5 +39,91 @@ def main_model(regime):
     return f"results/models/{regime}/depth{depth}/seed{seed}/model.pt"
 
 
+def minutes(base):
+    """SLURM runtime at the paper's scale, growing with each attempt: a job that timed out is
+    resubmitted (profiles/slurm: retries) with more time."""
+    return lambda wildcards, attempt: base * attempt
+
+
 def caption(name):
     return f"../report/{name}.rst"
+
+
+# Input functions of the classifier (train.smk).
+
+
+def run_dir(kind, regime, depth, seed):
+    """results/{models|eval}/{regime}/depth{depth}/seed{seed}."""
+    return f"results/{kind}/{regime}/depth{depth}/seed{seed}"
+
+
+def all_runs(kind, name):
+    return [f"{run_dir(kind, r, d, s)}/{name}" for r in REGIMES for d in config["model"]["depths"]
+            for s in TRAIN["seeds"]]
+
+
+# Input functions of the Grad-CAM and its analyses (explain.smk).
+
+
+def gradcam_files(regime, split, n):
+    """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number)."""
+    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split)[:n]]
+
+
+# Input functions of the augmentation (augment.smk).
+
+
+def augmented_models(regime):
+    return [f"results/augment/{regime}/models/{arm}/seed{s}/model.pt" for arm in AUG_ARMS for s in AUG["seeds"]]
+
+
+def noise_eval_models(regime):
+    """(paths, arms, seeds) of every model compared: the baseline first, then each arm's seeds."""
+    paths, arms, seeds = [], [], []
+    if AUG["baseline"]:
+        paths.append(main_model(regime))
+        arms.append("baseline")
+        seeds.append(config["train"]["seeds"][0])
+    for arm in AUG_ARMS:
+        for s in AUG["seeds"]:
+            paths.append(f"results/augment/{regime}/models/{arm}/seed{s}/model.pt")
+            arms.append(arm)
+            seeds.append(s)
+    return paths, arms, seeds
+
+
+# Input functions of the relevance (relevance.smk).
+
+
+def window_options(stages):
+    return " ".join(f"--window {s}={REL['windows'][s]}" for s in stages.split())
+
+
+# Input functions of the predict (predict.smk).
+
+
+def predict_tracks(wildcards):
+    if not config["predict"]["input"]:
+        raise ValueError("the predict target needs config predict.input, the tracks file (CSV or AnDi .txt) to classify")
+    return config["predict"]["input"]
+
+
+def predict_model(wildcards):
+    """The configured model file, else the main model of the configured length regime."""
+    cfg = config["predict"]
+    if cfg["model"]:
+        return cfg["model"]
+    return main_model(cfg["regime"])
+
+
+def predict_options():
+    """Command-line options from config predict (only the CSV columns that are set)."""
+    cfg = config["predict"]
+    opts = [f"--format {cfg['format']}", f"--min-length {cfg['min_length']}", f"--long {cfg['long']}",
+            f"--batch-size {cfg['batch_size']}", f"--device {cfg['device']}"]
+    opts += [f"--{role}-col '{name}'" for role, name in cfg["columns"].items() if name]
+    if cfg["skip_rows"] is not None:
+        opts.append(f"--skip-rows {cfg['skip_rows']}")
+    if cfg["gradcam"]:
+        opts.append(f"--gradcam-dir {PREDICT_GRADCAM}")
+    return " ".join(opts)

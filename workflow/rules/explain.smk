@@ -6,11 +6,6 @@
 EXPLAIN = config["explain"]
 
 
-def gradcam_files(regime, split, n):
-    """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number)."""
-    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split)[:n]]
-
-
 rule gradcam:
     """Grad-CAM maps of all four stages of the regime's main model on one shard."""
     input:
@@ -29,12 +24,13 @@ rule gradcam:
         device=EXPLAIN["device"],
     threads: 2
     resources:
+        runtime=minutes(60),
         gpu=1,
         mem_mb=8000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} gradcam --model {input.model} --data {input.data} --out {output} --target {params.target}"
+        "python -m andicam gradcam --model {input.model} --data {input.data} --out {output} --target {params.target}"
         " {params.relu} --batch-size {params.batch} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
@@ -59,12 +55,13 @@ rule erasing:
         device=EXPLAIN["device"],
     threads: 2
     resources:
+        runtime=minutes(240),
         gpu=1,
         mem_mb=8000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} erasing --model {input.model} --data {input.data} --gradcam {input.gradcam} --out {output}"
+        "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam} --out {output}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
         " {params.subset} --batch-size {params.batch} --device {params.device} --threads {threads} > {log} 2>&1"
 
@@ -82,11 +79,12 @@ rule layer_response:
         r=EXPLAIN["response"],
     threads: 2
     resources:
+        runtime=minutes(30),
         mem_mb=4000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} layer-response --model {input} --out {output.response} --out-csv {output.windows}"
+        "python -m andicam layer-response --model {input} --out {output.response} --out-csv {output.windows}"
         " --channels {params.r[channels]} --threshold {params.r[threshold]} --mass {params.r[mass]}"
         " --device cpu --threads {threads} > {log} 2>&1"
 
@@ -103,7 +101,7 @@ rule gradcam_scale:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} gradcam-scale --gradcam {input} --out {output} > {log} 2>&1"
+        "python -m andicam gradcam-scale --gradcam {input} --out {output} > {log} 2>&1"
 
 
 rule tsne:
@@ -124,11 +122,12 @@ rule tsne:
     # CPU only: openTSNE dominates; the features of a subsample are cheap even at paper width.
     threads: 2
     resources:
+        runtime=minutes(120),
         mem_mb=8000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} tsne --model {input.model} --data {input.data} --out {output} --n-points {params.t[n_points]}"
+        "python -m andicam tsne --model {input.model} --data {input.data} --out {output} --n-points {params.t[n_points]}"
         " --perplexity {params.t[perplexity]} --master-seed {params.master} --jobs {threads}"
         " --batch-size {params.batch} --device cpu --threads {threads} > {log} 2>&1"
 
@@ -144,7 +143,7 @@ rule fig_erasing:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-erasing --erasing {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-erasing --erasing {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_erasing_by_class:
@@ -158,7 +157,7 @@ rule fig_erasing_by_class:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-erasing-by-class --erasing {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-erasing-by-class --erasing {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_layer_response:
@@ -173,7 +172,7 @@ rule fig_layer_response:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-layer-response --response {input.response} --windows {input.windows} --out {output.pdf}"
+        "python -m andicam plot-layer-response --response {input.response} --windows {input.windows} --out {output.pdf}"
         " > {log} 2>&1"
 
 
@@ -188,7 +187,7 @@ rule fig_gradcam_scale:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-gradcam-scale --scale {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-gradcam-scale --scale {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_tsne:
@@ -202,7 +201,7 @@ rule fig_tsne:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-tsne --tsne {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-tsne --tsne {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_gradcam_examples:
@@ -220,7 +219,7 @@ rule fig_gradcam_examples:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-gradcam-examples --data {input.data} --gradcam {input.gradcam} --master-seed {params.master}"
+        "python -m andicam plot-gradcam-examples --data {input.data} --gradcam {input.gradcam} --master-seed {params.master}"
         " --per-class {params.per_class} --out {output.pdf} > {log} 2>&1"
 
 

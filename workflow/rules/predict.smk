@@ -8,33 +8,6 @@ PREDICT_GRADCAM = "results/predict/gradcam"
 PREDICT_TARGETS = [PREDICT_OUT] if config["predict"]["input"] else []
 
 
-def predict_tracks(wildcards):
-    if not config["predict"]["input"]:
-        raise ValueError("rule predict needs config predict.input: the tracks file (CSV or AnDi .txt) to classify")
-    return config["predict"]["input"]
-
-
-def predict_model(wildcards):
-    """The configured model file, else the main model of the configured length regime."""
-    cfg = config["predict"]
-    if cfg["model"]:
-        return cfg["model"]
-    return main_model(cfg["regime"])
-
-
-def predict_options():
-    """Command-line options from config predict (only the CSV columns that are set)."""
-    cfg = config["predict"]
-    opts = [f"--format {cfg['format']}", f"--min-length {cfg['min_length']}", f"--long {cfg['long']}",
-            f"--batch-size {cfg['batch_size']}", f"--device {cfg['device']}"]
-    opts += [f"--{role}-col '{name}'" for role, name in cfg["columns"].items() if name]
-    if cfg["skip_rows"] is not None:
-        opts.append(f"--skip-rows {cfg['skip_rows']}")
-    if cfg["gradcam"]:
-        opts.append(f"--gradcam-dir {PREDICT_GRADCAM}")
-    return " ".join(opts)
-
-
 rule predict:
     """Predictions for the tracks in config predict.input (named target: `snakemake predict`)."""
     input:
@@ -52,5 +25,5 @@ rule predict:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} predict --model {input.model:q} --input {input.tracks:q} --out {output.csv}"
+        "python -m andicam predict --model {input.model:q} --input {input.tracks:q} --out {output.csv}"
         " {params.options} > {log} 2>&1"

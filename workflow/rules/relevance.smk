@@ -16,10 +16,6 @@ wildcard_constraints:
     relsplit="train|test",
 
 
-def window_options(stages):
-    return " ".join(f"--window {s}={REL['windows'][s]}" for s in stages.split())
-
-
 rule relevance_table:
     """Per-class correlations of the main model's Grad-CAM with the window statistics, on one split."""
     input:
@@ -39,11 +35,12 @@ rule relevance_table:
         spearman_ci=REL["spearman_ci"],
     threads: 1
     resources:
+        runtime=minutes(120),
         mem_mb=8000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} relevance --data {input.data} --gradcam {input.gradcam} --stages {params.stages}"
+        "python -m andicam relevance --data {input.data} --gradcam {input.gradcam} --stages {params.stages}"
         " {params.windows} --n-boot {params.n_boot} --spearman-ci {params.spearman_ci} --seed {params.master}"
         " --out {output} > {log} 2>&1"
 
@@ -70,12 +67,13 @@ rule block_heads:
         device=config["explain"]["device"],
     threads: 2
     resources:
+        runtime=minutes(120),
         gpu=1,
         mem_mb=8000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} block-heads --model {input.model} --train {input.train} --eval {input.eval}"
+        "python -m andicam block-heads --model {input.model} --train {input.train} --eval {input.eval}"
         " --cuts {params.cuts} --out-heads {output.heads} --out-accuracy {output.accuracy}"
         " --out-gradcam {output.gradcam} --epochs {params.b[epochs]} --batch-size {params.b[batch_size]}"
         " --lr {params.b[lr]} --seed {params.master} --feature-batch-size {params.batch}"
@@ -98,11 +96,12 @@ rule relevance_block:
         spearman_ci=REL["spearman_ci"],
     threads: 1
     resources:
+        runtime=minutes(60),
         mem_mb=8000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} relevance --data {input.data} --gradcam {input.gradcam} --stages {wildcards.cut}"
+        "python -m andicam relevance --data {input.data} --gradcam {input.gradcam} --stages {wildcards.cut}"
         " {params.windows} --n-boot {params.n_boot} --spearman-ci {params.spearman_ci} --seed {params.master}"
         " --out {output} > {log} 2>&1"
 
@@ -129,11 +128,12 @@ rule ablation:
     # The statistics of the candidate transplants dominate (numpy, one core); the network is cheap.
     threads: 1
     resources:
+        runtime=minutes(240),
         mem_mb=8000,
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} ablation --model {input.model} --data {input.data} {params.per_class}"
+        "python -m andicam ablation --model {input.model} --data {input.data} {params.per_class}"
         " --repeats {params.a[repeats]} --window {params.window}"
         " --min-distance {params.a[min_distance]} --seed {params.master} --out {output.results}"
         " --out-independence {output.independence} --out-transplants {output.transplants}"
@@ -151,7 +151,7 @@ rule fig_relevance_train:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-relevance-train --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-relevance-train --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_test:
@@ -165,7 +165,7 @@ rule fig_relevance_test:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-relevance-test --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-relevance-test --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_layers:
@@ -179,7 +179,7 @@ rule fig_relevance_layers:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-relevance-layers --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-relevance-layers --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_blocks:
@@ -194,7 +194,7 @@ rule fig_relevance_blocks:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-relevance-blocks --relevance {input.relevance} --accuracy {input.accuracy}"
+        "python -m andicam plot-relevance-blocks --relevance {input.relevance} --accuracy {input.accuracy}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -209,7 +209,7 @@ rule fig_ablation_heatmap:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-ablation-heatmap --results {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-ablation-heatmap --results {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_ablation_top1:
@@ -223,7 +223,7 @@ rule fig_ablation_top1:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-ablation-top1 --results {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-ablation-top1 --results {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_ablation_independence:
@@ -238,7 +238,7 @@ rule fig_ablation_independence:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-ablation-independence --independence {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-ablation-independence --independence {input} --out {output.pdf} > {log} 2>&1"
 
 
 RELEVANCE_FIGURES = [f"results/figures/{name}.pdf" for name in

@@ -6,16 +6,6 @@ MAIN_DEPTH = config["model"]["main_depth"]
 MAIN_SEED = config["train"]["seeds"][0]
 
 
-def run_dir(kind, regime, depth, seed):
-    """results/{models|eval}/{regime}/depth{depth}/seed{seed}."""
-    return f"results/{kind}/{regime}/depth{depth}/seed{seed}"
-
-
-def all_runs(kind, name):
-    return [f"{run_dir(kind, r, d, s)}/{name}" for r in REGIMES for d in config["model"]["depths"]
-            for s in TRAIN["seeds"]]
-
-
 rule train:
     """One classifier. Interrupted, it resumes from its checkpoint (kept outside results/ so that Snakemake
     never deletes it with the incomplete outputs)."""
@@ -38,12 +28,13 @@ rule train:
         amp="--amp" if TRAIN["amp"] else "--no-amp",
     threads: 2
     resources:
+        runtime=minutes(720),
         gpu=1,
         mem_mb=16000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} train --train {input.train} --val {input.val} --out-model {output.model}"
+        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime}"
         " --depth {wildcards.depth} --width {params.width} --epochs {params.t[epochs]}"
@@ -67,12 +58,13 @@ rule evaluate:
         device=TRAIN["device"],
     threads: 2
     resources:
+        runtime=minutes(60),
         gpu=1,
         mem_mb=8000,
     conda:
         GPU_ENV
     shell:
-        "{ANDICAM} evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
+        "python -m andicam evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
         " --out-metrics {output.metrics} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
@@ -100,7 +92,7 @@ rule fig_confusion_variable:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-confusion --predictions {input} --title 'variable length' --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-confusion --predictions {input} --title 'variable length' --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_confusion_fixed:
@@ -114,7 +106,7 @@ rule fig_confusion_fixed:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-confusion --predictions {input} --title 'fixed length' --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-confusion --predictions {input} --title 'fixed length' --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_class_share_vs_alpha:
@@ -129,7 +121,7 @@ rule fig_class_share_vs_alpha:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-class-share-vs-alpha --predictions {input}"
+        "python -m andicam plot-class-share-vs-alpha --predictions {input}"
         " --title 'variable-length model, variable-length test set' --out {output.pdf} > {log} 2>&1"
 
 
@@ -146,7 +138,7 @@ rule fig_accuracy_vs_depth:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-accuracy-vs-depth --metrics {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
+        "python -m andicam plot-accuracy-vs-depth --metrics {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
 
 
 rule fig_training_curves:
@@ -161,7 +153,7 @@ rule fig_training_curves:
     conda:
         CPU_ENV
     shell:
-        "{ANDICAM} plot-training-curves --history {input.history} --metrics {input.metrics}"
+        "python -m andicam plot-training-curves --history {input.history} --metrics {input.metrics}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -170,3 +162,4 @@ CLASSIFIER_FIGURES = [
     for name in ("confusion_variable", "confusion_fixed", "class_share_vs_alpha", "accuracy_vs_depth",
                  "training_curves")
 ]
+FIGURES += CLASSIFIER_FIGURES

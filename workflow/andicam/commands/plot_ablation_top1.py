@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
-
-from andicam.cli import UserInputError
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csv
 from andicam.plots.relevance import plot_ablation_top1
 
 HELP = "The class receiving most new errors after each ablation, and its share"
@@ -20,13 +16,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.results).is_file():
-        raise UserInputError(f"{args.results}: no such file")
-    if not args.out.endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    try:
-        fig = plot_ablation_top1(pd.read_csv(args.results))
-    except ValueError as exc:
-        raise UserInputError(f"{args.results}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    return figure_from_csv(args.results, args.out, plot_ablation_top1)

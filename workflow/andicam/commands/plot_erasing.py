@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
-
-from andicam.cli import UserInputError
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csv
 from andicam.plots.gradcam import plot_erasing
 
 HELP = "Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes)."
@@ -20,13 +16,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.erasing).is_file():
-        raise UserInputError(f"{args.erasing}: no such file")
-    if not args.out.endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    try:
-        fig = plot_erasing(pd.read_csv(args.erasing))
-    except (ValueError, KeyError) as exc:
-        raise UserInputError(f"{args.erasing}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    return figure_from_csv(args.erasing, args.out, plot_erasing)

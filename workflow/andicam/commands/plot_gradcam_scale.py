@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
-
-from andicam.cli import UserInputError
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csv
 from andicam.plots.gradcam import plot_gradcam_scale
 
 HELP = "Autocorrelation length of the Grad-CAM maps per stage and class."
@@ -20,13 +16,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.scale).is_file():
-        raise UserInputError(f"{args.scale}: no such file")
-    if not args.out.endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    try:
-        fig = plot_gradcam_scale(pd.read_csv(args.scale))
-    except (ValueError, KeyError) as exc:
-        raise UserInputError(f"{args.scale}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    return figure_from_csv(args.scale, args.out, plot_gradcam_scale)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
-
-from andicam.cli import UserInputError
 from andicam.model import STAGES
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csv
 from andicam.plots.relevance import plot_relevance_stages
 
 HELP = "Grad-CAM vs window-statistic correlations per class for every stage, windows matched to each stage"
@@ -23,13 +19,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.relevance).is_file():
-        raise UserInputError(f"{args.relevance}: no such file")
-    if not args.out.endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    try:
-        fig = plot_relevance_stages(pd.read_csv(args.relevance), args.stages, args.method)
-    except ValueError as exc:
-        raise UserInputError(f"{args.relevance}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    return figure_from_csv(args.relevance, args.out, lambda table: plot_relevance_stages(table, args.stages, args.method))

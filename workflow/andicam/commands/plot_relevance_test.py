@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
 
-from andicam.cli import UserInputError
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csv
 from andicam.plots.relevance import plot_relevance
 
 HELP = "Heatmap of the layer4 Grad-CAM vs window-statistic correlations per class, test set"
@@ -23,17 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def draw(args: argparse.Namespace, split: str) -> int:
     """Shared by plot-relevance-train and plot-relevance-test."""
-    if not Path(args.relevance).is_file():
-        raise UserInputError(f"{args.relevance}: no such file")
-    if not args.out.endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    try:
-        fig = plot_relevance(pd.read_csv(args.relevance), args.stage, args.method,
-                             f"{args.stage} Grad-CAM vs window statistics, {split} ({args.method} r)")
-    except ValueError as exc:
-        raise UserInputError(f"{args.relevance}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    title = f"{args.stage} Grad-CAM vs window statistics, {split} ({args.method} r)"
+    return figure_from_csv(args.relevance, args.out,
+                           lambda table: plot_relevance(table, args.stage, args.method, title))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from andicam.dataio import CLASS_NAMES  # noqa: E402
+from andicam.errors import UserInputError  # noqa: E402
 from andicam.files import atomic_output  # noqa: E402
 
 # One colour per class, fixed across every figure.
@@ -31,3 +34,20 @@ def save_figure(fig: plt.Figure, out_pdf: str | Path) -> None:
         with atomic_output(target) as tmp:
             fig.savefig(tmp, bbox_inches="tight", metadata={"CreationDate": None} if target.suffix == ".pdf" else None)
     plt.close(fig)
+
+
+def figure_from_csv(csv_path: str, out_pdf: str, draw: Callable[[pd.DataFrame], plt.Figure]) -> int:
+    """The whole of a plot command that draws one table: read it, draw it, write PDF + PNG.
+
+    A missing, unreadable or malformed table is one user error naming the file.
+    """
+    if not str(out_pdf).endswith(".pdf"):
+        raise UserInputError(f"--out must end in .pdf, got {out_pdf}")
+    if not Path(csv_path).is_file():
+        raise UserInputError(f"{csv_path}: no such file")
+    try:
+        fig = draw(pd.read_csv(csv_path))
+    except (ValueError, KeyError) as exc:  # pandas parse errors are ValueErrors too
+        raise UserInputError(f"{csv_path}: {exc}") from None
+    save_figure(fig, out_pdf)
+    return 0

@@ -1,6 +1,7 @@
 # andicam: rebuild "Exploring how deep learning decodes anomalous diffusion via Grad-CAM"
 # (Bae, Baek, Jeong 2024) from nothing. The pipeline reads top to bottom:
-# simulate -> train -> explain -> augment -> relevance -> figures (and predict on your own tracks).
+# simulate -> train -> explain -> augment -> relevance -> summary, with the figures of each stage
+# (and predict on your own tracks).
 #
 #   snakemake --cores all                                   # paper scale (config.yaml)
 #   snakemake --cores all --configfile presets/quick.yaml   # every figure on a laptop
@@ -31,11 +32,13 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/relevance.smk"
+include: "workflow/rules/summary.smk"
 include: "workflow/rules/predict.smk"
 
 
 rule all:
     input:
         FIGURES,
+        "results/tables/summary.md",
         PREDICT_TARGETS,
     default_target: True

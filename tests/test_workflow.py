@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import filecmp
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import copy_workflow, snakemake
@@ -57,16 +59,52 @@ def test_data_do_not_depend_on_cores(tmp_path):
     assert not mismatch and not errors
 
 
+FIGURE_NAMES = (
+    "dataset_overview", "confusion_variable", "confusion_fixed", "class_share_vs_alpha", "accuracy_vs_depth",
+    "training_curves", "erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne",
+    "gradcam_examples", "augmentation_noise", "augmentation_by_class", "relevance_train", "relevance_test",
+    "relevance_layers", "relevance_blocks", "ablation_heatmap", "ablation_top1", "ablation_independence",
+)
+
+
+def test_every_figure_is_a_named_target(workdir):
+    run = snakemake(workdir, "--list-rules")
+    rules = set(run.stdout.split())
+    assert {f"fig_{name}" for name in FIGURE_NAMES} <= rules
+
+
 @pytest.mark.slow
 def test_tiny_preset_end_to_end(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     run = snakemake(work, "--cores", "2", "--configfile", "presets/tiny.yaml")
     assert run.returncode == 0, run.stderr[-5000:]
     figures = work / "results" / "figures"
-    for name in ("dataset_overview",):
+    for name in FIGURE_NAMES:
         for suffix in (".pdf", ".png"):
-            assert (figures / f"{name}{suffix}").stat().st_size > 1000
+            assert (figures / f"{name}{suffix}").stat().st_size > 1000, name
     # Nothing half-written is left behind.
     assert not list((work / "results").rglob(".*.tmp*"))
     again = snakemake(work, "-n", "--configfile", "presets/tiny.yaml")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # The HTML report holds every figure with its caption, which names the config that made it.
+    report = snakemake(work, "--report", "report.html", "--configfile", "presets/tiny.yaml")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (work / "report.html").read_text(errors="replace")
+    assert "dataset_overview.pdf" in html and "augmentation_noise.pdf" in html
+
+    # predict on a user's file, through the rule, with the trained main model.
+    tracks = work / "tracks.csv"
+    rows = ["track_id,frame,x,y"]
+    rng = np.random.default_rng(0)
+    for track in range(3):
+        xy = rng.normal(size=(40 + 10 * track, 2)).cumsum(axis=0)
+        rows += [f"{track},{t},{x:.4f},{y:.4f}" for t, (x, y) in enumerate(xy)]
+    rows += ["9,0,1.0,1.0", "9,1,2.0,2.0"]  # too short: listed with its reason, not dropped
+    tracks.write_text("\n".join(rows) + "\n")
+    (work / "mine.yaml").write_text(f"predict:\n  input: {tracks}\n")
+    pred = snakemake(work, "predict", "--cores", "1", "--configfile", "presets/tiny.yaml", "mine.yaml")
+    assert pred.returncode == 0, pred.stderr[-3000:]
+    table = pd.read_csv(work / "results" / "predict" / "predictions.csv")
+    assert list(table["track_id"]) == [0, 1, 2, 9]
+    assert list(table["status"]) == ["ok", "ok", "ok", "too short"]

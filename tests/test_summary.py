@@ -1,0 +1,321 @@
+"""Results summary (andicam.summary, ``andicam summarize``): intervals, rows, "not run", markdown, command."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from andicam import summary as sm
+from andicam.cli import main
+from andicam.dataio import CLASS_NAMES
+
+Z = 1.959963984540054  # standard normal 97.5 % quantile
+
+
+def confusion(correct: list[int], support: int = 10, wrong_to: dict[int, int] | None = None) -> np.ndarray:
+    """8 x 8 counts, rows true: ``correct[k]`` right in class k, the rest to ``wrong_to[k]`` (default: next class)."""
+    counts = np.zeros((8, 8), dtype=np.int64)
+    for k, c in enumerate(correct):
+        counts[k, k] = c
+        counts[k, (wrong_to or {}).get(k, (k + 1) % 8)] += support - c
+    return counts
+
+
+def write_metrics(path: Path, regime: str, seed: int, counts: np.ndarray, depth: int = 18) -> Path:
+    """A metrics.json laid out as 'andicam evaluate' writes it (only the keys the summary reads, plus a few)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = int(counts.sum())
+    metrics = {
+        "accuracy": float(np.trace(counts) / n),
+        "class_names": list(CLASS_NAMES),
+        "confusion_counts": counts.tolist(),
+        "data": [f"results/data/{regime}/test/shard0.h5"],
+        "macro_f1": float(sm.macro_f1_from_counts(counts)),
+        "model": {"best_epoch": 3, "depth": depth, "path": f"results/models/{regime}/depth{depth}/seed{seed}/model.pt",
+                  "seed": seed, "tags": {"regime": regime}, "width": 4},
+        "n": n,
+    }
+    path.write_text(json.dumps(metrics))
+    return path
+
+
+def write_erasing(path: Path) -> Path:
+    rows = [{"stage": "layer4", "bin": -1, "method": "none", "seed": 0, "class": "all", "accuracy": 0.9, "n": 50,
+             "segments": 0.0}]
+    for b in range(10):
+        rows.append({"stage": "layer4", "bin": b, "method": "gradcam", "seed": 0, "class": "all",
+                     "accuracy": (40 - 2 * b) / 50, "n": 50, "segments": 3.0})
+        rows.append({"stage": "layer4", "bin": b, "method": "gradcam", "seed": 0, "class": "SubATTM",
+                     "accuracy": 0.0, "n": 6, "segments": 3.0})
+        for seed, acc in ((0, 0.30), (1, 0.34), (2, 0.32)):
+            rows.append({"stage": "layer4", "bin": b, "method": "uniform", "seed": seed, "class": "all",
+                         "accuracy": acc, "n": 50, "segments": 3.0})
+            rows.append({"stage": "layer4", "bin": b, "method": "run_length", "seed": seed, "class": "all",
+                         "accuracy": acc + 0.1, "n": 50, "segments": 3.0})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def write_blocks(path: Path) -> Path:
+    pd.DataFrame({
+        "cut": ["layer1", "layer2", "layer3"], "n_groups": [4, 6, 8],
+        "groups": ["SubFBM; SupFBM+SupLW; SubATTM+SubCTRW; SubSBM+SupSBM+BM", "a; b; c; d; e; f", "8 classes"],
+        "train_accuracy": [0.9, 0.8, 0.95], "eval_accuracy": [0.875, 0.5, 0.25],
+        "majority_baseline": [0.375, 0.375, 0.125],
+        "final_train_loss": [0.3, 0.5, 0.2], "n_train": [160, 160, 160], "n_eval": [80, 80, 80],
+    }).to_csv(path, index=False)
+    return path
+
+
+def write_augment(path: Path, sigmas: tuple[float, ...] = (0.0, 0.5, 1.0)) -> Path:
+    rows = []
+    for s in sigmas:
+        for arm, mean, lo, hi in (("targeted", 0.80 - s / 4, 0.78 - s / 4, 0.82 - s / 4),
+                                  ("random", 0.76 - s / 4, 0.74 - s / 4, 0.79 - s / 4),
+                                  ("targeted-random", 0.04, 0.01, 0.07)):
+            rows.append({"arm": arm, "sigma": s, "metric": "accuracy", "n": 5, "mean": mean, "se": 0.01,
+                         "ci_low": lo, "ci_high": hi})
+            rows.append({"arm": arm, "sigma": s, "metric": "recall_BM", "n": 5, "mean": 0.5, "se": 0.01,
+                         "ci_low": 0.4, "ci_high": 0.6})
+        rows.append({"arm": "baseline", "sigma": s, "metric": "accuracy", "n": 1, "mean": 0.7, "se": math.nan,
+                     "ci_low": math.nan, "ci_high": math.nan})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def write_relevance(path: Path) -> Path:
+    rows = []
+    for k, cls in enumerate(CLASS_NAMES):
+        for j, statistic in enumerate(("AC", "CS", "SG", "VD")):
+            for method in ("pearson", "spearman"):
+                r = 0.01 * (10 * k + j) * (1 if method == "pearson" else -1)
+                rows.append({"stage": "layer4", "statistic": statistic, "class": cls, "method": method, "r": r,
+                             "ci_low": r - 0.05, "ci_high": r + 0.05, "n_traj": 40, "window": 225})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict:
+    """Three seeds per regime (seed 2 listed first: it is the main model), and one file of every other kind."""
+    fixed = [write_metrics(tmp_path / f"eval/fixed/seed{s}/metrics.json", "fixed", s,
+                           confusion([9, 10, 10, 10, 10, 10, 10, 8 - s]))
+             for s in (2, 0, 1)]
+    variable = [write_metrics(tmp_path / f"eval/variable/seed{s}/metrics.json", "variable", s,
+                              confusion([7, 9, 10, 9 - s, 9, 10, 9, 8], wrong_to={0: 7}))
+                for s in (2, 0, 1)]
+    return {
+        "eval_metrics": [*fixed, *variable],
+        "erasing": write_erasing(tmp_path / "erasing.csv"),
+        "blocks": write_blocks(tmp_path / "blocks.csv"),
+        "augment": write_augment(tmp_path / "augment.csv"),
+        "relevance": write_relevance(tmp_path / "relevance.csv"),
+    }
+
+
+def by_result(rows: pd.DataFrame | list[dict]) -> dict[str, dict]:
+    """Rows (a summary table or a list of row dicts) keyed by their result id."""
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    return {r["result"]: r for r in records}
+
+
+# --- intervals -------------------------------------------------------------------------------------------------
+
+
+def test_t_interval_matches_the_t_quantile_by_hand() -> None:
+    values = [71.0, 73.5, 69.0, 72.0]
+    mean = sum(values) / 4
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 3)
+    half = stats.t.ppf(0.975, 3) * sd / 2
+    got = sm.t_interval(values)
+    assert got == pytest.approx((mean, mean - half, mean + half), abs=1e-12)
+    assert half == pytest.approx(3.182446305284263 * sd / 2)  # t_{0.975, 3} from a table
+    one = sm.t_interval([0.5])
+    assert one[0] == 0.5 and math.isnan(one[1]) and math.isnan(one[2])
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 8 of 10: centre (0.8 + z^2/20) / (1 + z^2/10), half-width z/(1 + z^2/10) sqrt(0.016 + z^2/400)
+    denom = 1 + Z * Z / 10
+    centre = (0.8 + Z * Z / 20) / denom
+    half = Z / denom * math.sqrt(0.8 * 0.2 / 10 + Z * Z / 400)
+    assert sm.wilson_interval(8, 10) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert sm.wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)  # the textbook values
+    # 0 of n: the interval is [0, z^2 / (n + z^2)].
+    assert sm.wilson_interval(0, 12) == pytest.approx((0.0, Z * Z / (12 + Z * Z)), abs=1e-12)
+    with pytest.raises(ValueError, match="successes"):
+        sm.wilson_interval(11, 10)
+
+
+def test_macro_f1_matches_the_evaluation_stage_and_its_bootstrap_is_seeded() -> None:
+    from andicam.evaluate import macro_f1
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 6, size=(8, 8))
+    counts[4] = 0  # a class absent from the labels ...
+    counts[:, 4] = 0  # ... and never predicted: left out of the mean
+    assert sm.macro_f1_from_counts(counts) == pytest.approx(macro_f1(counts), abs=1e-12)
+    lo, hi = sm.bootstrap_macro_f1(counts, 500, seed=1)
+    assert lo < macro_f1(counts) < hi
+    assert sm.bootstrap_macro_f1(counts, 500, seed=1) == (lo, hi)
+
+
+# --- rows ------------------------------------------------------------------------------------------------------
+
+
+def test_accuracy_over_seeds_uses_the_t_interval(inputs: dict) -> None:
+    rows = by_result(sm.summarize(inputs["eval_metrics"]))
+    acc = rows["accuracy_fixed"]
+    values = [100 * (77 - s) / 80 for s in (2, 0, 1)]  # SubATTM 9, six classes 10, BM 8 - s right of 10 each
+    mean, lo, hi = sm.t_interval(values)
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
+    assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((mean, mean - half, mean + half))
+    assert acc["n"] == 3 and acc["ci_method"] == "t CI over seeds"
+    assert "3 seeds (2, 0, 1)" in acc["this_run"]
+    assert acc["paper"] == "94.89 %" and acc["paper_value"] == 94.89
+    assert rows["macro_f1_variable"]["n"] == 3 and rows["macro_f1_variable"]["unit"] == "F1 x 100"
+
+
+def test_one_seed_falls_back_to_wilson_over_test_trajectories(tmp_path: Path) -> None:
+    path = write_metrics(tmp_path / "m.json", "fixed", 0, confusion([9, 10, 10, 10, 10, 10, 10, 5]))
+    rows = by_result(sm.summarize([path]))
+    acc = rows["accuracy_fixed"]
+    lo, hi = sm.wilson_interval(74, 80)
+    assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((92.5, 100 * lo, 100 * hi))
+    assert acc["n"] == 80 and "Wilson CI over 80 test trajectories" in acc["this_run"]
+    f1 = rows["macro_f1_fixed"]
+    assert f1["ci_low"] < f1["value"] < f1["ci_high"] and "bootstrap CI over 80" in f1["this_run"]
+    assert rows["accuracy_variable"]["this_run"] == sm.NOT_RUN
+
+
+def test_recall_and_largest_confusion_of_the_main_model(inputs: dict) -> None:
+    rows = by_result(sm.summarize(inputs["eval_metrics"]))
+    # Main model = seed 2 (listed first): BM recall 6 of 10.
+    bm = rows["recall_fixed_BM"]
+    lo, hi = sm.wilson_interval(6, 10)
+    assert (bm["value"], bm["ci_low"], bm["ci_high"]) == pytest.approx((60.0, 100 * lo, 100 * hi))
+    assert "seed 2" in bm["description"] and bm["paper_value"] == 90.3
+    # Fixed seed 2: BM -> SubATTM 4 of 10 beats SubATTM -> SubCTRW 1 of 10.
+    conf = rows["confusion_fixed"]
+    assert conf["this_run"].startswith("BM -> SubATTM 40.0 %") and conf["value"] == pytest.approx(40.0)
+    # Variable seed 2: SubATTM -> BM and SubSBM -> SupFBM are both 3 of 10; a tie goes to the first row.
+    var = rows["confusion_variable"]
+    assert var["this_run"].startswith("SubATTM -> BM 30.0 %") and var["paper"] == "SubATTM -> BM 12.5 %"
+
+
+def test_largest_confusion_uses_shares_not_counts() -> None:
+    counts = np.diag([20] * 8).astype(np.int64)
+    counts[1, 2] = 5  # 5 of 25 SubCTRW: 20 %
+    counts[0, 7] = 3  # 3 of 23 SubATTM: 13 %
+    counts[3, 3] = 4
+    counts[3, 6] = 2  # 2 of 6 SubSBM: 33 %, fewest trajectories but the largest share
+    assert sm._largest_confusion(counts) == (3, 6)
+
+
+def test_erasing_rows(inputs: dict) -> None:
+    rows = by_result(sm.erasing_rows(inputs["erasing"]))
+    assert rows["erasing_gradcam_bin0"]["value"] == pytest.approx(80.0)
+    assert rows["erasing_gradcam_bin9"]["value"] == pytest.approx(44.0)
+    assert rows["erasing_gradcam_bin9"]["paper_value"] == 23.8 and rows["erasing_gradcam_bin9"]["n"] == 50
+    assert "90-100 %" in rows["erasing_gradcam_bin9"]["description"]
+    uni = rows["erasing_uniform_mean"]
+    mean, lo, hi = sm.t_interval([30.0, 34.0, 32.0])
+    assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))
+    assert uni["n"] == 3 and uni["paper_value"] == 27.2
+    assert rows["erasing_run_length_mean"]["value"] == pytest.approx(42.0)
+    assert rows["erasing_run_length_mean"]["paper"] == ""
+    assert rows["erasing_none"]["value"] == pytest.approx(90.0)
+
+
+def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict) -> None:
+    rows = by_result(sm.block_rows(inputs["blocks"]))
+    lo, hi = sm.wilson_interval(70, 80)
+    assert (rows["block_layer1"]["value"], rows["block_layer1"]["ci_low"], rows["block_layer1"]["ci_high"]) == \
+        pytest.approx((87.5, 100 * lo, 100 * hi))
+    assert rows["block_layer3"]["paper_value"] == 93.2
+    assert "majority baseline 12.5 %" in rows["block_layer3"]["description"]
+
+
+def test_augmentation_rows_and_the_paired_difference(inputs: dict) -> None:
+    rows = by_result(sm.augment_rows(inputs["augment"]))
+    assert len(rows) == 9
+    diff = rows["augment_targeted-random_sigma0.5"]
+    assert (diff["value"], diff["ci_low"], diff["ci_high"]) == pytest.approx((4.0, 1.0, 7.0))
+    assert diff["unit"] == "points" and diff["n"] == 5
+    assert diff["this_run"] == "+4.0 points [+1.0, +7.0], 5 seed pairs; bootstrap CI over seeds"
+    assert diff["paper_value"] == pytest.approx(75.8 - 72.1)
+    tgt = rows["augment_targeted_sigma1"]
+    assert tgt["value"] == pytest.approx(55.0) and tgt["paper"] == "46.2 +- 1.9 %"
+
+
+def test_an_augmentation_level_the_run_left_out_is_named(tmp_path: Path) -> None:
+    rows = by_result(sm.augment_rows(write_augment(tmp_path / "a.csv", sigmas=(0.0, 1.0))))
+    assert rows["augment_random_sigma0.5"]["this_run"] == "level not evaluated (levels: 0, 1)"
+    assert math.isnan(rows["augment_random_sigma0.5"]["value"])
+    assert rows["augment_random_sigma1"]["value"] == pytest.approx(51.0)
+
+
+def test_correlation_rows_take_pearson_at_layer4(inputs: dict) -> None:
+    rows = by_result(sm.correlation_rows(inputs["relevance"]))
+    assert list(rows) == [f"corr_{c}_{s}" for c, s in sm.CORRELATION_CELLS]
+    r = rows["corr_SubSBM_VD"]  # class 3, statistic 3
+    assert (r["value"], r["ci_low"], r["ci_high"], r["n"]) == pytest.approx((0.33, 0.28, 0.38, 40))
+    assert r["paper_value"] == -0.37 and r["this_run"].startswith("+0.33 [+0.28, +0.38], 40 trajectories")
+
+
+def test_missing_inputs_give_not_run_rows_with_the_paper_values(inputs: dict) -> None:
+    full = sm.summarize(**inputs)
+    empty = sm.summarize()
+    assert list(empty["result"]) == list(full["result"])
+    assert (empty["this_run"] == sm.NOT_RUN).all() and (full["this_run"] != sm.NOT_RUN).all()
+    assert empty["value"].isna().all()
+    assert list(empty["paper"]) == list(full["paper"])
+    assert set(sm.PAPER) <= set(full["result"])  # every published number has its row
+    part = by_result(sm.summarize(erasing=inputs["erasing"]))
+    assert part["erasing_gradcam_bin0"]["this_run"] != sm.NOT_RUN
+    assert part["block_layer1"]["this_run"] == sm.NOT_RUN and part["accuracy_fixed"]["this_run"] == sm.NOT_RUN
+
+
+def test_bad_inputs_are_named(inputs: dict, tmp_path: Path) -> None:
+    again = write_metrics(tmp_path / "dup.json", "fixed", 0, confusion([10] * 8))
+    with pytest.raises(ValueError, match="two metrics files.*seed 0"):
+        sm.summarize([*inputs["eval_metrics"], again])
+    deeper = write_metrics(tmp_path / "d34.json", "fixed", 0, confusion([10] * 8), depth=34)
+    with pytest.raises(ValueError, match="several depths"):
+        sm.summarize([*inputs["eval_metrics"], deeper])
+    assert len(sm.summarize([*inputs["eval_metrics"], deeper], main_depth=18)) == len(sm.summarize())
+    with pytest.raises(ValueError, match="column.*n_eval"):
+        sm.block_rows(write_augment(tmp_path / "not_blocks.csv"))
+
+
+def test_markdown_has_one_line_per_row(inputs: dict) -> None:
+    df = sm.summarize(**inputs)
+    md = sm.summary_markdown(df, run_name="tiny", seed=2024)
+    lines = md.splitlines()
+    assert lines[0] == "# andicam results summary (run tiny, master seed 2024)"
+    table = [line for line in lines if line.startswith("| ")]
+    assert len(table) == len(df) + 1  # the header line, then one per row
+    assert table[0] == "| result | this run | paper |"
+    assert all(line.count(" | ") == 2 for line in table)
+    assert sm.summary_markdown(df).splitlines()[0] == "# andicam results summary"
+
+
+def test_command_writes_csv_and_markdown(inputs: dict, tmp_path: Path) -> None:
+    out_csv, out_md = tmp_path / "tables/summary.csv", tmp_path / "tables/summary.md"
+    argv = ["summarize", "--eval-metrics", *map(str, inputs["eval_metrics"]), "--erasing", str(inputs["erasing"]),
+            "--blocks", str(inputs["blocks"]), "--augment", str(inputs["augment"]),
+            "--relevance", str(inputs["relevance"]), "--run-name", "test run", "--seed", "7",
+            "--out-csv", str(out_csv), "--out-md", str(out_md)]
+    assert main(argv) == 0
+    table = pd.read_csv(out_csv)
+    assert list(table.columns) == list(sm.COLUMNS)
+    assert len(table) == len(sm.summarize())
+    assert out_md.read_text().startswith("# andicam results summary (run test run, master seed 7)")
+    assert main(["summarize", "--erasing", str(tmp_path / "absent.csv"), "--out-csv", str(out_csv),
+                 "--out-md", str(out_md)]) == 2

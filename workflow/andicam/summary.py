@@ -1,0 +1,537 @@
+"""Results summary: this run's headline numbers beside the paper's (METHODS §6), with seeds and 95 % intervals.
+
+Every row rests on one output file of the workflow and says how its interval
+was made:
+
+- classifier accuracy and macro-F1 (main depth, both regimes): mean over
+  training seeds with a t interval over seeds; with one seed, a Wilson
+  interval over the test trajectories (accuracy) or a percentile bootstrap
+  over them, resampled from the confusion counts (macro-F1);
+- per-class recall and the largest off-diagonal confusion of the main model
+  (first training seed): Wilson intervals over the trajectories of the class;
+- erasing (stage layer4, class "all"): Grad-CAM accuracy per percentile bin
+  (Wilson over trajectories) and each control's mean over bins (t over the
+  control's seeds);
+- block heads: accuracy on merged labels (Wilson over evaluation trajectories);
+- augmentation: mean accuracy per arm and the paired difference targeted -
+  random, with the percentile bootstrap over retraining seeds that
+  ``andicam augment-aggregate`` wrote;
+- correlations: Pearson r with the bootstrap over trajectories that
+  ``andicam relevance`` wrote.
+
+Values are in the unit the paper uses: percent for accuracies, recalls and
+shares, percentage points for differences, 100 x F1 for macro-F1, plain r for
+correlations. A group whose input is not given gets its rows with this_run
+"not run", so the table always lists everything the paper reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from andicam.dataio import CLASS_NAMES
+from andicam.files import read_json
+from andicam.seeding import derive_seed
+
+COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
+                            "paper_value", "source", "unit", "ci_method")
+REGIMES: tuple[str, ...] = ("fixed", "variable")
+NOT_RUN = "not run"
+LEVEL = 0.95
+AUGMENT_SIGMAS: tuple[float, ...] = (0.0, 0.5, 1.0)
+AUGMENT_ARMS: tuple[str, ...] = ("targeted", "random", "targeted-random")
+BLOCK_CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
+ERASING_CONTROLS: tuple[str, ...] = ("uniform", "run_length")
+PAPER_BINS = 10
+# (class, statistic) cells whose correlation the paper reports (METHODS §6); all others have |r| < 0.2 there.
+CORRELATION_CELLS: tuple[tuple[str, str], ...] = (
+    ("SubCTRW", "AC"), ("SubCTRW", "SG"), ("SubFBM", "AC"), ("SupFBM", "AC"), ("SubSBM", "VD"), ("SupSBM", "VD"),
+)
+
+PERCENT, POINTS, F1, R = "%", "points", "F1 x 100", "r"
+
+
+@dataclass(frozen=True)
+class PaperValue:
+    """One published number of Bae, Baek, Jeong 2024, as METHODS §6 quotes it."""
+
+    result: str
+    text: str
+    value: float
+    unit: str
+
+
+def _recalls(regime: str, values: Sequence[float]) -> tuple[PaperValue, ...]:
+    return tuple(PaperValue(f"recall_{regime}_{name}", f"{v:.1f} %", v, PERCENT)
+                 for name, v in zip(CLASS_NAMES, values))
+
+
+def _erasing_bins(values: Sequence[float]) -> tuple[PaperValue, ...]:
+    return tuple(PaperValue(f"erasing_gradcam_bin{b}", f"{v:.1f} %", v, PERCENT) for b, v in enumerate(values))
+
+
+def _augment(sigma: float, targeted: tuple[float, float], random: tuple[float, float]) -> tuple[PaperValue, ...]:
+    diff = targeted[0] - random[0]
+    return (
+        PaperValue(f"augment_targeted_sigma{sigma:g}", f"{targeted[0]:.1f} +- {targeted[1]:.1f} %", targeted[0],
+                   PERCENT),
+        PaperValue(f"augment_random_sigma{sigma:g}", f"{random[0]:.1f} +- {random[1]:.1f} %", random[0], PERCENT),
+        # The paper gives the two arms; their difference is derived here, not published as such.
+        PaperValue(f"augment_targeted-random_sigma{sigma:g}",
+                   f"{diff:+.1f} points ({targeted[0]:.1f} - {random[0]:.1f})", diff, POINTS),
+    )
+
+
+# The paper's published values, quoted from METHODS §6 (the paper's code and results). They are reference
+# numbers to compare against, never results of this workflow. "+-" of the augmentation rows is the paper's
+# own spread over its 20 models per arm.
+PAPER_VALUES: tuple[PaperValue, ...] = (
+    PaperValue("accuracy_fixed", "94.89 %", 94.89, PERCENT),
+    PaperValue("macro_f1_fixed", "94.92", 94.92, F1),
+    PaperValue("accuracy_variable", "90.36 %", 90.36, PERCENT),
+    PaperValue("macro_f1_variable", "90.44", 90.44, F1),
+    *_recalls("fixed", (85.0, 97.8, 96.6, 96.0, 98.4, 99.9, 94.9, 90.3)),
+    *_recalls("variable", (75.5, 93.0, 96.2, 90.9, 90.1, 96.9, 92.7, 87.5)),
+    PaperValue("confusion_fixed", "SubATTM -> BM 9.0 %", 9.0, PERCENT),
+    PaperValue("confusion_variable", "SubATTM -> BM 12.5 %", 12.5, PERCENT),
+    *_erasing_bins((44.7, 42.7, 40.2, 36.3, 31.5, 29.0, 27.8, 26.4, 25.6, 23.8)),
+    PaperValue("erasing_uniform_mean", "27.2 % (random control)", 27.2, PERCENT),
+    PaperValue("block_layer1", "89.4 %", 89.4, PERCENT),
+    PaperValue("block_layer2", "86.9 %", 86.9, PERCENT),
+    PaperValue("block_layer3", "93.2 %", 93.2, PERCENT),
+    *_augment(0.0, (88.2, 0.5), (89.2, 0.4)),
+    *_augment(0.5, (75.8, 1.1), (72.1, 1.2)),
+    *_augment(1.0, (46.2, 1.9), (38.0, 1.7)),
+    PaperValue("corr_SubCTRW_AC", "-0.38", -0.38, R),
+    PaperValue("corr_SubCTRW_SG", "+0.36", 0.36, R),
+    PaperValue("corr_SubFBM_AC", "-0.20", -0.20, R),
+    PaperValue("corr_SupFBM_AC", "+0.34", 0.34, R),
+    PaperValue("corr_SubSBM_VD", "-0.37", -0.37, R),
+    PaperValue("corr_SupSBM_VD", "+0.33", 0.33, R),
+)
+PAPER: dict[str, PaperValue] = {p.result: p for p in PAPER_VALUES}
+
+
+# --- intervals -------------------------------------------------------------------------------------------------
+
+
+def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
+    """(mean, low, high): mean +- t_{(1+level)/2, n-1} sd / sqrt(n), sample sd (ddof 1); NaN bounds for n < 2."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"t_interval needs a non-empty 1-D sample, got shape {v.shape}")
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return mean, mean - half, mean + half
+
+
+def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion successes / n."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval needs 0 <= successes <= n and n > 0, got {successes} of {n}")
+    z = float(stats.norm.ppf((1 + level) / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def macro_f1_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Macro-F1 of confusion matrices (..., C, C), rows true: mean F1 over the classes that occur (sklearn 'macro')."""
+    counts = np.asarray(counts, dtype=np.float64)
+    tp = np.diagonal(counts, axis1=-2, axis2=-1)  # (..., C)
+    both = counts.sum(axis=-1) + counts.sum(axis=-2)  # support + predicted, (..., C)
+    f1 = np.where(both > 0, 2 * tp / np.where(both > 0, both, 1.0), 0.0)
+    present = both > 0
+    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)  # (...)
+
+
+def bootstrap_macro_f1(counts: np.ndarray, n_boot: int, seed: int, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile bootstrap of macro-F1 over test trajectories: resampling them is a multinomial draw of the cells."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    if n == 0:
+        raise ValueError("bootstrap of macro-F1 needs a non-empty confusion matrix")
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape(n_boot, *counts.shape)  # (n_boot, C, C)
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(macro_f1_from_counts(draws), [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+# --- rows ------------------------------------------------------------------------------------------------------
+
+
+def _bound(value: float, unit: str) -> str:
+    if unit == R:
+        return f"{value:+.2f}"
+    if unit == POINTS:
+        return f"{value:+.1f}"
+    return f"{value:.1f}"
+
+
+def _fmt(value: float, unit: str) -> str:
+    return _bound(value, unit) + {PERCENT: " %", POINTS: " points"}.get(unit, "")
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else f"{n} {word}s"
+
+
+def _seeds_text(seeds: Sequence[int]) -> str:
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
+
+
+def _row(result: str, description: str, value: float, lo: float, hi: float, n: int, basis: str, source: str,
+         unit: str, ci_method: str, label: str = "") -> dict[str, Any]:
+    """One summary row; ``basis`` says what n counts (e.g. "2 seeds"), ``label`` precedes the value in the text."""
+    text = f"{label} {_fmt(value, unit)}" if label else _fmt(value, unit)
+    if math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{_bound(lo, unit)}, {_bound(hi, unit)}]"
+    text += f", {basis}; " + (ci_method or "no CI")
+    paper = PAPER.get(result)
+    return {
+        "result": result, "description": description, "this_run": text, "value": float(value),
+        "ci_low": float(lo), "ci_high": float(hi), "n": int(n),
+        "paper": paper.text if paper else "", "paper_value": paper.value if paper else math.nan,
+        "source": str(source), "unit": unit, "ci_method": ci_method,
+    }
+
+
+def _not_run(result: str, description: str, unit: str) -> dict[str, Any]:
+    paper = PAPER.get(result)
+    return {
+        "result": result, "description": description, "this_run": NOT_RUN, "value": math.nan,
+        "ci_low": math.nan, "ci_high": math.nan, "n": 0,
+        "paper": paper.text if paper else "", "paper_value": paper.value if paper else math.nan,
+        "source": "", "unit": unit, "ci_method": "",
+    }
+
+
+def _proportion_row(result: str, description: str, successes: int, n: int, word: str, source: str,
+                    label: str = "") -> dict[str, Any]:
+    lo, hi = wilson_interval(successes, n)
+    return _row(result, description, 100 * successes / n, 100 * lo, 100 * hi, n, _plural(n, word), source,
+                PERCENT, "Wilson CI", label)
+
+
+def _read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the {what} ({exc})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not a {what}: column(s) {', '.join(missing)} missing")
+    return frame
+
+
+# --- classifier ------------------------------------------------------------------------------------------------
+
+
+def read_eval_metrics(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """Evaluation metrics files (``andicam evaluate``) -> one row per model: regime, depth, seed, metrics, path."""
+    rows = []
+    for path in paths:
+        try:
+            m = read_json(path)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: cannot read the metrics file ({exc})") from None
+        model = m.get("model") if isinstance(m, dict) else None
+        if not isinstance(model, dict) or not {"accuracy", "macro_f1", "n", "confusion_counts"} <= m.keys() \
+                or model.get("depth") is None or model.get("seed") is None \
+                or "regime" not in model.get("tags", {}):
+            raise ValueError(f"{path}: not an evaluation metrics file of 'andicam evaluate' (needs accuracy, "
+                             "macro_f1, n, confusion_counts, model.depth, model.seed and model.tags.regime)")
+        counts = np.asarray(m["confusion_counts"], dtype=np.int64)
+        if counts.shape != (len(CLASS_NAMES), len(CLASS_NAMES)):
+            raise ValueError(f"{path}: confusion_counts has shape {counts.shape}, expected 8 x 8")
+        if int(counts.sum()) != int(m["n"]) or m["n"] <= 0:
+            raise ValueError(f"{path}: confusion_counts sum to {int(counts.sum())}, but n is {m['n']}")
+        names = tuple(m.get("class_names", CLASS_NAMES))
+        if names != CLASS_NAMES:
+            raise ValueError(f"{path}: class_names {list(names)} differ from the workflow's {list(CLASS_NAMES)}")
+        rows.append({"regime": model["tags"]["regime"], "depth": int(model["depth"]), "seed": int(model["seed"]),
+                     "accuracy": float(m["accuracy"]), "macro_f1": float(m["macro_f1"]), "n": int(m["n"]),
+                     "counts": counts, "path": str(path)})
+    frame = pd.DataFrame(rows, columns=["regime", "depth", "seed", "accuracy", "macro_f1", "n", "counts", "path"])
+    dup = frame.duplicated(["regime", "depth", "seed"])
+    if dup.any():
+        first = frame.loc[dup].iloc[0]
+        raise ValueError(f"two metrics files for regime {first['regime']}, depth {first['depth']}, "
+                         f"seed {first['seed']} (the second: {first['path']})")
+    return frame
+
+
+def _largest_confusion(counts: np.ndarray) -> tuple[int, int]:
+    """(true, predicted) of the largest off-diagonal share of the row-normalised matrix; ties go to row-major order."""
+    support = counts.sum(axis=1, keepdims=True)
+    share = np.where(support > 0, counts / np.maximum(support, 1), 0.0)  # (C, C)
+    np.fill_diagonal(share, -1.0)
+    t, p = np.unravel_index(int(np.argmax(share)), share.shape)
+    return int(t), int(p)
+
+
+def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None, main_seed: int | None = None,
+                    n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """Accuracy and macro-F1 over seeds, recall per class and largest confusion of the main model, per regime.
+
+    ``records`` from ``read_eval_metrics`` (None: not run). ``main_depth`` may be left out when the records
+    hold one depth; ``main_seed`` defaults to the first seed listed for each regime (the workflow lists the
+    configured seeds in order, so that is the main model).
+    """
+    if records is not None and not records.empty:
+        depths = sorted(records["depth"].unique())
+        if main_depth is None:
+            if len(depths) > 1:
+                raise ValueError(f"metrics of several depths {depths}: say which is the main depth")
+            main_depth = int(depths[0])
+        elif main_depth not in depths:
+            raise ValueError(f"no metrics of the main depth {main_depth} (depths given: {depths})")
+    rows: list[dict[str, Any]] = []
+    for regime in REGIMES:
+        sel = None if records is None else records[(records["regime"] == regime) & (records["depth"] == main_depth)]
+        where = f"{regime}-length model" + (f", depth {main_depth}" if main_depth is not None else "")
+        acc_desc = f"{where}: noiseless test accuracy (mean over training seeds)"
+        f1_desc = f"{where}: macro-F1 on the test set (mean over training seeds)"
+        if sel is None or sel.empty:
+            rows.append(_not_run(f"accuracy_{regime}", acc_desc, PERCENT))
+            rows.append(_not_run(f"macro_f1_{regime}", f1_desc, F1))
+            rows += [_not_run(f"recall_{regime}_{c}", f"{where}: recall of {c} (main model)", PERCENT)
+                     for c in CLASS_NAMES]
+            rows.append(_not_run(f"confusion_{regime}", f"{where}: largest confusion (main model)", PERCENT))
+            continue
+        seeds = [int(s) for s in sel["seed"]]
+        if len(sel) >= 2:
+            source = "; ".join(sel["path"])
+            for key, desc, unit in (("accuracy", acc_desc, PERCENT), ("macro_f1", f1_desc, F1)):
+                mean, lo, hi = t_interval(100 * sel[key].to_numpy(float))
+                rows.append(_row(f"{key}_{regime}", desc, mean, lo, hi, len(sel), _seeds_text(seeds), source, unit,
+                                 "t CI over seeds"))
+        else:
+            only = sel.iloc[0]
+            counts = only["counts"]
+            n_test = int(counts.sum())
+            lo, hi = wilson_interval(int(np.trace(counts)), n_test)
+            rows.append(_row(f"accuracy_{regime}", acc_desc, 100 * only["accuracy"], 100 * lo, 100 * hi, n_test,
+                             _seeds_text(seeds), only["path"], PERCENT, f"Wilson CI over {n_test} test trajectories"))
+            lo, hi = bootstrap_macro_f1(counts, n_boot, derive_seed(seed, "summary", "macro_f1", regime))
+            rows.append(_row(f"macro_f1_{regime}", f1_desc, 100 * only["macro_f1"], 100 * lo, 100 * hi, n_test,
+                             _seeds_text(seeds), only["path"], F1, f"bootstrap CI over {n_test} test trajectories"))
+        chosen = seeds[0] if main_seed is None else main_seed
+        main = sel[sel["seed"] == chosen]
+        if main.empty:
+            raise ValueError(f"no {regime} metrics of the main seed {chosen} at depth {main_depth} (seeds: {seeds})")
+        main = main.iloc[0]
+        counts = main["counts"]
+        for k, name in enumerate(CLASS_NAMES):
+            support = int(counts[k].sum())
+            if support == 0:
+                raise ValueError(f"{main['path']}: no test trajectory of class {name}, so no recall")
+            desc = f"{where}: recall of {name} (main model, seed {chosen})"
+            rows.append(_proportion_row(f"recall_{regime}_{name}", desc, int(counts[k, k]), support,
+                                        f"{name} trajectory", main["path"]))
+        t, p = _largest_confusion(counts)
+        desc = f"{where}: largest confusion, true -> predicted, share of the true class (main model, seed {chosen})"
+        rows.append(_proportion_row(f"confusion_{regime}", desc, int(counts[t, p]), int(counts[t].sum()),
+                                    f"{CLASS_NAMES[t]} trajectory", main["path"],
+                                    label=f"{CLASS_NAMES[t]} -> {CLASS_NAMES[p]}"))
+    return rows
+
+
+# --- erasing ---------------------------------------------------------------------------------------------------
+
+
+def _bin_label(b: int, n_bins: int) -> str:
+    return f"{100 * b / n_bins:g}-{100 * (b + 1) / n_bins:g} %"
+
+
+def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[str, Any]]:
+    """Grad-CAM accuracy per percentile bin, nothing erased, and each control's mean over bins (class "all")."""
+    if path is None:
+        rows = [_not_run("erasing_none", "erasing: accuracy with nothing erased", PERCENT)]
+        rows += [_not_run(f"erasing_gradcam_bin{b}", f"erasing: Grad-CAM bin {_bin_label(b, PAPER_BINS)} erased",
+                          PERCENT) for b in range(PAPER_BINS)]
+        rows += [_not_run(f"erasing_{m}_mean", f"erasing: {m} control, mean over bins", PERCENT)
+                 for m in ERASING_CONTROLS]
+        return rows
+    frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
+    frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
+    if frame.empty:
+        raise ValueError(f"{path}: no rows of stage {stage} and class 'all'")
+    rows = []
+    none = frame[frame["method"] == "none"]
+    if len(none) != 1:
+        raise ValueError(f"{path}: expected one 'none' row (nothing erased) for {stage}, found {len(none)}")
+    n = int(none["n"].iloc[0])
+    rows.append(_proportion_row("erasing_none", f"erasing ({stage}): accuracy with nothing erased",
+                                int(round(none["accuracy"].iloc[0] * n)), n, "test trajectory", path))
+    cam = frame[frame["method"] == "gradcam"].sort_values("bin")
+    if cam.empty or cam["bin"].duplicated().any():
+        raise ValueError(f"{path}: expected exactly one Grad-CAM row per bin for {stage}")
+    n_bins = int(cam["bin"].max()) + 1
+    if list(cam["bin"]) != list(range(n_bins)):
+        raise ValueError(f"{path}: Grad-CAM bins {list(cam['bin'])} are not 0..{n_bins - 1}")
+    for b, acc, n in zip(cam["bin"], cam["accuracy"], cam["n"]):
+        # The paper's values are for deciles; other binnings get no paper value beside them.
+        result = f"erasing_gradcam_bin{b}" if n_bins == PAPER_BINS else f"erasing_gradcam_bin{b}_of{n_bins}"
+        rows.append(_proportion_row(result, f"erasing ({stage}): Grad-CAM bin {_bin_label(int(b), n_bins)} erased",
+                                    int(round(acc * n)), int(n), "test trajectory", path))
+    for method in ERASING_CONTROLS:
+        ctl = frame[frame["method"] == method]
+        desc = f"erasing ({stage}): {method} control, mean over {n_bins} bins"
+        if ctl.empty:
+            raise ValueError(f"{path}: no rows of the {method} control for {stage}")
+        per_seed = ctl.groupby("seed")["accuracy"].mean()
+        mean, lo, hi = t_interval(100 * per_seed.to_numpy(float))
+        seeds = len(per_seed)
+        rows.append(_row(f"erasing_{method}_mean", desc, mean, lo, hi, seeds, _plural(seeds, "control seed"), path,
+                         PERCENT, "t CI over control seeds" if seeds > 1 else ""))
+    return rows
+
+
+# --- block heads -----------------------------------------------------------------------------------------------
+
+
+def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
+    """Accuracy of the linear heads after layer1/2/3 on their merged labels (evaluation set)."""
+    if path is None:
+        return [_not_run(f"block_{cut}", f"block head after {cut}: accuracy on merged labels", PERCENT)
+                for cut in BLOCK_CUTS]
+    frame = _read_csv(path, ["cut", "n_groups", "eval_accuracy", "majority_baseline", "n_eval"], "block-heads table")
+    rows = []
+    for cut in BLOCK_CUTS:
+        sel = frame[frame["cut"] == cut]
+        if len(sel) != 1:
+            raise ValueError(f"{path}: expected one row for cut {cut}, found {len(sel)}")
+        r = sel.iloc[0]
+        n = int(r["n_eval"])
+        desc = (f"block head after {cut}: accuracy on {int(r['n_groups'])} merged groups "
+                f"(majority baseline {100 * r['majority_baseline']:.1f} %)")
+        rows.append(_proportion_row(f"block_{cut}", desc, int(round(r["eval_accuracy"] * n)), n,
+                                    "test trajectory", path))
+    return rows
+
+
+# --- augmentation ----------------------------------------------------------------------------------------------
+
+
+def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGMAS) -> list[dict[str, Any]]:
+    """Targeted and random mean accuracy and their paired difference at each noise level, with bootstrap CIs."""
+    descriptions = {
+        "targeted": "augmentation: Grad-CAM-targeted arm, test accuracy at noise sigma {s:.1f}",
+        "random": "augmentation: random arm, test accuracy at noise sigma {s:.1f}",
+        "targeted-random": "augmentation: targeted - random, paired by seed, at noise sigma {s:.1f}",
+    }
+    if path is None:
+        return [_not_run(f"augment_{arm}_sigma{s:g}", descriptions[arm].format(s=s),
+                         POINTS if arm == "targeted-random" else PERCENT) for s in sigmas for arm in AUGMENT_ARMS]
+    frame = _read_csv(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high"], "augmentation summary")
+    frame = frame[frame["metric"] == "accuracy"]
+    rows = []
+    for s in sigmas:
+        for arm in AUGMENT_ARMS:
+            result = f"augment_{arm}_sigma{s:g}"
+            unit = POINTS if arm == "targeted-random" else PERCENT
+            at_level = np.isclose(frame["sigma"].to_numpy(float), s)
+            if not at_level.any():
+                # The noise levels are a config choice (augment.sigmas); one the run left out is no error.
+                row = _not_run(result, descriptions[arm].format(s=s), unit)
+                levels = ", ".join(f"{v:g}" for v in sorted(frame["sigma"].unique()))
+                rows.append({**row, "this_run": f"level not evaluated (levels: {levels})", "source": str(path)})
+                continue
+            sel = frame[(frame["arm"] == arm) & at_level]
+            if len(sel) != 1:
+                raise ValueError(f"{path}: expected one accuracy row for arm {arm} at sigma {s:g}, found {len(sel)}")
+            r = sel.iloc[0]
+            n = int(r["n"])
+            word = "seed pair" if arm == "targeted-random" else "retraining seed"
+            rows.append(_row(result, descriptions[arm].format(s=s), 100 * r["mean"], 100 * r["ci_low"],
+                             100 * r["ci_high"], n, _plural(n, word), path, unit,
+                             "bootstrap CI over seeds" if n > 1 else ""))
+    return rows
+
+
+# --- correlations ----------------------------------------------------------------------------------------------
+
+
+def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[str, Any]]:
+    """Pearson r of Grad-CAM with a window statistic for the cells the paper names, train split."""
+    rows = []
+    frame = None
+    if path is not None:
+        frame = _read_csv(path, ["stage", "statistic", "class", "method", "r", "ci_low", "ci_high", "n_traj"],
+                          "relevance table")
+        frame = frame[(frame["stage"] == stage) & (frame["method"] == "pearson")]
+    for cls, statistic in CORRELATION_CELLS:
+        result = f"corr_{cls}_{statistic}"
+        desc = f"Pearson r of {stage} Grad-CAM with {statistic} in {cls} (train)"
+        if frame is None:
+            rows.append(_not_run(result, desc, R))
+            continue
+        sel = frame[(frame["class"] == cls) & (frame["statistic"] == statistic)]
+        if len(sel) != 1:
+            raise ValueError(f"{path}: expected one Pearson row for {cls} x {statistic} at {stage}, found {len(sel)}")
+        r = sel.iloc[0]
+        n = int(r["n_traj"])
+        rows.append(_row(result, desc, r["r"], r["ci_low"], r["ci_high"], n, _plural(n, "trajectory"), path, R,
+                         "bootstrap CI over trajectories"))
+    return rows
+
+
+# --- the table -------------------------------------------------------------------------------------------------
+
+
+def summarize(
+    eval_metrics: Sequence[str | Path] | None = None,
+    erasing: str | Path | None = None,
+    blocks: str | Path | None = None,
+    augment: str | Path | None = None,
+    relevance: str | Path | None = None,
+    *,
+    main_depth: int | None = None,
+    main_seed: int | None = None,
+    erasing_stage: str = "layer4",
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The whole summary table (columns ``COLUMNS``); a group whose input is None is listed as "not run"."""
+    records = read_eval_metrics(eval_metrics) if eval_metrics else None
+    rows = classifier_rows(records, main_depth, main_seed, n_boot, seed)
+    rows += erasing_rows(erasing, erasing_stage)
+    rows += block_rows(blocks)
+    rows += augment_rows(augment)
+    rows += correlation_rows(relevance)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def summary_markdown(df: pd.DataFrame, run_name: str | None = None, seed: int | None = None) -> str:
+    """Markdown: a header line (run name and master seed when given), then one table line per row."""
+    missing = {"description", "this_run", "paper"} - set(df.columns)
+    if missing:
+        raise ValueError(f"summary table lacks column(s) {', '.join(sorted(missing))}")
+    details = [f"run {run_name}" if run_name else "", f"master seed {seed}" if seed is not None else ""]
+    details = [d for d in details if d]
+    head = "# andicam results summary" + (f" ({', '.join(details)})" if details else "")
+    lines = [head, "", "Paper values: Bae, Baek, Jeong 2024, as quoted in METHODS.md §6. Intervals are 95 %.", "",
+             "| result | this run | paper |", "|---|---|---|"]
+    lines += [f"| {_cell(d)} | {_cell(t)} | {_cell(p)} |"
+              for d, t, p in zip(df["description"], df["this_run"], df["paper"])]
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,38 @@
+# Stage 6: the results summary, this run's headline numbers beside the paper's (METHODS §6), with the seeds
+# and 95 % intervals each rests on. Reads the outputs of train.smk (evaluations), explain.smk (erasing),
+# relevance.smk (block heads, train correlations) and augment.smk (summary). Named target: `snakemake summary`.
+
+
+rule summary:
+    """Headline results table (CSV and markdown): accuracy, recall, confusion, erasing, block heads,
+    augmentation and the strongest correlations, each beside the paper's value."""
+    input:
+        # Main depth, both regimes, every training seed; the first seed of each regime (the main model) first.
+        metrics=[f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json"
+                 for r in REGIMES for s in config["train"]["seeds"]],
+        erasing="results/explain/erasing.csv",
+        blocks="results/blocks/accuracy.csv",
+        augment=f"results/augment/{config['augment']['regime']}/summary.csv",
+        relevance="results/relevance/train.csv",
+    output:
+        csv=report("results/tables/summary.csv", caption="../report/summary.rst", category="Summary"),
+        md=report("results/tables/summary.md", caption="../report/summary.rst", category="Summary"),
+    log:
+        "logs/tables/summary.log",
+    params:
+        depth=config["model"]["main_depth"],
+        main_seed=config["train"]["seeds"][0],
+        stage=config["explain"]["erasing"]["stage"],
+        master=config["seed"],
+        name=config["run_name"],
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam summarize --eval-metrics {input.metrics} --erasing {input.erasing}"
+        " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
+        " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
+        " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

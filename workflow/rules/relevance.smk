@@ -124,8 +124,8 @@ rule ablation:
         per_class=f"--per-class {ABL['per_class']}" if ABL["per_class"] else "",
         master=config["seed"],
         window=REL["windows"]["layer4"],
-        device=config["explain"]["device"],
-    # The statistics of the candidate transplants dominate (numpy, one core); the network is cheap.
+    # The statistics of the candidate transplants dominate (numpy, one core); the network is cheap,
+    # so it runs on the CPU like its environment and never competes with a training for the GPU.
     threads: 1
     resources:
         runtime=minutes(240),
@@ -137,7 +137,7 @@ rule ablation:
         " --repeats {params.a[repeats]} --window {params.window}"
         " --min-distance {params.a[min_distance]} --seed {params.master} --out {output.results}"
         " --out-independence {output.independence} --out-transplants {output.transplants}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        " --device cpu --threads {threads} > {log} 2>&1"
 
 
 rule fig_relevance_train:

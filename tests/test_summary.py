@@ -136,6 +136,11 @@ def test_t_interval_matches_the_t_quantile_by_hand() -> None:
     got = sm.t_interval(values)
     assert got == pytest.approx((mean, mean - half, mean + half), abs=1e-12)
     assert half == pytest.approx(3.182446305284263 * sd / 2)  # t_{0.975, 3} from a table
+    # Two seeds 70 and 90: sd/sqrt(n) = 10, t_{0.975,1} = 12.706, so 80 +- 127 leaves [0, 100];
+    # a narrow one is untouched by the limits.
+    assert sm.t_interval([70.0, 90.0], limits=(0.0, 100.0)) == (80.0, 0.0, 100.0)
+    mean, lo, hi = sm.t_interval([79.0, 81.0], limits=(0.0, 100.0))
+    assert (lo, hi) == pytest.approx((80 - 12.7062, 80 + 12.7062), abs=1e-3)
     one = sm.t_interval([0.5])
     assert one[0] == 0.5 and math.isnan(one[1]) and math.isnan(one[2])
 

@@ -122,8 +122,13 @@ PAPER: dict[str, PaperValue] = {p.result: p for p in PAPER_VALUES}
 # --- intervals -------------------------------------------------------------------------------------------------
 
 
-def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
-    """(mean, low, high): mean +- t_{(1+level)/2, n-1} sd / sqrt(n), sample sd (ddof 1); NaN bounds for n < 2."""
+def t_interval(values: Sequence[float], level: float = LEVEL,
+               limits: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
+    """(mean, low, high): mean +- t_{(1+level)/2, n-1} sd / sqrt(n), sample sd (ddof 1); NaN bounds for n < 2.
+
+    ``limits`` clips the bounds to the quantity's range (a percentage cannot pass 100, though with
+    two seeds t_{0.975,1} = 12.7 makes the raw interval do so).
+    """
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1 or v.size == 0:
         raise ValueError(f"t_interval needs a non-empty 1-D sample, got shape {v.shape}")
@@ -131,7 +136,7 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, fl
     if v.size < 2:
         return mean, math.nan, math.nan
     half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return mean, mean - half, mean + half
+    return mean, max(limits[0], mean - half), min(limits[1], mean + half)
 
 
 def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
@@ -317,7 +322,7 @@ def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None,
         if len(sel) >= 2:
             source = "; ".join(sel["path"])
             for key, desc, unit in (("accuracy", acc_desc, PERCENT), ("macro_f1", f1_desc, F1)):
-                mean, lo, hi = t_interval(100 * sel[key].to_numpy(float))
+                mean, lo, hi = t_interval(100 * sel[key].to_numpy(float), limits=(0.0, 100.0))
                 rows.append(_row(f"{key}_{regime}", desc, mean, lo, hi, len(sel), _seeds_text(seeds), source, unit,
                                  "t CI over seeds"))
         else:
@@ -395,7 +400,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
         if ctl.empty:
             raise ValueError(f"{path}: no rows of the {method} control for {stage}")
         per_seed = ctl.groupby("seed")["accuracy"].mean()
-        mean, lo, hi = t_interval(100 * per_seed.to_numpy(float))
+        mean, lo, hi = t_interval(100 * per_seed.to_numpy(float), limits=(0.0, 100.0))
         seeds = len(per_seed)
         rows.append(_row(f"erasing_{method}_mean", desc, mean, lo, hi, seeds, _plural(seeds, "control seed"), path,
                          PERCENT, "t CI over control seeds" if seeds > 1 else ""))

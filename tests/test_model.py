@@ -38,3 +38,16 @@ def test_forward_gives_logits_for_short_inputs() -> None:
 def test_unknown_depth_is_refused(depth: int) -> None:
     with pytest.raises(ValueError, match="depth must be one of"):
         ModelConfig(depth=depth)
+
+
+def test_a_bad_model_file_is_one_line_naming_it(tmp_path):
+    from andicam.dataio import DataFileError
+    from andicam.model import load_model
+
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(DataFileError) as err:
+        load_model(bad)
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(DataFileError, match="no such model file"):
+        load_model(tmp_path / "absent.pt")

@@ -141,6 +141,7 @@ def load_model(path: str, device: str | torch.device = "cpu") -> ResNet1d:
     except FileNotFoundError:
         raise DataFileError(f"{path}: no such model file") from None
     except Exception as exc:  # torch.load raises many types for a bad file (pickle, zip, key, shape errors)
-        raise DataFileError(f"{path}: not a usable andicam model file ({type(exc).__name__}: {exc})") from None
+        first = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's messages run to many lines
+        raise DataFileError(f"{path}: not a usable andicam model file ({type(exc).__name__}: {first})") from None
     model.meta = blob.get("meta", {})
     return model.to(device).eval()

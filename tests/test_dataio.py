@@ -87,6 +87,10 @@ def test_missing_dataset_and_missing_file(tmp_path):
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
         f["x"] = np.zeros(3)
+    with pytest.raises(DataFileError, match="format attribute is None, expected 'andicam-trajectories/1'"):
+        read_trajectories(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["format"] = "andicam-trajectories/1"
     with pytest.raises(DataFileError, match="missing dataset"):
         read_trajectories(path)
     with pytest.raises(DataFileError, match="no such file"):

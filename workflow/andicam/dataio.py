@@ -103,7 +103,8 @@ def check_arrays(data: Trajectories, where: str) -> None:
         raise DataFileError(f"{where}: 'alpha' contains NaN or Inf")
 
 
-def _decode(value: Any) -> Any:
+def decode_attr(value: Any) -> Any:
+    """An HDF5 attribute as plain Python: JSON strings parsed, bytes decoded, numpy scalars unwrapped."""
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str) and value[:1] in "[{":
@@ -112,14 +113,17 @@ def _decode(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     if isinstance(value, np.ndarray):
-        return [_decode(v) for v in value.tolist()]
+        return [decode_attr(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def read_trajectories(path: str | Path) -> Trajectories:
-    """Open and validate one shard; every failure names the file and the problem."""
+def open_hdf5(path: str | Path, fmt: str) -> tuple[h5py.File, dict[str, Any]]:
+    """Open an andicam HDF5 file of format ``fmt`` for reading: (open file, decoded attributes).
+
+    Raises DataFileError naming the file when it is missing, not HDF5 (or truncated) or of another format.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: no such file")
@@ -127,6 +131,17 @@ def read_trajectories(path: str | Path) -> Trajectories:
         f = h5py.File(path, "r")
     except OSError as exc:
         raise DataFileError(f"{path}: not a readable HDF5 file (truncated or another format): {exc}") from None
+    attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
+    if attrs.get("format") != fmt:
+        f.close()
+        raise DataFileError(f"{path}: format attribute is {attrs.get('format')!r}, expected {fmt!r}")
+    return f, attrs
+
+
+def read_trajectories(path: str | Path) -> Trajectories:
+    """Open and validate one shard; every failure names the file and the problem."""
+    path = Path(path)
+    f, attrs = open_hdf5(path, FORMAT)
     with f:
         missing = [k for k in ("trajectories", "lengths", "labels", "alpha") if k not in f]
         if missing:
@@ -137,12 +152,10 @@ def read_trajectories(path: str | Path) -> Trajectories:
                 lengths=f["lengths"][...].astype(np.int32, copy=False),
                 labels=f["labels"][...].astype(np.int8, copy=False),
                 alpha=f["alpha"][...].astype(np.float32, copy=False),
-                attrs={k: _decode(v) for k, v in f.attrs.items()},
+                attrs=attrs,
             )
         except (OSError, RuntimeError, ValueError) as exc:
             raise DataFileError(f"{path}: data cannot be read (truncated or corrupt): {exc}") from None
-    if data.attrs.get("format") != FORMAT:
-        raise DataFileError(f"{path}: format attribute is {data.attrs.get('format')!r}, expected {FORMAT!r}")
     check_arrays(data, str(path))
     return data
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from andicam.dataio import NUM_CLASSES, DataFileError, Trajectories
+from andicam.dataio import NUM_CLASSES, DataFileError, Trajectories, open_hdf5
 from andicam.files import atomic_output
 from andicam.model import STAGES
 from andicam.preprocess import INPUT_LENGTH, to_model_input
@@ -259,32 +259,11 @@ def write_gradcam(
                 f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, bytes):
-        value = value.decode()
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def read_gradcam(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, attrs): arrays holds the stage maps (float32) and labels/targets/predictions (int8)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataFileError(f"{path}: not a readable HDF5 file (truncated or another format): {exc}") from None
+    f, attrs = open_hdf5(path, FORMAT)
     with f:
-        attrs = {k: _decode(v) for k, v in f.attrs.items()}
-        if attrs.get("format") != FORMAT:
-            raise DataFileError(f"{path}: format attribute is {attrs.get('format')!r}, expected {FORMAT!r}")
         stages = attrs.get("stages", [])
         missing = [k for k in (*stages, "labels", "targets", "predictions") if k not in f]
         if missing:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from andicam.dataio import DataFileError
+from andicam.dataio import DataFileError, open_hdf5
 from andicam.files import atomic_output
 from andicam.model import STAGES, ResNet1d
 from andicam.preprocess import INPUT_LENGTH
@@ -127,17 +127,11 @@ def write_response(path: str, responses: dict[str, np.ndarray], attrs: dict[str,
 
 
 def read_response(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataFileError(f"{path}: not a readable HDF5 file: {exc}") from None
+    f, attrs = open_hdf5(path, FORMAT)
     with f:
-        if f.attrs.get("format") != FORMAT:
-            raise DataFileError(f"{path}: format attribute is {f.attrs.get('format')!r}, expected {FORMAT!r}")
-        stages = [s.decode() if isinstance(s, bytes) else str(s) for s in f.attrs["stages"]]
+        stages = [str(s) for s in attrs["stages"]]
         missing = [s for s in stages if s not in f]
         if missing:
             raise DataFileError(f"{path}: missing dataset(s) {', '.join(missing)}")
         responses = {s: f[s][...] for s in stages}
-        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
     return responses, attrs

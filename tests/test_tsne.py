@@ -11,7 +11,8 @@ from andicam.cli import main as cli_main
 from andicam.dataio import Trajectories, write_trajectories
 from andicam.model import STAGES, build_model, save_model
 from andicam.plots.gradcam import plot_tsne
-from andicam.tsne import embed, pooled_features, subsample
+from andicam.model import pooled_features
+from andicam.tsne import embed, subsample
 
 
 def test_embedding_is_identical_for_a_seed() -> None:

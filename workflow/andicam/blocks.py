@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from andicam.dataio import CLASS_NAMES, read_trajectories
 from andicam.files import atomic_output
 from andicam.gradcam import model_input
-from andicam.model import STAGES, ResNet1d
+from andicam.model import ResNet1d, pooled_features
 from andicam.seeding import derive_seed
 
 CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
@@ -73,31 +73,6 @@ class HeadConfig:
             raise ValueError(f"epochs and batch_size must be positive, got {self.epochs}, {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-
-
-def _stages_upto(model: ResNet1d, x: Tensor, cuts: Sequence[str]) -> Iterator[tuple[str, Tensor]]:
-    """Activations of the stages up to the deepest of ``cuts``, yielded for the stages in ``cuts``."""
-    last = max(STAGES.index(c) for c in cuts)
-    h = model.stem(x)  # (B, w, 250)
-    for name in STAGES[: last + 1]:
-        h = getattr(model, name)(h)  # (B, C, P)
-        if name in cuts:
-            yield name, h
-
-
-@torch.no_grad()
-def pooled_features(model: ResNet1d, x: np.ndarray, cuts: Sequence[str] = CUTS,
-                    batch_size: int = 256) -> dict[str, np.ndarray]:
-    """Position-averaged activations {cut: (N, C) float32} of the frozen model (eval mode) for inputs (N, 2, L)."""
-    if model.training:
-        raise ValueError("the backbone must be in eval mode (BatchNorm running statistics)")
-    p = next(model.parameters())
-    out: dict[str, list[np.ndarray]] = {c: [] for c in cuts}
-    for lo in range(0, x.shape[0], batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(x[lo:lo + batch_size])).to(p.device, p.dtype)
-        for name, h in _stages_upto(model, xb, cuts):
-            out[name].append(h.mean(dim=2).float().cpu().numpy())  # (B, C, P) -> (B, C)
-    return {c: np.concatenate(v) for c, v in out.items()}
 
 
 def train_head(
@@ -152,7 +127,7 @@ class CutNetwork(nn.Module):
         self.head = head
 
     def forward(self, x: Tensor) -> Tensor:
-        (_, h), = _stages_upto(self.backbone, x, [self.cut])
+        (_, h), = self.backbone.stage_outputs(x, [self.cut])
         return self.head(h.mean(dim=2))  # (B, C, P) -> (B, groups)
 
 
@@ -166,7 +141,7 @@ def head_outputs(model: ResNet1d, heads: dict[str, nn.Linear], x: np.ndarray, ta
     preds: dict[str, list[np.ndarray]] = {c: [] for c in heads}
     for lo in range(0, x.shape[0], batch_size):
         xb = torch.from_numpy(np.ascontiguousarray(x[lo:lo + batch_size])).to(p.device, p.dtype)
-        for cut, h in _stages_upto(model, xb, list(heads)):
+        for cut, h in model.stage_outputs(xb, list(heads)):
             head = on_device[cut]
             preds[cut].append(head(h.mean(dim=2)).argmax(1).cpu().numpy())
             t = torch.from_numpy(targets[cut][lo:lo + batch_size]).to(p.device)

@@ -9,7 +9,9 @@ Grad-CAM and the block-wise heads can address stages by name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -54,6 +56,15 @@ class BasicBlock(nn.Module):
             self.downsample = nn.Sequential(
                 nn.Conv1d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm1d(out_ch)
             )
+
+    def stage_outputs(self, x: Tensor, stages: Sequence[str]) -> Iterator[tuple[str, Tensor]]:
+        """(name, activation) for each of ``stages``, running the network only as deep as the deepest one."""
+        last = max(STAGES.index(s) for s in stages)
+        x = self.stem(x)
+        for name in STAGES[: last + 1]:
+            x = getattr(self, name)(x)  # (B, C, P)
+            if name in stages:
+                yield name, x
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -104,6 +115,15 @@ class ResNet1d(nn.Module):
             feats[name] = x
         return feats
 
+    def stage_outputs(self, x: Tensor, stages: Sequence[str]) -> Iterator[tuple[str, Tensor]]:
+        """(name, activation) for each of ``stages``, running the network only as deep as the deepest one."""
+        last = max(STAGES.index(s) for s in stages)
+        x = self.stem(x)
+        for name in STAGES[: last + 1]:
+            x = getattr(self, name)(x)  # (B, C, P)
+            if name in stages:
+                yield name, x
+
     def forward(self, x: Tensor) -> Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
         return self.fc(torch.flatten(self.avgpool(x), 1))  # (B, 8w, 32) -> (B, num_classes)
@@ -111,6 +131,21 @@ class ResNet1d(nn.Module):
 
 def build_model(depth: int = 18, width: int = 64, num_classes: int = 8) -> ResNet1d:
     return ResNet1d(ModelConfig(depth=depth, width=width, num_classes=num_classes))
+
+
+@torch.no_grad()
+def pooled_features(model: ResNet1d, x: np.ndarray, stages: Sequence[str] = STAGES,
+                    batch_size: int = 256) -> dict[str, np.ndarray]:
+    """{stage: (N, channels) float32}: activations after each stage averaged over positions (eval mode)."""
+    if model.training:
+        raise ValueError("features need the model in eval mode (BatchNorm running statistics)")
+    param = next(model.parameters())
+    chunks: dict[str, list[np.ndarray]] = {s: [] for s in stages}
+    for start in range(0, x.shape[0], batch_size):
+        xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])).to(param.device, param.dtype)
+        for name, h in model.stage_outputs(xb, stages):
+            chunks[name].append(h.mean(dim=2).to("cpu", torch.float32).numpy())  # (B, C, P) -> (B, C)
+    return {s: np.concatenate(c) for s, c in chunks.items()}
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -8,32 +8,12 @@ seed and the stage name, so a rerun gives the identical embedding.
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from andicam.dataio import CLASS_NAMES
-from andicam.model import STAGES, ResNet1d
 from andicam.seeding import derive_seed
-
-
-@torch.no_grad()
-def pooled_features(
-    model: ResNet1d, x: np.ndarray, stages: Sequence[str] = STAGES, batch_size: int = 256
-) -> dict[str, np.ndarray]:
-    """{stage: (N, channels) float32}: activations after each stage averaged over positions."""
-    if model.training:
-        raise ValueError("features need the model in eval mode")
-    param = next(model.parameters())
-    chunks: dict[str, list[np.ndarray]] = {s: [] for s in stages}
-    for start in range(0, x.shape[0], batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])).to(param.device, param.dtype)
-        feats = model.forward_stages(xb)
-        for s in stages:
-            chunks[s].append(feats[s].mean(dim=2).to("cpu", torch.float32).numpy())  # (B, C, P) -> (B, C)
-    return {s: np.concatenate(c) for s, c in chunks.items()}
 
 
 def subsample(n_total: int, n: int, seed: int) -> np.ndarray:

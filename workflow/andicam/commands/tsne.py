@@ -14,7 +14,8 @@ from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import STAGES, load_model
 from andicam.seeding import derive_seed
-from andicam.tsne import pooled_features, subsample, tsne_table
+from andicam.model import pooled_features
+from andicam.tsne import subsample, tsne_table
 
 HELP = "t-SNE embedding (CSV) of the globally average-pooled features after each stage"
 

@@ -16,6 +16,15 @@ def _seed_everything() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one thread avoids the scheduling overhead of several on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if torch.cuda.is_available():
         return

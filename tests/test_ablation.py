@@ -24,13 +24,7 @@ def _inputs(n: int, seed: int) -> np.ndarray:
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids the scheduling overhead of several on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_splice_keeps_length_continuity_and_moves_the_donor_increments() -> None:
     x = _inputs(3, seed=0)

@@ -13,13 +13,7 @@ from andicam.model import build_model
 
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids the scheduling overhead of several on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_groups_follow_the_paper() -> None:
     name = dict(enumerate(CLASS_NAMES))

@@ -57,15 +57,6 @@ class BasicBlock(nn.Module):
                 nn.Conv1d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm1d(out_ch)
             )
 
-    def stage_outputs(self, x: Tensor, stages: Sequence[str]) -> Iterator[tuple[str, Tensor]]:
-        """(name, activation) for each of ``stages``, running the network only as deep as the deepest one."""
-        last = max(STAGES.index(s) for s in stages)
-        x = self.stem(x)
-        for name in STAGES[: last + 1]:
-            x = getattr(self, name)(x)  # (B, C, P)
-            if name in stages:
-                yield name, x
-
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))

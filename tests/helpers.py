@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+from torch import nn
+
+from andicam.model import build_model
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs")
 
@@ -31,3 +36,17 @@ def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.Comp
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
     return subprocess.run([os.path.join(bindir, "snakemake"), *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def trained_like_model(width: int = 4, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """A seeded depth-10 model in eval mode whose BatchNorms are not the identity (as after training)."""
+    torch.manual_seed(1)
+    model = build_model(depth=10, width=width)
+    gen = torch.Generator().manual_seed(2)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.2, 0.2, generator=gen)
+            m.running_var.uniform_(0.5, 2.0, generator=gen)
+            m.weight.data.uniform_(0.5, 1.5, generator=gen)
+            m.bias.data.uniform_(-0.2, 0.2, generator=gen)
+    return model.to(dtype).eval()

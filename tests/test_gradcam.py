@@ -24,24 +24,11 @@ from andicam.gradcam import (
     upsample_nearest,
     write_gradcam,
 )
-from andicam.model import STAGES, build_model, save_model
+from andicam.model import STAGES, save_model
 from andicam.preprocess import to_model_input
+from helpers import trained_like_model
 
 POSITIONS = {"layer1": 250, "layer2": 125, "layer3": 63, "layer4": 32}
-
-
-def _model(width: int = 4, dtype: torch.dtype = torch.float32) -> nn.Module:
-    """A depth-10 model in eval mode whose BatchNorms are not the identity (as after training)."""
-    torch.manual_seed(1)
-    model = build_model(depth=10, width=width)
-    gen = torch.Generator().manual_seed(2)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.2, 0.2, generator=gen)
-            m.running_var.uniform_(0.5, 2.0, generator=gen)
-            m.weight.data.uniform_(0.5, 1.5, generator=gen)
-            m.bias.data.uniform_(-0.2, 0.2, generator=gen)
-    return model.to(dtype).eval()
 
 
 def _inputs(n: int = 12, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -56,7 +43,7 @@ def _close(ours: np.ndarray, ref: np.ndarray, rtol: float = 1e-5, floor: float =
 
 @pytest.mark.parametrize("relu", [False, True])
 def test_matches_captum_stage_by_stage(relu: bool) -> None:
-    model, x = _model(), _inputs()
+    model, x = trained_like_model(), _inputs()
     targets = torch.arange(12) % 8
     ours = gradcam_all_stages(model, x, targets, relu=relu, batch_size=5)
     for stage in STAGES:
@@ -67,7 +54,7 @@ def test_matches_captum_stage_by_stage(relu: bool) -> None:
 
 
 def test_shapes_at_1000_steps_and_relu_clips() -> None:
-    model, x = _model(), _inputs(4)
+    model, x = trained_like_model(), _inputs(4)
     raw = gradcam_all_stages(model, x, torch.zeros(4, dtype=torch.long))
     clipped = gradcam_all_stages(model, x, torch.zeros(4, dtype=torch.long), relu=True)
     assert {s: m.shape for s, m in raw.items()} == {s: (4, p) for s, p in POSITIONS.items()}
@@ -78,7 +65,7 @@ def test_shapes_at_1000_steps_and_relu_clips() -> None:
 
 def test_layer4_map_sums_to_logit_minus_bias() -> None:
     # layer4 feeds average pooling then fc: dy/dA_c[t] = W[k, c] / P, so sum_t map[t] = y_k - b_k.
-    model, x = _model(dtype=torch.float64), _inputs(6, torch.float64)
+    model, x = trained_like_model(dtype=torch.float64), _inputs(6, torch.float64)
     targets = torch.tensor([0, 1, 2, 5, 7, 3])
     maps = gradcam_all_stages(model, x, targets, stages=("layer4",))
     with torch.no_grad():
@@ -87,7 +74,7 @@ def test_layer4_map_sums_to_logit_minus_bias() -> None:
 
 
 def test_independent_of_batch_size_and_input_type() -> None:
-    model, x = _model(), _inputs(7)
+    model, x = trained_like_model(), _inputs(7)
     t = torch.arange(7)
     one = gradcam_all_stages(model, x, t, batch_size=1)
     many = gradcam_all_stages(model, x.numpy(), t.numpy(), batch_size=256)
@@ -127,7 +114,7 @@ def test_inplace_op_after_a_stage_does_not_corrupt_its_map() -> None:
 
 
 def test_frozen_parameters_still_give_maps() -> None:
-    model, x, t = _model(), _inputs(3), torch.tensor([0, 4, 7])
+    model, x, t = trained_like_model(), _inputs(3), torch.tensor([0, 4, 7])
     ref = gradcam_all_stages(model, x, t)
     for p in model.parameters():
         p.requires_grad_(False)
@@ -137,7 +124,7 @@ def test_frozen_parameters_still_give_maps() -> None:
 
 
 def test_bad_calls_are_refused() -> None:
-    model, x = _model(), _inputs(2)
+    model, x = trained_like_model(), _inputs(2)
     with pytest.raises(ValueError, match="eval mode"):
         gradcam_all_stages(model.train(), x, torch.zeros(2, dtype=torch.long))
     model.eval()
@@ -152,7 +139,7 @@ def test_bad_calls_are_refused() -> None:
 
 
 def test_true_and_predicted_targets() -> None:
-    model, x = _model(), _inputs(10)
+    model, x = trained_like_model(), _inputs(10)
     labels = np.array([0, 1, 2, 3, 4, 5, 6, 7, 0, 1], dtype=np.int8)
     pred = predict(model, x)
     with torch.no_grad():
@@ -229,7 +216,7 @@ def test_command_writes_a_file_that_matches_the_function(tmp_path) -> None:
     traj *= np.arange(tmax)[None, None] < lengths[:, None, None]
     data = Trajectories(traj, lengths, (np.arange(n) % 8).astype(np.int8), np.ones(n, np.float32))
     write_trajectories(tmp_path / "d.h5", data)
-    model = _model()
+    model = trained_like_model()
     save_model(str(tmp_path / "m.pt"), model)
     out = tmp_path / "g.h5"
     assert cli_main(["gradcam", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d.h5"),
@@ -269,7 +256,7 @@ def test_examples_figure_command(tmp_path) -> None:
     traj *= np.arange(1000)[None, None] < lengths[:, None, None]
     data = Trajectories(traj, lengths, (np.arange(n) % 8).astype(np.int8), np.ones(n, np.float32))
     write_trajectories(tmp_path / "d.h5", data)
-    model = _model()
+    model = trained_like_model()
     res = compute_gradcam(model, to_model_input(traj, lengths), data.labels)
     write_gradcam(tmp_path / "g.h5", res.maps, data.labels, res.targets, res.predictions,
                   {"target": "true", "relu": False})

@@ -27,6 +27,7 @@ from andicam.predict import (
 )
 from andicam.preprocess import to_model_input
 from andicam.simulate import simulate
+from helpers import trained_like_model
 
 TRACKMATE_HEADER = [
     "LABEL,ID,TRACK_ID,QUALITY,POSITION_X,POSITION_Y,POSITION_Z,POSITION_T,FRAME",
@@ -36,24 +37,10 @@ TRACKMATE_HEADER = [
 ]
 
 
-def _tiny_model() -> nn.Module:
-    """Depth 10, width 4, eval mode, BatchNorms moved off the identity (as after training)."""
-    torch.manual_seed(1)
-    model = build_model(depth=10, width=4)
-    gen = torch.Generator().manual_seed(2)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            m.running_mean.uniform_(-0.2, 0.2, generator=gen)
-            m.running_var.uniform_(0.5, 2.0, generator=gen)
-            m.weight.data.uniform_(0.5, 1.5, generator=gen)
-            m.bias.data.uniform_(-0.2, 0.2, generator=gen)
-    return model.eval()
-
-
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_model(str(path), _tiny_model(), {"note": "untrained, for tests"})
+    save_model(str(path), trained_like_model(), {"note": "untrained, for tests"})
     return path
 
 
@@ -281,7 +268,7 @@ def test_probabilities_equal_direct_forward_pass(tmp_path: Path, model_file: Pat
     for i, xy in enumerate(tracks.values()):
         stored[i, :, : len(xy)] = np.stack([andi_normalize(xy[:, 0]), andi_normalize(xy[:, 1])])
     x = to_model_input(stored, lengths)
-    model = _tiny_model()
+    model = trained_like_model()
     probs = np.concatenate([_direct_probabilities(model, x[:3]), _direct_probabilities(model, x[3:])])
 
     ours = table[[f"p_{c}" for c in CLASS_NAMES]].to_numpy()
@@ -322,7 +309,7 @@ def test_simulated_track_same_as_training_path(tmp_path: Path, model_file: Path)
     table = pd.read_csv(tmp_path / "pred.csv")
     prep = prepare(read_tracks(tmp_path / "spots.csv").tracks)
     np.testing.assert_allclose(model_input(prep.normalised), x_train, atol=2e-6)
-    probs = _direct_probabilities(_tiny_model(), x_train)
+    probs = _direct_probabilities(trained_like_model(), x_train)
     np.testing.assert_allclose(table[[f"p_{c}" for c in CLASS_NAMES]].to_numpy(), probs, atol=1e-5)
     assert table["predicted"].tolist() == [CLASS_NAMES[k] for k in probs.argmax(1)]
 
@@ -331,7 +318,7 @@ def test_simulated_track_same_as_training_path(tmp_path: Path, model_file: Path)
 
 
 def test_gradcam_maps_and_upsampling() -> None:
-    model = _tiny_model()
+    model = trained_like_model()
     normalised = [normalise_track(_walk(n, n)) for n in (12, 500, 1000)]
     targets = np.array([0, 5, 7])
     ours = gradcam_layer4(model, normalised, targets, batch_size=2)

@@ -6,12 +6,11 @@ import argparse
 import time
 
 import numpy as np
-import torch
 
 from andicam.ablation import MIN_DISTANCE, Windows, run_ablation, select_per_class
 from andicam.cli import UserInputError
 from andicam.dataio import DataFileError, read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import load_model
@@ -36,9 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-independence", required=True, help="how much every statistic moved (.csv)")
     p.add_argument("--out-transplants", required=True,
                    help="every transplant and its predictions (.csv); index = row in the --data files concatenated")
-    p.add_argument("--batch-size", type=int, default=256, help="trajectories per batch (statistics and network)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=256, batch_help="trajectories per batch (statistics and network)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         win.starts(INPUT_LENGTH)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
-    device = resolve_device(args.device)
-    torch.set_num_threads(args.threads)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
     if len(data) and int(data.lengths.min()) < INPUT_LENGTH:

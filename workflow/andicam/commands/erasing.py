@@ -6,11 +6,10 @@ import argparse
 import time
 
 import numpy as np
-import torch
 
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, erasing_table
 from andicam.files import write_csv
 from andicam.gradcam import model_input, read_gradcams
@@ -32,17 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--master-seed", type=int, required=True)
     p.add_argument("--max-trajectories", type=int, default=None,
                    help="seeded random subset of this size (default: all)")
-    p.add_argument("--batch-size", type=int, default=256, help="inputs per forward pass")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=256, batch_help="inputs per forward pass")
 
 
 def run(args: argparse.Namespace) -> int:
     for name in ("bins", "seeds", "batch_size"):
         if getattr(args, name) < 1:
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
     arrays, attrs = read_gradcams(args.gradcam)

@@ -6,11 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
 
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.evaluate import classification_metrics, predict_proba, predictions_frame
 from andicam.files import write_csv, write_json
 from andicam.model import load_model
@@ -23,20 +22,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, help="test shard(s) (.h5), concatenated in order")
     p.add_argument("--out-predictions", required=True, help="one row per trajectory (.csv)")
     p.add_argument("--out-metrics", required=True, help="accuracy, macro-F1, per-class scores, confusion (.json)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--batch-size", type=int, default=512, help="inference batch size")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                    help="bf16 autocast on CUDA (off: metrics in full precision)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=512, batch_help="inference batch size")
 
 
 def run(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise UserInputError(f"--model {args.model}: no such file")
-    if args.batch_size < 1 or args.threads < 1:
-        raise UserInputError(f"--batch-size and --threads must be positive, got {args.batch_size}, {args.threads}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
     start = time.perf_counter()

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
-
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.gradcam import TARGET_MODES, compute_gradcam, model_input, write_gradcam
 from andicam.model import STAGES, load_model
 
@@ -23,18 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", choices=TARGET_MODES, default="true",
                    help="class whose logit is differentiated: the true label (paper) or the prediction")
     p.add_argument("--relu", action="store_true", help="clip maps at 0 (the paper keeps the sign)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=256)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.batch_size < 1:
-        raise UserInputError(f"--batch-size must be positive, got {args.batch_size}")
     if not args.out.endswith(".h5"):
         raise UserInputError(f"--out must end in .h5, got {args.out}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
     start = time.perf_counter()

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
 from andicam.cli import UserInputError
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.model import load_model
 from andicam.response import CHANNELS, layer_response, window_table, write_response
@@ -23,16 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="window = steps whose response exceeds this fraction of the maximum (0.5: FWHM)")
     p.add_argument("--mass", type=float, default=0.9, help="fraction of the response inside width_mass")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=100)
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.threshold < 1 or not 0 < args.mass <= 1:
         raise UserInputError(f"need 0 <= --threshold < 1 and 0 < --mass <= 1, got {args.threshold}, {args.mass}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     responses = layer_response(model, channels=args.channels, batch_size=args.batch_size)
     table = window_table(responses, model, args.threshold, args.mass)

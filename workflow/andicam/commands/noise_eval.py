@@ -7,12 +7,11 @@ import math
 import time
 from pathlib import Path
 
-import torch
 
 from andicam.augment import ARMS, BASELINE, evaluate_noise
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.files import write_csv
 
 HELP = "Evaluate models on test data at several noise levels; the noise of a level is the same for every model."
@@ -29,11 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", required=True, type=int,
                         help="master seed; the noise of level s comes from derive_seed(seed, 'noise', s)")
     parser.add_argument("--out", required=True, help="tidy CSV: one row per (model, sigma)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    parser.add_argument("--batch-size", type=int, default=512, help="inference batch size")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                         help="bf16 autocast on CUDA (faster; default off so the numbers are float32)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(parser, batch_size=512, batch_help="inference batch size")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,12 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"model file(s) not found: {', '.join(missing)}")
     if not all(math.isfinite(s) and s >= 0 for s in args.sigmas) or len(set(args.sigmas)) != len(args.sigmas):
         raise UserInputError(f"--sigmas must be distinct, finite and >= 0, got {args.sigmas}")
-    if args.batch_size < 1:
-        raise UserInputError(f"--batch-size must be positive, got {args.batch_size}")
-    if args.threads < 1:
-        raise UserInputError(f"--threads must be positive, got {args.threads}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     data = read_many(args.data)
     start = time.perf_counter()
     frame = evaluate_noise(args.models, args.arms, args.seeds, data, args.sigmas, args.seed,

@@ -19,4 +19,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return figure_from_csv(args.relevance, args.out, lambda table: plot_relevance_stages(table, args.stages, args.method))
+    return figure_from_csv(args.relevance, args.out,
+                           lambda table: plot_relevance_stages(table, args.stages, args.method))

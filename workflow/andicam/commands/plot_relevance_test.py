@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 from andicam.plots.common import figure_from_csv
 from andicam.plots.relevance import plot_relevance
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
-
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import resolve_device
+from andicam.device import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import STAGES, load_model
@@ -28,16 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--master-seed", type=int, required=True)
     p.add_argument("--perplexity", type=float, default=30.0)
     p.add_argument("--jobs", type=int, default=1, help="openTSNE threads")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_device_arguments(p, batch_size=256)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.n_points < 1 or args.perplexity <= 0:
         raise UserInputError(f"--n-points and --perplexity must be positive, got {args.n_points}, {args.perplexity}")
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
     index = subsample(len(data), args.n_points, derive_seed(args.master_seed, "tsne", "subsample"))

@@ -18,6 +18,7 @@ from andicam.erasing import (
     percentile_bins,
     run_length_masks,
     uniform_masks,
+    valid_positions,
 )
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
@@ -121,11 +122,13 @@ def test_table_of_a_constant_model() -> None:
     np.testing.assert_allclose(seg.loc[0:, "run_length"], seg.loc[0:, "gradcam"])
 
 
-def _tiny_files(tmp_path) -> tuple[str, str, str]:
+def _tiny_files(tmp_path, lengths: np.ndarray | None = None) -> tuple[str, str, str]:
     rng = np.random.default_rng(6)
     n = 16
+    lengths = np.full(n, 1000, np.int32) if lengths is None else lengths.astype(np.int32)
     traj = np.cumsum(rng.normal(size=(n, 2, 1000)), axis=2).astype(np.float32)
-    data = Trajectories(traj, np.full(n, 1000, np.int32), (np.arange(n) % 8).astype(np.int8), np.ones(n, np.float32))
+    traj *= np.arange(1000)[None, None, :] < lengths[:, None, None]  # left-aligned, zero after the length
+    data = Trajectories(traj, lengths, (np.arange(n) % 8).astype(np.int8), np.ones(n, np.float32))
     write_trajectories(tmp_path / "d.h5", data)
     torch.manual_seed(0)
     model = build_model(depth=10, width=4).eval()
@@ -155,3 +158,70 @@ def test_command_and_figures(tmp_path) -> None:
     write_gradcam(other, {"layer4": np.zeros((16, 32))}, np.zeros(16), np.zeros(16), np.zeros(16),
                   {"target": "true", "relu": False})
     assert cli_main([*args[:5], "--gradcam", other, *args[7:]]) == 2  # labels do not match the data
+
+
+def test_valid_positions_are_the_segments_holding_real_steps() -> None:
+    valid = valid_positions(np.array([1000, 10, 31, 32, 33, 500]), 32)
+    # layer4 segments are 32, 31, 31, 31, ... steps long; the real steps are the last T of 1000.
+    np.testing.assert_array_equal(valid.sum(1), [32, 1, 1, 2, 2, 16])
+    assert valid[:, -1].all()
+    for row in valid:  # a suffix each
+        np.testing.assert_array_equal(row, np.arange(32) >= 32 - row.sum())
+    with pytest.raises(ValueError, match="lengths"):
+        valid_positions(np.array([0]), 32)
+
+
+def test_bins_and_controls_stay_on_the_trajectory() -> None:
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(10, 1001, size=200)
+    valid = valid_positions(lengths, 32)
+    maps = _maps(200, seed=8)
+    bins = percentile_bins(maps, valid=valid)
+    assert (bins[~valid] == -1).all() and (bins[valid] >= 0).all()
+    # On the valid positions the bins equal numpy's percentiles of the valid values alone.
+    for n in range(200):
+        v = maps[n, valid[n]]
+        edges = np.percentile(v.astype(np.float64), np.linspace(0, 100, 11))
+        np.testing.assert_array_equal(bins[n, valid[n]], (v[:, None] >= edges[None, 1:-1]).sum(1))
+    reference = gradcam_masks(maps, valid=valid)
+    np.testing.assert_array_equal(reference.sum(axis=(1, 2)), valid.sum(1))  # each real segment in one bin
+    for method in ("uniform", "run_length"):
+        masks = control_masks(method, reference, master_seed=3, seed=0, valid=valid)
+        assert not masks[np.broadcast_to(~valid[:, None], masks.shape)].any()
+        np.testing.assert_array_equal(masks.sum(-1), reference.sum(-1))
+    shifted = run_length_masks(reference, np.random.default_rng(1), valid)
+    for n in range(200):
+        v = valid[n].sum()
+        for b in range(10):
+            ref, got = reference[n, b, -v:], shifted[n, b, -v:]
+            offsets = [k for k in range(v) if np.array_equal(np.roll(ref, k), got)]
+            assert offsets and (v == 1 or ref.all() or not ref.any() or any(k != 0 for k in offsets))
+    with pytest.raises(ValueError, match="suffix"):
+        percentile_bins(maps[:1], valid=np.arange(32)[None] < 5)
+
+
+def test_all_valid_mask_equals_no_mask() -> None:
+    maps = _maps(40, seed=9)
+    everything = valid_positions(np.full(40, 1000), 32)
+    np.testing.assert_array_equal(percentile_bins(maps, valid=everything), percentile_bins(maps))
+    reference = gradcam_masks(maps)
+    for method in ("uniform", "run_length"):
+        np.testing.assert_array_equal(control_masks(method, reference, 1, 0, everything),
+                                      control_masks(method, reference, 1, 0))
+
+
+def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
+    out = tmp_path / "erasing.csv"
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--out", str(out),
+            "--seeds", "1", "--master-seed", "7", "--device", "cpu"]
+    assert cli_main(args) == 0
+    table = pd.read_csv(out)
+    assert (table["positions"] == "trajectory").all()
+    short = table[(table["class"] == "all") & (table["method"] == "gradcam")]
+    # 8 trajectories of 40 steps cover 2 segments and 8 of 1000 steps cover 32: 34 / 16 segments per trajectory.
+    assert short["segments"].sum() == pytest.approx((8 * 2 + 8 * 32) / 16)
+    assert cli_main([*args, "--include-padding"]) == 0
+    table = pd.read_csv(out)
+    assert (table["positions"] == "all").all()
+    assert table.loc[(table["class"] == "all") & (table["method"] == "gradcam"), "segments"].sum() == pytest.approx(32)

@@ -14,8 +14,13 @@ fixes of §5.5:
 - both random controls are named and erase exactly as many segments as the
   Grad-CAM selection of the same trajectory and bin:
   ``uniform`` draws them uniformly without replacement; ``run_length`` shifts
-  the Grad-CAM selection circularly by a random offset in 1..P-1, keeping its
-  run-length structure (runs are contiguous modulo P).
+  the Grad-CAM selection circularly by a random offset in 1..V-1, keeping its
+  run-length structure (runs are contiguous modulo V);
+- on variable-length data only the V positions whose segments hold real steps
+  of the trajectory take part (``valid``): the left zero-padding carries no
+  information about the trajectory, and erasing it would spread the bins of a
+  short trajectory over padding and flatten the curve. ``valid=None`` (or the
+  CLI's --include-padding) ranks all P positions, as the paper's code did.
 
 Result: a tidy table with one row per (method, seed, bin, class), where
 class is a class name or "all"; method "none" (bin -1) is the accuracy with
@@ -34,52 +39,104 @@ from torch import nn
 
 from andicam.dataio import CLASS_NAMES
 from andicam.gradcam import segment_index
+from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
 
 METHODS: tuple[str, ...] = ("gradcam", "uniform", "run_length")
 CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 
 
-def percentile_bins(maps: np.ndarray, n_bins: int = 10) -> np.ndarray:
-    """(N, P) maps -> (N, P) bin index 0..n_bins-1 of every position among its own trajectory's values."""
+def valid_positions(lengths: np.ndarray, positions: int, steps: int = INPUT_LENGTH) -> np.ndarray:
+    """(N, P) bool: the stage positions whose input segment holds at least one real step.
+
+    Trajectories are left-padded to ``steps`` (METHODS §2), so the real steps of a
+    trajectory of length T are steps-T..steps-1 and its valid positions are a suffix.
+    """
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1 or lengths.size and (lengths.min() < 1 or lengths.max() > steps):
+        raise ValueError(f"lengths must be a 1-D array of values in [1, {steps}]")
+    first = segment_index(positions, steps)[steps - lengths]  # position of the first real step
+    return np.arange(positions)[None, :] >= first[:, None]
+
+
+def _check_valid(valid: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """``valid`` (N, P) as a bool array (all True for None); each row must be a non-empty suffix."""
+    if valid is None:
+        return np.ones(shape, dtype=bool)
+    valid = np.asarray(valid, dtype=bool)
+    if valid.shape != shape:
+        raise ValueError(f"valid mask has shape {valid.shape}, expected {shape}")
+    count = valid.sum(axis=1)
+    if (count < 1).any() or not (valid == (np.arange(shape[1])[None] >= shape[1] - count[:, None])).all():
+        raise ValueError("every row of the valid mask must be a non-empty suffix (left-padded trajectories)")
+    return valid
+
+
+def percentile_bins(maps: np.ndarray, n_bins: int = 10, valid: np.ndarray | None = None) -> np.ndarray:
+    """(N, P) maps -> (N, P) bin index 0..n_bins-1 of every position among its own trajectory's values.
+
+    Edges are the linear-interpolation percentiles (numpy's default) of the valid values of
+    each row; invalid positions get bin -1 and are never erased.
+    """
     maps = np.asarray(maps, dtype=np.float64)
     if maps.ndim != 2:
         raise ValueError(f"maps must be 2-D (N, positions), got shape {maps.shape}")
-    edges = np.percentile(maps, np.linspace(0, 100, n_bins + 1), axis=1)  # (n_bins + 1, N)
+    valid = _check_valid(valid, maps.shape)
+    count = valid.sum(axis=1)  # (N,)
+    ordered = np.sort(np.where(valid, maps, np.inf), axis=1)  # valid values first, ascending
+    rank = np.linspace(0, 100, n_bins + 1)[:, None] / 100 * (count - 1)[None, :]  # (n_bins + 1, N)
+    lo = np.floor(rank).astype(np.int64)
+    hi = np.minimum(lo + 1, (count - 1)[None, :])
+    rows = np.arange(maps.shape[0])[None, :]
+    below, above = ordered[rows, lo], ordered[rows, hi]
+    edges = below + (rank - lo) * (above - below)  # (n_bins + 1, N)
     # Count the interior edges at or below the value: the lowest value lands in bin 0, the highest in the last.
-    return (maps[None] >= edges[1:-1, :, None]).sum(axis=0)  # (N, P)
+    bins = (maps[None] >= edges[1:-1, :, None]).sum(axis=0)  # (N, P)
+    return np.where(valid, bins, -1)
 
 
-def gradcam_masks(maps: np.ndarray, n_bins: int = 10) -> np.ndarray:
-    """(N, n_bins, P) bool: the positions of each percentile bin."""
-    bins = percentile_bins(maps, n_bins)
+def gradcam_masks(maps: np.ndarray, n_bins: int = 10, valid: np.ndarray | None = None) -> np.ndarray:
+    """(N, n_bins, P) bool: the positions of each percentile bin (never an invalid position)."""
+    bins = percentile_bins(maps, n_bins, valid)
     return bins[:, None, :] == np.arange(n_bins)[None, :, None]
 
 
-def uniform_masks(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """As many positions per (trajectory, bin) as ``reference`` (N, B, P), drawn uniformly without replacement."""
+def uniform_masks(reference: np.ndarray, rng: np.random.Generator, valid: np.ndarray | None = None) -> np.ndarray:
+    """As many valid positions per (trajectory, bin) as ``reference`` (N, B, P), drawn uniformly without replacement."""
+    valid = _check_valid(valid, (reference.shape[0], reference.shape[-1]))
     count = reference.sum(axis=-1, keepdims=True)  # (N, B, 1)
     keys = rng.random(reference.shape, dtype=np.float32)
-    rank = keys.argsort(axis=-1).argsort(axis=-1)  # a uniformly random permutation per row
+    keys = np.where(valid[:, None, :], keys, 2.0)  # invalid positions rank after every valid one
+    rank = keys.argsort(axis=-1).argsort(axis=-1)  # a uniformly random permutation of the valid positions per row
     return rank < count
 
 
-def run_length_masks(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``reference`` (N, B, P) shifted circularly by a random offset 1..P-1 per (trajectory, bin)."""
+def run_length_masks(reference: np.ndarray, rng: np.random.Generator, valid: np.ndarray | None = None) -> np.ndarray:
+    """``reference`` (N, B, P) shifted circularly within each row's V valid positions by a random offset 1..V-1.
+
+    A row with a single valid position cannot move and keeps its selection.
+    """
     p = reference.shape[-1]
     if p < 2:
         raise ValueError("a run-length control needs at least 2 positions")
-    offset = rng.integers(1, p, size=reference.shape[:-1])  # (N, B)
-    src = (np.arange(p) - offset[..., None]) % p  # (N, B, P)
+    valid = _check_valid(valid, (reference.shape[0], p))
+    count = valid.sum(axis=1)[:, None, None]  # (N, 1, 1)
+    first = p - count
+    draw = rng.random(reference.shape[:-1])[..., None]  # (N, B, 1)
+    offset = 1 + np.floor(draw * (count - 1)).astype(np.int64)  # uniform on 1..V-1 (0 shift when V = 1)
+    pos = np.arange(p)[None, None, :]
+    src = np.where(pos >= first, first + (pos - first - offset) % count, pos)  # (N, B, P)
     return np.take_along_axis(reference, src, axis=-1)
 
 
-def control_masks(method: str, reference: np.ndarray, master_seed: int, seed: int) -> np.ndarray:
+def control_masks(
+    method: str, reference: np.ndarray, master_seed: int, seed: int, valid: np.ndarray | None = None
+) -> np.ndarray:
     rng = np.random.default_rng(derive_seed(master_seed, "erasing", method, seed))
     if method == "uniform":
-        return uniform_masks(reference, rng)
+        return uniform_masks(reference, rng, valid)
     if method == "run_length":
-        return run_length_masks(reference, rng)
+        return run_length_masks(reference, rng, valid)
     raise ValueError(f"unknown control {method!r}; expected one of {CONTROLS}")
 
 
@@ -136,9 +193,12 @@ def erasing_table(
     n_bins: int = 10,
     controls: Sequence[str] = CONTROLS,
     batch_size: int = 256,
+    valid: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The erasing experiment on inputs ``x`` (N, 2, L) with their maps (N, P) of one stage.
 
+    ``valid`` (N, P) restricts bins and controls to the positions that cover real steps
+    (see ``valid_positions``); None ranks every position.
     Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
     """
     if model.training:
@@ -153,10 +213,10 @@ def erasing_table(
         raise ValueError(f"unknown control(s) {sorted(unknown)}; expected some of {CONTROLS}")
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
     rows = _rows(erased_correct(model, x, labels, nothing, batch_size), labels, None, "none", 0)
-    reference = gradcam_masks(maps, n_bins)
+    reference = gradcam_masks(maps, n_bins, valid)
     rows += _rows(erased_correct(model, x, labels, reference, batch_size), labels, reference, "gradcam", 0)
     for method in controls:
         for seed in range(n_seeds):
-            masks = control_masks(method, reference, master_seed, seed)
+            masks = control_masks(method, reference, master_seed, seed, valid)
             rows += _rows(erased_correct(model, x, labels, masks, batch_size), labels, masks, method, seed)
     return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])

@@ -50,6 +50,7 @@ rule erasing:
         e=EXPLAIN["erasing"],
         subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
                 if EXPLAIN["erasing"]["max_trajectories"] else ""),
+        padding="--include-padding" if EXPLAIN["erasing"]["include_padding"] else "",
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
@@ -63,7 +64,8 @@ rule erasing:
     shell:
         "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam} --out {output}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
-        " {params.subset} --batch-size {params.batch} --device {params.device} --threads {threads} > {log} 2>&1"
+        " {params.subset} {params.padding} --batch-size {params.batch} --device {params.device} --threads {threads}"
+        " > {log} 2>&1"
 
 
 rule layer_response:

@@ -10,7 +10,7 @@ import numpy as np
 from andicam.cli import UserInputError
 from andicam.dataio import read_many
 from andicam.device import add_device_arguments, prepare_device
-from andicam.erasing import CONTROLS, erasing_table
+from andicam.erasing import CONTROLS, erasing_table, valid_positions
 from andicam.files import write_csv
 from andicam.gradcam import model_input, read_gradcams
 from andicam.model import STAGES, load_model
@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=5, help="seeds per random control")
     p.add_argument("--controls", nargs="+", choices=CONTROLS, default=list(CONTROLS))
     p.add_argument("--master-seed", type=int, required=True)
+    p.add_argument("--include-padding", action="store_true",
+                   help="rank and erase the positions of the left zero-padding too (the paper's code); "
+                        "by default only positions that cover real steps of a trajectory take part")
     p.add_argument("--max-trajectories", type=int, default=None,
                    help="seeded random subset of this size (default: all)")
     add_device_arguments(p, batch_size=256, batch_help="inputs per forward pass")
@@ -54,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
         index = np.sort(rng.choice(len(data), args.max_trajectories, replace=False))
     data = data.subset(index)
     start = time.perf_counter()
-    table = erasing_table(model, model_input(data), data.labels, arrays[args.stage][index], args.master_seed,
-                          args.seeds, args.bins, args.controls, args.batch_size)
+    maps = arrays[args.stage][index]
+    valid = None if args.include_padding else valid_positions(data.lengths, maps.shape[1])
+    table = erasing_table(model, model_input(data), data.labels, maps, args.master_seed,
+                          args.seeds, args.bins, args.controls, args.batch_size, valid)
     table.insert(0, "stage", args.stage)
+    table.insert(1, "positions", "all" if args.include_padding else "trajectory")
     write_csv(args.out, table)
     overall = table[table["class"] == "all"].groupby("method")["accuracy"].mean()
     print(f"erasing on {len(data)} trajectories ({args.stage}, target {attrs[0].get('target')}) in "

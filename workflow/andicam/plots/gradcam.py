@@ -61,7 +61,8 @@ def plot_erasing(table: pd.DataFrame) -> plt.Figure:
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
     ax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Erasing segments, {n} trajectories")
+    where = " (padding included)" if "positions" in table and (table["positions"] == "all").any() else ""
+    ax.set_title(f"Erasing segments, {n} trajectories{where}")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
     return fig
 

@@ -20,9 +20,10 @@ def workdir(tmp_path_factory):
     [],
     ["--configfile", "presets/quick.yaml"],
     ["--configfile", "presets/tiny.yaml"],
+    ["--configfile", "presets/medium.yaml"],
     ["--profile", "profiles/slurm"],
     ["--profile", "profiles/slurm", "--configfile", "presets/quick.yaml"],
-], ids=["paper", "quick", "tiny", "slurm-paper", "slurm-quick"])
+], ids=["paper", "quick", "tiny", "medium", "slurm-paper", "slurm-quick"])
 def test_dry_run(workdir, args):
     run = snakemake(workdir, "-n", *args)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -19,8 +19,10 @@ from andicam.files import read_json
 from andicam.model import load_model
 from andicam.plots.classifier import training_curves
 from andicam.seeding import derive_seed
+import andicam.train as train_module
+from andicam.model import build_model
 from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
-                           load_model_inputs, resolve_plan, train)
+                           load_model_inputs, make_scheduler, resolve_plan, train, train_epoch)
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 QUIET = dict(log=lambda line: None)
@@ -117,6 +119,36 @@ def test_config_is_validated_and_cpu_ignores_gpu_settings() -> None:
         TrainConfig(batch_size=0)
     plan = resolve_plan(TrainConfig(device="cpu", gpu_batch_size=512, lr=1e-4, amp=True))
     assert (plan.batch_size, plan.lr, plan.amp, plan.deterministic) == (64, 1e-4, False, True)
+
+
+def test_cuda_plan_scales_the_lr_with_the_batch(monkeypatch) -> None:
+    """The CUDA branch of the plan, checked without a GPU: linear lr scaling, bf16, non-deterministic."""
+    monkeypatch.setattr(train_module, "resolve_device", lambda name: torch.device("cuda", 0))
+    plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=512, lr=1e-4, amp=True))
+    assert (plan.device, plan.batch_size, plan.amp, plan.deterministic) == ("cuda:0", 512, True, False)
+    assert plan.lr == pytest.approx(8e-4)  # 1e-4 x 512 / 64
+    plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=None, lr=1e-4, amp=False))
+    assert (plan.batch_size, plan.lr, plan.amp) == (64, 1e-4, False)
+
+
+def test_bf16_autocast_path_learns_and_predicts_like_fp32() -> None:
+    """The autocast lines that run on CUDA, run here under CPU bf16 autocast (same code, other device type)."""
+    torch.manual_seed(0)
+    tx, ty = (torch.from_numpy(a) for a in waves(256, 0))
+    model = build_model(depth=10, width=4)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    scheduler = make_scheduler(small(epochs=4, schedule="cosine"), optimiser, 3e-3, steps_per_epoch=4)
+    gen = torch.Generator().manual_seed(0)
+    losses = [train_epoch(model, tx, ty, torch.randperm(256, generator=gen), 64, optimiser, scheduler,
+                          True, amp=True)[0] for _ in range(4)]
+    assert all(np.isfinite(losses)) and losses[-1] < 0.7 * losses[0]
+    vx, _ = waves(128, 1)
+    full = predict_logits(model, vx, batch_size=64, amp=False)
+    half = predict_logits(model, vx, batch_size=64, amp=True)
+    assert half.dtype == torch.float32 and half.shape == (128, 8)
+    # bf16 keeps 8 bits of mantissa: logits agree to a few percent and the decisions almost always.
+    assert (full.argmax(1) == half.argmax(1)).float().mean() > 0.9
+    assert torch.allclose(full, half, atol=0.1 * float(full.abs().max()))
 
 
 def _write_shards(folder: Path) -> tuple[Path, Path]:

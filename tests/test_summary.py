@@ -223,12 +223,16 @@ def test_largest_confusion_uses_shares_not_counts() -> None:
     assert sm._largest_confusion(counts) == (3, 6)
 
 
-def test_erasing_rows(inputs: dict) -> None:
+def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     rows = by_result(sm.erasing_rows(inputs["erasing"]))
     assert rows["erasing_gradcam_bin0"]["value"] == pytest.approx(80.0)
     assert rows["erasing_gradcam_bin9"]["value"] == pytest.approx(44.0)
     assert rows["erasing_gradcam_bin9"]["paper_value"] == 23.8 and rows["erasing_gradcam_bin9"]["n"] == 50
     assert "90-100 %" in rows["erasing_gradcam_bin9"]["description"]
+    assert "padding included" in rows["erasing_none"]["description"]  # a table without a positions column
+    table = pd.read_csv(inputs["erasing"]).assign(positions="trajectory")
+    table.to_csv(tmp_path / "positions.csv", index=False)
+    assert "trajectory segments" in by_result(sm.erasing_rows(tmp_path / "positions.csv"))["erasing_none"]["description"]
     uni = rows["erasing_uniform_mean"]
     mean, lo, hi = sm.t_interval([30.0, 34.0, 32.0])
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))

@@ -376,12 +376,15 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     if frame.empty:
         raise ValueError(f"{path}: no rows of stage {stage} and class 'all'")
+    # Older tables have no positions column: they ranked every position, padding included.
+    padding = "positions" not in frame or (frame["positions"] == "all").any()
+    where = f"{stage}, padding included" if padding else f"{stage}, trajectory segments"
     rows = []
     none = frame[frame["method"] == "none"]
     if len(none) != 1:
         raise ValueError(f"{path}: expected one 'none' row (nothing erased) for {stage}, found {len(none)}")
     n = int(none["n"].iloc[0])
-    rows.append(_proportion_row("erasing_none", f"erasing ({stage}): accuracy with nothing erased",
+    rows.append(_proportion_row("erasing_none", f"erasing ({where}): accuracy with nothing erased",
                                 int(round(none["accuracy"].iloc[0] * n)), n, "test trajectory", path))
     cam = frame[frame["method"] == "gradcam"].sort_values("bin")
     if cam.empty or cam["bin"].duplicated().any():
@@ -392,11 +395,11 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
     for b, acc, n in zip(cam["bin"], cam["accuracy"], cam["n"]):
         # The paper's values are for deciles; other binnings get no paper value beside them.
         result = f"erasing_gradcam_bin{b}" if n_bins == PAPER_BINS else f"erasing_gradcam_bin{b}_of{n_bins}"
-        rows.append(_proportion_row(result, f"erasing ({stage}): Grad-CAM bin {_bin_label(int(b), n_bins)} erased",
+        rows.append(_proportion_row(result, f"erasing ({where}): Grad-CAM bin {_bin_label(int(b), n_bins)} erased",
                                     int(round(acc * n)), int(n), "test trajectory", path))
     for method in ERASING_CONTROLS:
         ctl = frame[frame["method"] == method]
-        desc = f"erasing ({stage}): {method} control, mean over {n_bins} bins"
+        desc = f"erasing ({where}): {method} control, mean over {n_bins} bins"
         if ctl.empty:
             raise ValueError(f"{path}: no rows of the {method} control for {stage}")
         per_seed = ctl.groupby("seed")["accuracy"].mean()

@@ -11,6 +11,7 @@ from torch import nn
 from andicam.cli import main as cli_main
 from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
 from andicam.erasing import (
+    control_differences,
     control_masks,
     erased_correct,
     erasing_table,
@@ -225,3 +226,15 @@ def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
     table = pd.read_csv(out)
     assert (table["positions"] == "all").all()
     assert table.loc[(table["class"] == "all") & (table["method"] == "gradcam"), "segments"].sum() == pytest.approx(32)
+
+
+def test_control_differences_pair_each_bin_with_its_control_seeds() -> None:
+    rows = [{"bin": b, "method": "gradcam", "seed": 0, "class": "all", "accuracy": 0.5 - 0.02 * b} for b in range(3)]
+    rows += [{"bin": b, "method": "uniform", "seed": s, "class": "all", "accuracy": 0.46 + 0.01 * s}
+             for b in range(3) for s in range(2)]
+    rows += [{"bin": -1, "method": "none", "seed": 0, "class": "all", "accuracy": 0.9}]
+    diff = control_differences(pd.DataFrame(rows))
+    assert set(diff["control"]) == {"uniform"} and (diff["seeds"] == 2).all()  # no run-length rows: none listed
+    np.testing.assert_allclose(diff.sort_values("bin")["mean"], [0.035, 0.015, -0.005], atol=1e-12)
+    np.testing.assert_allclose(diff.sort_values("bin")["low"], [0.03, 0.01, -0.01], atol=1e-12)
+    np.testing.assert_allclose(diff.sort_values("bin")["high"], [0.04, 0.02, 0.0], atol=1e-12)

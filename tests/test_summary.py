@@ -238,6 +238,11 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))
     assert uni["n"] == 3 and uni["paper_value"] == 27.2
     assert rows["erasing_run_length_mean"]["value"] == pytest.approx(42.0)
+    # Grad-CAM 80 % (bin 0) and 44 % (bin 9) against the uniform control's 30/34/32 % per seed
+    first, last = rows["erasing_minus_uniform_bin0"], rows["erasing_minus_uniform_bin9"]
+    assert first["value"] == pytest.approx(48.0) and last["value"] == pytest.approx(12.0)
+    assert first["unit"] == "points" and first["n"] == 3
+    assert rows["erasing_minus_run_length_bin9"]["value"] == pytest.approx(2.0)
     assert rows["erasing_run_length_mean"]["paper"] == ""
     assert rows["erasing_none"]["value"] == pytest.approx(90.0)
 

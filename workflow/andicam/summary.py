@@ -371,6 +371,8 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
                           PERCENT) for b in range(PAPER_BINS)]
         rows += [_not_run(f"erasing_{m}_mean", f"erasing: {m} control, mean over bins", PERCENT)
                  for m in ERASING_CONTROLS]
+        rows += [_not_run(f"erasing_minus_{m}_bin{b}", f"erasing: Grad-CAM minus {m} control, bin "
+                          f"{_bin_label(b, PAPER_BINS)}", POINTS) for m in ERASING_CONTROLS for b in (0, PAPER_BINS - 1)]
         return rows
     frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
@@ -397,6 +399,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
         result = f"erasing_gradcam_bin{b}" if n_bins == PAPER_BINS else f"erasing_gradcam_bin{b}_of{n_bins}"
         rows.append(_proportion_row(result, f"erasing ({where}): Grad-CAM bin {_bin_label(int(b), n_bins)} erased",
                                     int(round(acc * n)), int(n), "test trajectory", path))
+    differences: list[dict[str, Any]] = []
     for method in ERASING_CONTROLS:
         ctl = frame[frame["method"] == method]
         desc = f"erasing ({where}): {method} control, mean over {n_bins} bins"
@@ -407,7 +410,17 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
         seeds = len(per_seed)
         rows.append(_row(f"erasing_{method}_mean", desc, mean, lo, hi, seeds, _plural(seeds, "control seed"), path,
                          PERCENT, "t CI over control seeds" if seeds > 1 else ""))
-    return rows
+        # Grad-CAM minus this control in the least and the most important bin: the same trajectories and
+        # the same number of segments erased, only their place differs. Expected > 0, then < 0.
+        for b in (0, n_bins - 1):
+            diff = 100 * (float(cam.loc[cam["bin"] == b, "accuracy"].iloc[0])
+                          - ctl.loc[ctl["bin"] == b].set_index("seed")["accuracy"].to_numpy(float))
+            mean, lo, hi = t_interval(diff)
+            differences.append(_row(f"erasing_minus_{method}_bin{b}",
+                             f"erasing ({where}): Grad-CAM minus {method} control, bin {_bin_label(b, n_bins)}",
+                             mean, lo, hi, len(diff), _plural(len(diff), "control seed"), path, POINTS,
+                             "t CI over control seeds" if len(diff) > 1 else ""))
+    return rows + differences
 
 
 # --- block heads -----------------------------------------------------------------------------------------------

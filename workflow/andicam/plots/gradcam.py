@@ -11,6 +11,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, PowerNorm
 
 from andicam.dataio import CLASS_NAMES
+from andicam.erasing import control_differences
 from andicam.model import STAGES
 from andicam.plots.common import CLASS_COLORS
 
@@ -51,19 +52,33 @@ def _erasing_panel(ax: plt.Axes, table: pd.DataFrame, cls: str) -> None:
 
 
 def plot_erasing(table: pd.DataFrame) -> plt.Figure:
-    """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls."""
+    """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls;
+    below, Grad-CAM minus each matched control."""
     _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
     if not (table["class"] == "all").any():
         raise ValueError("erasing table has no rows for class 'all'")
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, (ax, dax) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     _erasing_panel(ax, table, "all")
     stage = table["stage"].iloc[0] if "stage" in table else "layer4"
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
-    ax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
     ax.set_ylabel("accuracy (%)")
     where = " (padding included)" if "positions" in table and (table["positions"] == "all").any() else ""
     ax.set_title(f"Erasing segments, {n} trajectories{where}")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    diff = control_differences(table[table["class"] == "all"])
+    for control, d in diff.groupby("control"):
+        color, label = CONTROL_STYLE[str(control)]
+        d = d.sort_values("bin")
+        dax.fill_between(d["bin"], 100 * d["low"], 100 * d["high"], color=color, alpha=0.2, lw=0)
+        dax.plot(d["bin"], 100 * d["mean"], color=color, marker="o", ms=3, lw=1.2)
+    dax.axhline(0, color="k", lw=0.8)
+    dax.set_ylabel("Grad-CAM - control\n(points)")
+    dax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
+    bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
+    dax.set_xticks(bins, _bin_labels(len(bins)), rotation=45, ha="right")
+    ax.tick_params(axis="x", labelbottom=False)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", fontsize=7, frameon=False, ncol=1)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
 
 

@@ -11,7 +11,6 @@ from torch import nn
 from andicam.cli import main as cli_main
 from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
 from andicam.erasing import (
-    control_differences,
     control_masks,
     erased_correct,
     erasing_table,
@@ -21,6 +20,7 @@ from andicam.erasing import (
     uniform_masks,
     valid_positions,
 )
+from andicam.erasing_tables import control_differences
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class

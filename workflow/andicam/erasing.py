@@ -38,12 +38,10 @@ import torch
 from torch import nn
 
 from andicam.dataio import CLASS_NAMES
+from andicam.erasing_tables import CONTROLS
 from andicam.gradcam import segment_index
 from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
-
-METHODS: tuple[str, ...] = ("gradcam", "uniform", "run_length")
-CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 
 
 def valid_positions(lengths: np.ndarray, positions: int, steps: int = INPUT_LENGTH) -> np.ndarray:
@@ -220,26 +218,3 @@ def erasing_table(
             masks = control_masks(method, reference, master_seed, seed, valid)
             rows += _rows(erased_correct(model, x, labels, masks, batch_size), labels, masks, method, seed)
     return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])
-
-
-def control_differences(table: pd.DataFrame) -> pd.DataFrame:
-    """Grad-CAM minus each matched control, in accuracy, per (class, control, bin) over the control seeds.
-
-    The controls erase as many segments of the same trajectory as the Grad-CAM bin, so the difference
-    isolates where the erased segments lie from how many were erased (the raw curve mixes both: on
-    variable-length data the extreme bins of short trajectories hold more segments than the middle ones).
-    Columns: class, control, bin, mean, low, high (range over seeds), seeds.
-    """
-    cam = table[table["method"] == "gradcam"].set_index(["class", "bin"])["accuracy"]
-    rows = []
-    for control in CONTROLS:
-        ctl = table[table["method"] == control]
-        if ctl.empty:
-            continue
-        per_seed = ctl.set_index(["class", "bin"])[["seed", "accuracy"]]
-        diff = per_seed.assign(diff=cam.reindex(per_seed.index).to_numpy() - per_seed["accuracy"].to_numpy())
-        stats = diff.groupby(level=["class", "bin"])["diff"].agg(["mean", "min", "max", "count"])
-        for (cls, b), s in stats.iterrows():
-            rows.append({"class": cls, "control": control, "bin": int(b), "mean": float(s["mean"]),
-                         "low": float(s["min"]), "high": float(s["max"]), "seeds": int(s["count"])})
-    return pd.DataFrame(rows, columns=["class", "control", "bin", "mean", "low", "high", "seeds"])

@@ -37,6 +37,8 @@ import pandas as pd
 from scipy import stats
 
 from andicam.dataio import CLASS_NAMES
+from andicam.erasing_tables import CONTROLS as ERASING_CONTROLS
+from andicam.erasing_tables import includes_padding, paired_differences
 from andicam.files import read_json
 from andicam.seeding import derive_seed
 
@@ -48,7 +50,6 @@ LEVEL = 0.95
 AUGMENT_SIGMAS: tuple[float, ...] = (0.0, 0.5, 1.0)
 AUGMENT_ARMS: tuple[str, ...] = ("targeted", "random", "targeted-random")
 BLOCK_CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
-ERASING_CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 PAPER_BINS = 10
 # (class, statistic) cells whose correlation the paper reports (METHODS §6); all others have |r| < 0.2 there.
 CORRELATION_CELLS: tuple[tuple[str, str], ...] = (
@@ -378,9 +379,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     if frame.empty:
         raise ValueError(f"{path}: no rows of stage {stage} and class 'all'")
-    # Older tables have no positions column: they ranked every position, padding included.
-    padding = "positions" not in frame or (frame["positions"] == "all").any()
-    where = f"{stage}, padding included" if padding else f"{stage}, trajectory segments"
+    where = f"{stage}, padding included" if includes_padding(frame) else f"{stage}, trajectory segments"
     rows = []
     none = frame[frame["method"] == "none"]
     if len(none) != 1:
@@ -400,6 +399,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
         rows.append(_proportion_row(result, f"erasing ({where}): Grad-CAM bin {_bin_label(int(b), n_bins)} erased",
                                     int(round(acc * n)), int(n), "test trajectory", path))
     differences: list[dict[str, Any]] = []
+    paired = paired_differences(frame)
     for method in ERASING_CONTROLS:
         ctl = frame[frame["method"] == method]
         desc = f"erasing ({where}): {method} control, mean over {n_bins} bins"
@@ -413,8 +413,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4") -> list[dict[st
         # Grad-CAM minus this control in the least and the most important bin: the same trajectories and
         # the same number of segments erased, only their place differs. Expected > 0, then < 0.
         for b in (0, n_bins - 1):
-            diff = 100 * (float(cam.loc[cam["bin"] == b, "accuracy"].iloc[0])
-                          - ctl.loc[ctl["bin"] == b].set_index("seed")["accuracy"].to_numpy(float))
+            diff = 100 * paired.loc[(paired["control"] == method) & (paired["bin"] == b), "diff"].to_numpy(float)
             mean, lo, hi = t_interval(diff)
             differences.append(_row(f"erasing_minus_{method}_bin{b}",
                              f"erasing ({where}): Grad-CAM minus {method} control, bin {_bin_label(b, n_bins)}",

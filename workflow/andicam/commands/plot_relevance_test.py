@@ -10,8 +10,9 @@ from andicam.plots.relevance import plot_relevance
 HELP = "Heatmap of the layer4 Grad-CAM vs window-statistic correlations per class, test set"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--relevance", required=True, help="CSV written by `andicam relevance` on the test set")
+def add_arguments(parser: argparse.ArgumentParser, split: str = "test set") -> None:
+    """Shared by plot-relevance-train and plot-relevance-test."""
+    parser.add_argument("--relevance", required=True, help=f"CSV written by `andicam relevance` on the {split}")
     parser.add_argument("--stage", default="layer4", help="which stage's maps (default layer4, as the paper)")
     parser.add_argument("--method", choices=["pearson", "spearman"], default="pearson")
     parser.add_argument("--out", required=True, help="figure path (.pdf; a .png is written beside it)")

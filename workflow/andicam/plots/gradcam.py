@@ -11,7 +11,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, PowerNorm
 
 from andicam.dataio import CLASS_NAMES
-from andicam.erasing import control_differences
+from andicam.erasing_tables import control_differences, includes_padding
 from andicam.model import STAGES
 from andicam.plots.common import CLASS_COLORS
 
@@ -62,7 +62,7 @@ def plot_erasing(table: pd.DataFrame) -> plt.Figure:
     stage = table["stage"].iloc[0] if "stage" in table else "layer4"
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
     ax.set_ylabel("accuracy (%)")
-    where = " (padding included)" if "positions" in table and (table["positions"] == "all").any() else ""
+    where = " (padding included)" if includes_padding(table) else ""
     ax.set_title(f"Erasing segments, {n} trajectories{where}")
     diff = control_differences(table[table["class"] == "all"])
     for control, d in diff.groupby("control"):

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from andicam.cli import UserInputError
 from andicam.seeding import derive_seed
-from andicam.train import SCHEDULES, TrainConfig, load_model_inputs, train, write_outputs
+from andicam.train import SCHEDULES, TrainConfig, load_model_inputs, load_padded_inputs, train, write_outputs
 
 HELP = "train a ResNet classifier on trajectory files; resumes from --checkpoint after an interruption"
 
@@ -47,10 +47,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-delta", type=float, default=d.min_delta, help="smallest val-loss decrease that counts")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda[:i]")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=d.amp, help="bf16 autocast on CUDA")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=d.amp,
+                   help="bf16 autocast where bf16 is native (CUDA, a CPU with AVX512-BF16 or AMX); --no-amp: fp32")
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    robust = p.add_argument_group("robust training", "fresh localisation noise for every training trajectory at "
+                                  "every epoch (sigma in units of the step std; 1 = signal-to-noise ratio 1)")
+    robust.add_argument("--noise-min", type=float, default=d.noise_min, help="lowest noise sigma drawn")
+    robust.add_argument("--noise-max", type=float, default=d.noise_max,
+                        help="highest noise sigma drawn (0 with --no-rotate: the paper's noiseless training)")
+    robust.add_argument("--rotate", action=argparse.BooleanOptionalAction, default=d.rotate,
+                        help="also rotate every training trajectory by a fresh uniform angle")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,11 +71,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     start = time.perf_counter()
-    train_x, train_y = load_model_inputs(args.train)
-    val_x, val_y = load_model_inputs(args.val)
+    lengths: dict[str, object] = {}
+    if cfg.noise.active:  # noised and scaled per batch: load the padded trajectories and their lengths
+        train_x, lengths["train_lengths"], train_y = load_padded_inputs(args.train)
+        val_x, lengths["val_lengths"], val_y = load_padded_inputs(args.val)
+    else:
+        train_x, train_y = load_model_inputs(args.train)
+        val_x, val_y = load_model_inputs(args.val)
     print(f"loaded and preprocessed {len(train_y)} training and {len(val_y)} validation trajectories "
           f"in {time.perf_counter() - start:.1f} s", flush=True)
-    result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True))
+    result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True),
+                   **lengths)
     meta = {"tags": dict(args.tag), "seed": args.seed, "master_seed": args.master_seed, "torch_seed": torch_seed,
             "depth": args.depth, "width": args.width, "data": {"train": list(args.train), "val": list(args.val)}}
     write_outputs(result, args.out_model, args.out_metrics, args.out_history, args.checkpoint, meta)

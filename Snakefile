@@ -32,6 +32,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/explain.smk"
 include: "workflow/rules/augment.smk"
 include: "workflow/rules/relevance.smk"
+include: "workflow/rules/robust.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/predict.smk"
 
@@ -41,4 +42,5 @@ rule all:
         FIGURES,
         "results/tables/summary.md",
         PREDICT_TARGETS,
+        ROBUST_TABLES,
     default_target: True

@@ -119,3 +119,9 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
     model = config["model"]
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")
+    robust = config["robust"]
+    low, high = robust["noise"]
+    if not low <= high:
+        raise ConfigError(f"config: robust.noise: need low <= high, got [{low}, {high}]")
+    if list(robust["length_edges"]) != sorted(robust["length_edges"]):
+        raise ConfigError(f"config: robust.length_edges: must increase, got {robust['length_edges']}")

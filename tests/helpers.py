@@ -30,10 +30,17 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """``snakemake ARGS`` in ``workdir`` with this interpreter's bin directory first on PATH."""
+def snakemake(workdir: Path, *args: str, timeout: int = 1800, venv_on_path: bool = True) -> subprocess.CompletedProcess:
+    """``snakemake ARGS`` in ``workdir``, run by this interpreter's ``snakemake``.
+
+    ``venv_on_path``: this interpreter's bin directory first on PATH (an activated venv); False removes
+    it from PATH, as in a shell that never activated the venv.
+    """
     bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(bindir).resolve()]
+    env = {**os.environ, "PATH": os.pathsep.join(([bindir] if venv_on_path else []) + path), "PYTHONHASHSEED": "0"}
+    if not venv_on_path:
+        env.pop("VIRTUAL_ENV", None)
     return subprocess.run([os.path.join(bindir, "snakemake"), *args], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -337,3 +338,44 @@ def test_gradcam_figures_one_per_ok_track(tmp_path: Path, model_file: Path) -> N
                     str(tmp_path / "cams")) == 0
     assert sorted(p.name for p in (tmp_path / "cams").iterdir()) == [
         "00000_a_1.pdf", "00000_a_1.png", "00002_c.pdf", "00002_c.png"]
+
+
+# ----------------------------------------------------------------------------- confidence, noise, model kind
+
+
+def test_confidence_runner_up_and_noise_estimate(tmp_path: Path, model_file: Path) -> None:
+    rng = np.random.default_rng(3)
+    clean = _walk(400, 1)
+    noisy = _walk(400, 2) + 0.1 * rng.standard_normal((400, 2))  # steps of std 0.1: noise sigma 1 step
+    _trackmate_csv(tmp_path / "spots.csv", {"clean": clean, "noisy": noisy, "short": _walk(5, 3)})
+    assert _predict(model_file, tmp_path / "spots.csv", tmp_path / "pred.csv") == 0
+    t = pd.read_csv(tmp_path / "pred.csv", dtype={"track_id": str}).set_index("track_id")
+    probs = t.loc[["clean", "noisy"], [f"p_{c}" for c in CLASS_NAMES]].to_numpy()
+    ranked = np.argsort(-probs, axis=1)
+    np.testing.assert_allclose(t.loc[["clean", "noisy"], "confidence"], probs.max(axis=1))
+    assert t.loc[["clean", "noisy"], "second"].tolist() == [CLASS_NAMES[k] for k in ranked[:, 1]]
+    np.testing.assert_allclose(t.loc[["clean", "noisy"], "p_second"], np.take_along_axis(probs, ranked[:, 1:2], 1)[:, 0])
+    assert t.loc["clean", "noise_est"] < 0.25 and 0.7 < t.loc["noisy", "noise_est"] < 1.4
+    assert np.isnan(t.loc["short", "noise_est"]) and np.isnan(t.loc["short", "confidence"])
+
+
+def test_model_kind_metadata_and_noise_warning(tmp_path: Path, model_file: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(4)
+    tracks = {str(i): _walk(300, i) + 0.1 * rng.standard_normal((300, 2)) for i in range(3)}
+    _trackmate_csv(tmp_path / "spots.csv", tracks)
+    assert _predict(model_file, tmp_path / "spots.csv", tmp_path / "pred.csv") == 0
+    meta = json.loads((tmp_path / "pred.json").read_text())
+    assert meta["model_kind"] == "noiseless" and meta["training_noise"]["high"] == 0.0
+    err = capsys.readouterr().err
+    assert "(noiseless model)" in err
+    assert "warning: 3 of 3 tracks have an estimated noise above 0.2" in err and "noise-robust model" in err
+
+    robust = tmp_path / "robust.pt"
+    save_model(str(robust), trained_like_model(),
+               {"train_config": {"noise_min": 0.0, "noise_max": 1.5, "rotate": True}})
+    assert _predict(robust, tmp_path / "spots.csv", tmp_path / "pred2.csv") == 0
+    meta = json.loads((tmp_path / "pred2.json").read_text())
+    assert meta["model_kind"] == "robust" and meta["training_noise"] == {"low": 0.0, "high": 1.5, "rotate": True}
+    err = capsys.readouterr().err
+    assert "(robust model)" in err and "warning" not in err

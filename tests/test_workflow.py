@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,7 @@ FIGURE_NAMES = (
     "training_curves", "erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne",
     "gradcam_examples", "augmentation_noise", "augmentation_by_class", "relevance_train", "relevance_test",
     "relevance_layers", "relevance_blocks", "ablation_heatmap", "ablation_top1", "ablation_independence",
+    "noise_robustness",
 )
 
 
@@ -77,7 +79,9 @@ def test_every_figure_is_a_named_target(workdir):
 @pytest.mark.slow
 def test_tiny_preset_end_to_end(tmp_path):
     work = copy_workflow(tmp_path / "wf")
-    run = snakemake(work, "--cores", "2", "--configfile", "presets/tiny.yaml")
+    # Run as `.venv/bin/snakemake` from a shell without the venv on PATH: every job must still find the
+    # interpreter (and its packages) that runs Snakemake.
+    run = snakemake(work, "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
     assert run.returncode == 0, run.stderr[-5000:]
     figures = work / "results" / "figures"
     for name in FIGURE_NAMES:
@@ -109,3 +113,10 @@ def test_tiny_preset_end_to_end(tmp_path):
     table = pd.read_csv(work / "results" / "predict" / "predictions.csv")
     assert list(table["track_id"]) == [0, 1, 2, 9]
     assert list(table["status"]) == ["ok", "ok", "ok", "too short"]
+    # By default the noise-robust model classifies the user's tracks, and the metadata says so.
+    meta = json.loads((work / "results" / "predict" / "predictions.json").read_text())
+    assert meta["model_kind"] == "robust" and meta["model"].startswith("results/robust/models/variable/")
+    assert {"confidence", "second", "p_second", "noise_est"} <= set(table.columns)
+    # The noise estimator's bias table, one per regime, with a row per class and noise level.
+    bias = pd.read_csv(work / "results" / "tables" / "noise_estimator_bias_variable.csv")
+    assert set(bias["class"]) >= {"BM", "SubFBM", "all"} and set(bias["sigma"]) == {0.0, 0.5}

@@ -37,8 +37,13 @@ Output CSV
 ----------
 ``track_id, n_points`` (points read), ``n_used`` (points given to the network,
 0 when rejected), ``status`` (``ok`` or the reason), ``predicted`` (class name),
-``p_<class>`` for the 8 classes in label order, ``p_model_ATTM, p_model_CTRW,
-p_model_FBM, p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically.
+``confidence`` (its probability), ``second`` and ``p_second`` (the runner-up
+class and its probability), ``noise_est`` (the track's localisation noise
+relative to its step size, ``andicam.robust.estimate_noise``), ``p_<class>`` for
+the 8 classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
+p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically, with a JSON
+beside it (same stem) that names the model, its kind (``noiseless``: the
+paper's; ``robust``: trained with localisation noise) and its training noise.
 
 Five-model probabilities
 ------------------------
@@ -70,11 +75,12 @@ from matplotlib.figure import Figure
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError
 from andicam.device import resolve_device
-from andicam.files import write_csv
+from andicam.files import write_csv, write_json
 from andicam.gradcam import gradcam_all_stages, segment_index
 from andicam.model import ResNet1d, load_model
 from andicam.plots.common import save_figure
 from andicam.preprocess import INPUT_LENGTH, to_model_input
+from andicam.robust import NoiseRange, estimate_noise
 from andicam.simulate import normalise
 
 Format = Literal["auto", "csv", "andi"]
@@ -443,16 +449,28 @@ def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray) ->
     full = np.full((n, NUM_CLASSES), np.nan)
     full[prep.ok_index] = probs
     predicted = np.full(n, "", dtype=object)
+    second = np.full(n, "", dtype=object)
     regime = np.full(n, "", dtype=object)
-    for i, k in zip(prep.ok_index, probs.argmax(axis=1) if len(probs) else []):
-        predicted[i] = CLASS_NAMES[k]
+    confidence = np.full(n, np.nan)
+    p_second = np.full(n, np.nan)
+    noise = np.full(n, np.nan)
+    ranked = np.argsort(-probs, axis=1, kind="stable") if len(probs) else np.zeros((0, 2), dtype=np.int64)
+    for j, i in enumerate(prep.ok_index):
+        k, k2 = ranked[j, 0], ranked[j, 1]
+        predicted[i], second[i] = CLASS_NAMES[k], CLASS_NAMES[k2]
+        confidence[i], p_second[i] = probs[j, k], probs[j, k2]
         regime[i] = alpha_regime(CLASS_NAMES[k])
+        noise[i] = estimate_noise(prep.used_xy[j])
     table = pd.DataFrame({
         "track_id": [t.track_id for t in tracks],
         "n_points": prep.n_points,
         "n_used": prep.n_used,
         "status": prep.status,
         "predicted": predicted,
+        "confidence": confidence,
+        "second": second,
+        "p_second": p_second,
+        "noise_est": noise,
     })
     for k, name in enumerate(CLASS_NAMES):
         table[f"p_{name}"] = full[:, k]
@@ -530,11 +548,41 @@ def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prep
     return written
 
 
+def model_noise(model: ResNet1d) -> NoiseRange:
+    """The noise range a model was trained with (from its metadata); none for the paper's noiseless models."""
+    cfg = getattr(model, "meta", {}).get("train_config", {})
+    return NoiseRange(float(cfg.get("noise_min", 0.0)), float(cfg.get("noise_max", 0.0)), bool(cfg.get("rotate", False)))
+
+
+def model_kind(noise: NoiseRange) -> str:
+    return "robust" if noise.high > 0 else "noiseless"
+
+
+# The noise estimate of a clean Brownian track of 100 points scatters by about this much (README); a
+# noiseless model is only warned about above it.
+NOISE_TOLERANCE = 0.2
+
+
+def noise_warning(table: pd.DataFrame, noise: NoiseRange) -> str | None:
+    """One line when ok tracks' estimated noise exceeds what the model was trained on, else None."""
+    limit = max(noise.high, NOISE_TOLERANCE)
+    ok = table["status"] == OK
+    over = int((table.loc[ok, "noise_est"] > limit).sum())
+    if not over:
+        return None
+    return (f"warning: {over} of {int(ok.sum())} tracks have an estimated noise above {limit:g} (noise_est column), "
+            f"beyond the {model_kind(noise)} model's training noise (sigma up to {noise.high:g}); their predictions "
+            f"are less reliable" + ("; a noise-robust model suits them better" if noise.high == 0 else "")
+            + " (the estimate reads anti-correlated sub-diffusion as noise too: see the README)")
+
+
 @dataclass
 class PredictResult:
     table: pd.DataFrame
     summary: str
     figures: list[Path]
+    metadata: dict = field(default_factory=dict)
+    warning: str | None = None
 
 
 def run_predict(
@@ -567,5 +615,12 @@ def run_predict(
     if gradcam_dir is not None and len(prep.ok_index):
         cams = gradcam_layer4(model, prep.normalised, probs.argmax(axis=1), batch_size)
         figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, cams)
+    noise = model_noise(model)
+    metadata = {"model": str(model_path), "model_kind": model_kind(noise),
+                "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate},
+                "input": str(input_path), "summary": summary_line(data, prep),
+                "noise_est": "localisation-noise std relative to the step std, from the negative lag-1 "
+                             "covariance of the track's increments (andicam.robust.estimate_noise)"}
     write_csv(out_csv, table)
-    return PredictResult(table, summary_line(data, prep), figures)
+    write_json(Path(out_csv).with_suffix(".json"), metadata)
+    return PredictResult(table, metadata["summary"], figures, metadata, noise_warning(table, noise))

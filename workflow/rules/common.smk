@@ -4,12 +4,19 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.settings.types import DeploymentMethod
+
 PKG_DIR = str(Path(workflow.basedir) / "workflow")
 # Rules import andicam from the workflow itself, so no environment (pip or conda) needs it installed:
 # the Snakefile through sys.path, every job's shell through PYTHONPATH (also on SLURM nodes and in
 # conda envs). "set -euo pipefail" is Snakemake's own default prefix, kept.
 sys.path.insert(0, PKG_DIR)
-shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(PKG_DIR)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+_prefix = f"set -euo pipefail; export PYTHONPATH={shlex.quote(PKG_DIR)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+# Without conda, jobs run `python` from the interpreter that runs Snakemake (`.venv/bin/snakemake` works
+# from a shell that never activated the venv); with --use-conda each job keeps its env's python.
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    _prefix += f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
+shell.prefix(_prefix)
 
 from andicam.config import ConfigError, validate
 
@@ -109,10 +116,12 @@ def predict_tracks(wildcards):
 
 
 def predict_model(wildcards):
-    """The configured model file, else the main model of the configured length regime."""
+    """The configured model file, else the first-seed model of the configured kind and length regime."""
     cfg = config["predict"]
     if cfg["model"]:
         return cfg["model"]
+    if cfg["model_kind"] == "robust":
+        return f"results/robust/models/{cfg['regime']}/seed{config['train']['seeds'][0]}/model.pt"
     return main_model(cfg["regime"])
 
 

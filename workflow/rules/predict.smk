@@ -3,6 +3,7 @@
 # `snakemake --cores all predict --config predict='{input: my_tracks.csv}'` (or set it in a preset).
 
 PREDICT_OUT = "results/predict/predictions.csv"
+PREDICT_META = "results/predict/predictions.json"  # written by the command beside the CSV
 PREDICT_GRADCAM = "results/predict/gradcam"
 # For `all`: empty when no input is configured, so the default run never asks for it.
 PREDICT_TARGETS = [PREDICT_OUT] if config["predict"]["input"] else []
@@ -15,6 +16,7 @@ rule predict:
         model=predict_model,
     output:
         csv=PREDICT_OUT,
+        meta=PREDICT_META,
         **({"gradcam": directory(PREDICT_GRADCAM)} if config["predict"]["gradcam"] else {}),
     log:
         "logs/predict/predictions.log",

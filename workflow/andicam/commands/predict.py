@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         skip_rows=args.skip_rows, min_length=args.min_length, long=args.long, gradcam_dir=args.gradcam_dir,
         device=args.device, batch_size=args.batch_size,
     )
-    print(f"andicam predict: {result.summary} -> {args.out}", file=sys.stderr)
+    print(f"andicam predict: {result.summary} ({result.metadata['model_kind']} model) -> {args.out}", file=sys.stderr)
+    if result.warning:
+        print(f"andicam predict: {result.warning}", file=sys.stderr)
     if result.figures:
         print(f"andicam predict: {len(result.figures)} Grad-CAM figures in {args.gradcam_dir}", file=sys.stderr)
     return 0

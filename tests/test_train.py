@@ -19,6 +19,7 @@ from andicam.files import read_json
 from andicam.model import load_model
 from andicam.plots.classifier import training_curves
 from andicam.seeding import derive_seed
+import andicam.device as device_module
 import andicam.train as train_module
 from andicam.model import build_model
 from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
@@ -40,7 +41,15 @@ def waves(n: int, seed: int, signal: bool = True, length: int = 200) -> tuple[np
 
 
 def small(**kw) -> TrainConfig:
-    return TrainConfig(**{"depth": 10, "width": 4, "threads": 1, "device": "cpu", "lr": 3e-3, "seed": 1, **kw})
+    """fp32 unless asked: whether amp=True gives bf16 depends on the CPU (see native_bf16)."""
+    return TrainConfig(**{"depth": 10, "width": 4, "threads": 1, "device": "cpu", "lr": 3e-3, "seed": 1,
+                          "amp": False, **kw})
+
+
+@pytest.fixture
+def native_bf16(monkeypatch):
+    """A CPU that reports native bf16, so the bf16 CPU path runs on any machine (emulated where it is not)."""
+    monkeypatch.setattr(device_module, "native_bf16_feature", lambda: "avx512_bf16")
 
 
 def state_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -57,7 +66,7 @@ def test_loss_decreases_on_a_separable_problem(tmp_path: Path) -> None:
     assert h["train_loss"].iloc[-1] < 0.5 * h["train_loss"].iloc[0]
     assert h["val_acc"].iloc[-1] > 0.6  # chance is 0.125
     assert result.metrics["used"] == {"device": "cpu", "batch_size": 64, "lr": 3e-3, "amp": False,
-                                      "deterministic": True, "threads": 1}
+                                      "deterministic": True, "threads": 1, "precision": "fp32: amp switched off"}
 
 
 def test_early_stopping_rule() -> None:
@@ -117,8 +126,65 @@ def test_config_is_validated_and_cpu_ignores_gpu_settings() -> None:
         TrainConfig(schedule="linear")
     with pytest.raises(ValueError, match="batch_size=0"):
         TrainConfig(batch_size=0)
-    plan = resolve_plan(TrainConfig(device="cpu", gpu_batch_size=512, lr=1e-4, amp=True))
+    plan = resolve_plan(TrainConfig(device="cpu", gpu_batch_size=512, lr=1e-4, amp=False))
     assert (plan.batch_size, plan.lr, plan.amp, plan.deterministic) == (64, 1e-4, False, True)
+
+
+def test_cpu_plan_takes_bf16_only_where_it_is_native(monkeypatch, native_bf16) -> None:
+    plan = resolve_plan(TrainConfig(device="cpu", gpu_batch_size=512, lr=1e-4, amp=True))
+    assert (plan.batch_size, plan.lr, plan.amp, plan.deterministic) == (64, 1e-4, True, True)
+    assert plan.precision == "bf16: the CPU has native bf16 (avx512_bf16)"
+    assert not resolve_plan(TrainConfig(device="cpu", amp=False)).amp  # the config forces fp32
+    monkeypatch.setattr(device_module, "native_bf16_feature", lambda: None)
+    plan = resolve_plan(TrainConfig(device="cpu", amp=True))
+    assert not plan.amp and plan.precision.startswith("fp32: the CPU has no native bf16")
+
+
+def test_native_bf16_is_read_from_the_cpu_features(monkeypatch) -> None:
+    for features, expected in (({"avx512_bf16": True, "amx_bf16": False}, "avx512_bf16"),
+                               ({"avx512_bf16": True, "amx_bf16": True}, "amx_bf16"),
+                               ({"avx2": True, "avx512_f": True}, None), ({"architecture": "arm64"}, None)):
+        monkeypatch.setattr(torch.cpu, "get_capabilities", lambda f=features: f)
+        assert device_module.native_bf16_feature() == expected
+
+
+def test_bf16_cpu_training_is_bit_reproducible_and_not_fp32(tmp_path: Path, native_bf16) -> None:
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    runs = [train(tx, ty, vx, vy, small(epochs=2, seed=5, amp=amp), tmp_path / f"ck{i}.pt", **QUIET)
+            for i, amp in enumerate([True, True, False])]
+    assert runs[0].metrics["used"]["amp"] and not runs[2].metrics["used"]["amp"]
+    assert state_equal(runs[0].model.state_dict(), runs[1].model.state_dict())
+    assert comparable_metrics(runs[0].metrics) == comparable_metrics(runs[1].metrics)
+    # Same seed, same data: only the precision differs, and it changes the weights.
+    assert not state_equal(runs[0].model.state_dict(), runs[2].model.state_dict())
+
+
+def test_interrupted_bf16_training_resumes_bit_identically(tmp_path: Path, native_bf16) -> None:
+    """Two threads, as the workflow's training jobs: killed after the checkpoint of epoch 2, resumed, it ends
+    where the uninterrupted run does."""
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    cfg = small(epochs=4, seed=2, amp=True, threads=2, batch_size=16, schedule="onecycle")
+    straight = train(tx, ty, vx, vy, cfg, tmp_path / "straight.pt", **QUIET)
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_epoch_3(line: str) -> None:  # logged after epoch 3 trained, before its checkpoint
+        if line.startswith("epoch   3/"):
+            raise Killed
+
+    ck = tmp_path / "resumed.pt"
+    with pytest.raises(Killed):
+        train(tx, ty, vx, vy, cfg, ck, log=kill_in_epoch_3)
+    lines: list[str] = []
+    resumed = train(tx, ty, vx, vy, cfg, ck, log=lines.append)
+    assert resumed.resumed_from_epoch == 2 and any("bf16: the CPU has native bf16" in line for line in lines)
+    assert state_equal(resumed.model.state_dict(), straight.model.state_dict())
+    assert comparable_metrics(resumed.metrics) == comparable_metrics(straight.metrics)
+    pd.testing.assert_frame_equal(resumed.history.drop(columns="seconds"), straight.history.drop(columns="seconds"),
+                                  check_exact=True)
 
 
 def test_cuda_plan_scales_the_lr_with_the_batch(monkeypatch) -> None:

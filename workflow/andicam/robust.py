@@ -9,10 +9,13 @@ this is the noise experiment's input (``andicam.augment.noisy_inputs``); sigma i
 trajectory's step standard deviation, so sigma = 1 is a signal-to-noise ratio of 1.
 
 The estimator ``estimate_noise`` reads the noise from a track itself: white localisation noise of
-variance s2 adds 2 s2 to the variance of the increments and -s2 to their lag-1 covariance, so
-s2 = -cov1 and the step variance is var - 2 s2. Motion whose steps are themselves anti-correlated
-(sub-diffusive FBM, CTRW, ATTM) looks like noise to it: its bias per class is measured on simulated
-tracks by ``estimator_bias`` (a workflow table) and stated in the README.
+variance s2 adds 2 s2 to the variance of the increments, -s2 to their lag-1 covariance and nothing
+to their lag-2 covariance. Taking the motion's own lag-1 covariance to equal its lag-2 one,
+s2 = cov2 - cov1, and the step variance is var - 2 s2. That is exact for Brownian motion and keeps
+persistent motion (super-diffusive FBM, Levy walks) from hiding the noise, which the plain -cov1
+does (median estimate 0 at sigma 0.5 for both); strongly anti-correlated motion (sub-diffusive FBM)
+still reads partly as noise. The bias per class is measured on simulated tracks by
+``estimator_bias`` (a workflow table) and stated in the README.
 """
 
 from __future__ import annotations
@@ -100,20 +103,20 @@ def noisy_batch(gen: torch.Generator, padded: Tensor, valid: Tensor, noise: Nois
 def estimate_noise(xy: np.ndarray) -> float:
     """Localisation-noise std relative to the std of the true steps, from a track (T, 2) itself.
 
-    From the increments d (x and y pooled): s2 = max(-cov(d_t, d_t+1), 0) and step variance
-    var(d) - 2 s2; returns sqrt(s2 / step variance), capped at ``NOISE_EST_CAP`` (noise-dominated
-    tracks) and NaN for tracks under 4 points or without motion. Unbiased for Brownian motion with
-    white noise; anti-correlated motion reads as noise (see ``estimator_bias``).
+    From the increments d (x and y pooled): s2 = max(cov(d_t, d_t+2) - cov(d_t, d_t+1), 0) and step
+    variance var(d) - 2 s2; returns sqrt(s2 / step variance), capped at ``NOISE_EST_CAP``
+    (noise-dominated tracks) and NaN for tracks under 5 points or without motion. Unbiased for
+    Brownian motion with white noise; see the module docstring and ``estimator_bias`` for the rest.
     """
     xy = np.asarray(xy, dtype=np.float64)
-    if xy.ndim != 2 or xy.shape[0] < 4:
+    if xy.ndim != 2 or xy.shape[0] < 5:
         return float("nan")
     d = np.diff(xy, axis=0)  # (T - 1, 2)
     d = d - d.mean(axis=0)
     var = float(np.mean(d * d))
     if not var > 0:
         return float("nan")
-    s2 = max(-float(np.mean(d[:-1] * d[1:])), 0.0)
+    s2 = max(float(np.mean(d[:-2] * d[2:]) - np.mean(d[:-1] * d[1:])), 0.0)
     step_var = var - 2 * s2
     if step_var <= var / (1 + 2 * NOISE_EST_CAP**2):
         return NOISE_EST_CAP

@@ -345,8 +345,8 @@ def test_gradcam_figures_one_per_ok_track(tmp_path: Path, model_file: Path) -> N
 
 def test_confidence_runner_up_and_noise_estimate(tmp_path: Path, model_file: Path) -> None:
     rng = np.random.default_rng(3)
-    clean = _walk(400, 1)
-    noisy = _walk(400, 2) + 0.1 * rng.standard_normal((400, 2))  # steps of std 0.1: noise sigma 1 step
+    clean = _walk(1000, 1)
+    noisy = _walk(1000, 2) + 0.1 * rng.standard_normal((1000, 2))  # steps of std 0.1: noise sigma 1 step
     _trackmate_csv(tmp_path / "spots.csv", {"clean": clean, "noisy": noisy, "short": _walk(5, 3)})
     assert _predict(model_file, tmp_path / "spots.csv", tmp_path / "pred.csv") == 0
     t = pd.read_csv(tmp_path / "pred.csv", dtype={"track_id": str}).set_index("track_id")
@@ -355,7 +355,8 @@ def test_confidence_runner_up_and_noise_estimate(tmp_path: Path, model_file: Pat
     np.testing.assert_allclose(t.loc[["clean", "noisy"], "confidence"], probs.max(axis=1))
     assert t.loc[["clean", "noisy"], "second"].tolist() == [CLASS_NAMES[k] for k in ranked[:, 1]]
     np.testing.assert_allclose(t.loc[["clean", "noisy"], "p_second"], np.take_along_axis(probs, ranked[:, 1:2], 1)[:, 0])
-    assert t.loc["clean", "noise_est"] < 0.25 and 0.7 < t.loc["noisy", "noise_est"] < 1.4
+    # a single 1000-point Brownian track: the estimate scatters by ~0.2 (README)
+    assert t.loc["clean", "noise_est"] < 0.3 and 0.7 < t.loc["noisy", "noise_est"] < 1.4
     assert np.isnan(t.loc["short", "noise_est"]) and np.isnan(t.loc["short", "confidence"])
 
 
@@ -369,7 +370,8 @@ def test_model_kind_metadata_and_noise_warning(tmp_path: Path, model_file: Path,
     assert meta["model_kind"] == "noiseless" and meta["training_noise"]["high"] == 0.0
     err = capsys.readouterr().err
     assert "(noiseless model)" in err
-    assert "warning: 3 of 3 tracks have an estimated noise above 0.2" in err and "noise-robust model" in err
+    assert "warning: the tracks' median estimated noise" in err and "3 of 3 tracks above 0.2" in err
+    assert "noise-robust model" in err
 
     robust = tmp_path / "robust.pt"
     save_model(str(robust), trained_like_model(),

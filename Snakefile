@@ -35,6 +35,7 @@ include: "workflow/rules/relevance.smk"
 include: "workflow/rules/robust.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/scaling.smk"
 
 
 rule all:

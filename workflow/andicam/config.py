@@ -119,6 +119,10 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
     model = config["model"]
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")
+    scaling = config["scaling"]
+    twice = sorted(set(scaling["seeds"]) & set(scaling["largest_seeds"]))
+    if twice:
+        raise ConfigError(f"config: scaling.largest_seeds: {twice} already in scaling.seeds")
     robust = config["robust"]
     low, high = robust["noise"]
     if not low <= high:

@@ -136,3 +136,33 @@ def predict_options():
     if cfg["gradcam"]:
         opts.append(f"--gradcam-dir {PREDICT_GRADCAM}")
     return " ".join(opts)
+
+
+# Input functions of the scaling study (scaling.smk).
+
+
+def scaling_dir(regime, per_class, width, epochs, seed):
+    depth = config["scaling"]["depth"]
+    return f"results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}"
+
+
+def scaling_runs(name):
+    """One file per model of the grid: every size with `seeds`, the largest also with `largest_seeds`."""
+    cfg = config["scaling"]
+    largest = max(cfg["per_class"])
+    return [f"{scaling_dir(r, n, w, e, s)}/{name}" for r in cfg["regimes"] for n in cfg["per_class"]
+            for w in cfg["widths"] for e in cfg["epochs"]
+            for s in cfg["seeds"] + (cfg["largest_seeds"] if n == largest else [])]
+
+
+def scaling_train_shards(wildcards):
+    """The first training shards of the regime that hold `per_class` trajectories of every class. Checked
+    here, not with the config: only the study needs its sizes to fit (other presets keep the paper's)."""
+    per_shard = config["data"]["n_per_class"]["train"]
+    needed = -(-int(wildcards.per_class) // per_shard)
+    available = shards(wildcards.regime, "train")
+    if needed > len(available):
+        raise ValueError(f"config scaling.per_class {wildcards.per_class} needs {needed} {wildcards.regime} training "
+                         f"shards of data.n_per_class.train {per_shard}, but data.regimes.{wildcards.regime}"
+                         f".shards.train is {len(available)}")
+    return available[:needed]

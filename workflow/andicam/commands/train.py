@@ -7,6 +7,7 @@ import time
 from dataclasses import fields
 
 from andicam.cli import UserInputError
+from andicam.scaling import first_per_class
 from andicam.seeding import derive_seed
 from andicam.train import SCHEDULES, TrainConfig, load_model_inputs, load_padded_inputs, train, write_outputs
 
@@ -52,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--per-class", type=int, default=None, metavar="N",
+                   help="train on the first N trajectories of each class of the training files only (the scaling "
+                        "study's training sizes; a smaller N is a subset of a larger one)")
     robust = p.add_argument_group("robust training", "fresh localisation noise for every training trajectory at "
                                   "every epoch (sigma in units of the step std; 1 = signal-to-noise ratio 1)")
     robust.add_argument("--noise-min", type=float, default=d.noise_min, help="lowest noise sigma drawn")
@@ -64,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UserInputError(f"--seed must be >= 0, got {args.seed}")
+    if args.per_class is not None and args.per_class < 1:
+        raise UserInputError(f"--per-class must be positive, got {args.per_class}")
     torch_seed = derive_seed(args.master_seed, "train", args.seed)
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "seed"}
     try:
@@ -78,6 +84,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         train_x, train_y = load_model_inputs(args.train)
         val_x, val_y = load_model_inputs(args.val)
+    if args.per_class is not None:
+        try:
+            keep = first_per_class(train_y, args.per_class)
+        except ValueError as exc:
+            raise UserInputError(f"--per-class {args.per_class}: {exc} in the training files") from None
+        train_x, train_y = train_x[keep], train_y[keep]
+        if "train_lengths" in lengths:
+            lengths["train_lengths"] = lengths["train_lengths"][keep]
     print(f"loaded and preprocessed {len(train_y)} training and {len(val_y)} validation trajectories "
           f"in {time.perf_counter() - start:.1f} s", flush=True)
     result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True),

@@ -1,0 +1,52 @@
+"""Figure of the scaling study: test accuracy against training samples x epochs, per width."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from andicam.scaling import PAPER_ACCURACY, scaling_summary
+
+
+def scaling_figure(records: pd.DataFrame) -> plt.Figure:
+    """One panel per regime. Every model a small point; per width (colour) and epoch count (line style) the
+    mean over seeds, joined across training sizes; the paper's accuracy of the regime a dashed line."""
+    summary = scaling_summary(records)
+    regimes = sorted(records["regime"].unique())
+    widths = sorted(records["width"].unique())
+    epochs = sorted(records["epochs"].unique())
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.6), layout="constrained",
+                             squeeze=False, sharey=True)
+    for ax, regime in zip(axes[0], regimes):
+        rec = records[records["regime"] == regime]
+        for k, width in enumerate(widths):
+            color = f"C{k}"
+            for j, n_epochs in enumerate(epochs):
+                pts = rec[(rec["width"] == width) & (rec["epochs"] == n_epochs)]
+                if pts.empty:
+                    continue
+                ax.plot(pts["samples_x_epochs"], pts["accuracy"], "o", ms=3, alpha=0.45, color=color, mec="none")
+                s = summary[(summary["regime"] == regime) & (summary["width"] == width)
+                            & (summary["epochs"] == n_epochs)]
+                depth = ", ".join(f"depth {d}" for d in sorted(s["depth"].unique()))
+                ax.plot(s["samples_x_epochs"], s["accuracy"], styles[j % len(styles)], marker="o", ms=4,
+                        color=color, label=f"width {width}, {n_epochs} epochs ({depth})")
+                for r in s.itertuples(index=False):
+                    ax.annotate(f"{r.per_class:,}", (r.samples_x_epochs, r.accuracy), textcoords="offset points",
+                                xytext=(3, -9), fontsize=6, color=color)
+        paper = PAPER_ACCURACY[regime]
+        ax.axhline(paper, color="k", ls="--", lw=0.9)
+        ax.text(0.02, paper, f" paper {paper:.1f} % (400,000 trajectories)", transform=ax.get_yaxis_transform(),
+                va="bottom", fontsize=7)
+        ax.axhline(12.5, color="0.6", ls=":", lw=0.8)
+        ax.text(0.02, 12.5, " chance", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="0.4")
+        ax.set_xscale("log")
+        ax.margins(x=0.08)
+        ax.set_ylim(0, 100)
+        ax.set_xlabel("training samples x epochs")
+        ax.set_title(f"{regime} length (labels: trajectories per class)")
+        ax.grid(alpha=0.3, which="both", lw=0.4)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    return fig

@@ -1,0 +1,90 @@
+"""The scaling study (beyond the paper): test accuracy against training size, width and epochs.
+
+Each point of the study is one classifier trained on the first ``per_class``
+trajectories of every class of a regime's training shards (so a smaller
+training set is a subset of every larger one) and evaluated on the regime's
+test shards. The table puts every model on one row, with its compute as
+training samples x epochs; the figure compares it with the paper's accuracy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from andicam.dataio import CLASS_NAMES
+from andicam.summary import PAPER_VALUES
+
+# The paper's noiseless test accuracy (%) per regime, with its full training set (400,000 trajectories).
+PAPER_ACCURACY: dict[str, float] = {v.result.removeprefix("accuracy_"): v.value for v in PAPER_VALUES
+                                    if v.result in ("accuracy_fixed", "accuracy_variable")}
+RECORD_COLUMNS = ("regime", "per_class", "n_train", "width", "depth", "epochs", "seed", "samples_x_epochs",
+                  "accuracy", "macro_f1", "best_epoch", "train_minutes", "samples_per_second", "precision")
+GROUP = ["regime", "per_class", "width", "depth", "epochs"]
+
+
+def first_per_class(labels: np.ndarray, per_class: int, num_classes: int = len(CLASS_NAMES)) -> np.ndarray:
+    """Indices, in file order, of the first ``per_class`` samples of every class in ``labels``."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=num_classes)
+    short = [f"{CLASS_NAMES[c] if num_classes == len(CLASS_NAMES) else c} has {counts[c]}"
+             for c in range(num_classes) if counts[c] < per_class]
+    if short:
+        raise ValueError(f"{per_class} trajectories per class asked for, but {', '.join(short)}")
+    # Rank of each sample within its class, in order of appearance.
+    order = np.argsort(labels, kind="stable")  # (N,) grouped by class, file order inside
+    rank = np.empty_like(order)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(labels.size) - np.repeat(starts, counts)
+    return np.flatnonzero(rank < per_class)
+
+
+def scaling_records(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> pd.DataFrame:
+    """(training metrics of ``andicam train``, evaluation metrics of ``andicam evaluate``) per model -> one row
+    each, sorted by regime, width, depth, epochs, size and seed. Accuracy and macro-F1 in %."""
+    rows = []
+    for train, evaluation in pairs:
+        cfg, tags = train["config"], train.get("tags", {})
+        if "per_class" not in tags or "regime" not in tags:
+            raise ValueError("training metrics lack the tags regime and per_class of a scaling run")
+        epochs = int(train["epochs_run"])
+        rows.append({
+            "regime": tags["regime"], "per_class": int(tags["per_class"]), "n_train": int(train["n_train"]),
+            "width": int(cfg["width"]), "depth": int(cfg["depth"]), "epochs": epochs, "seed": int(train["seed"]),
+            "samples_x_epochs": int(train["n_train"]) * epochs,
+            "accuracy": 100 * float(evaluation["accuracy"]), "macro_f1": 100 * float(evaluation["macro_f1"]),
+            "best_epoch": int(train["best_epoch"]), "train_minutes": float(train["train_seconds"]) / 60,
+            "samples_per_second": float(train["samples_per_second"]),
+            "precision": train["used"]["precision"].split(":")[0],  # "bf16" or "fp32", without the reason
+        })
+    frame = pd.DataFrame(rows, columns=list(RECORD_COLUMNS))
+    return frame.sort_values(["regime", "width", "depth", "epochs", "per_class", "seed"], ignore_index=True)
+
+
+def scaling_summary(records: pd.DataFrame) -> pd.DataFrame:
+    """Per point of the grid: seeds, mean and SD of the test accuracy, compute, training time, and the gap to
+    the paper's accuracy of the regime (negative: below it)."""
+    if records.empty:
+        raise ValueError("the scaling study needs at least one model")
+    grouped = records.groupby(GROUP, sort=True)
+    out = grouped.agg(n_seeds=("seed", "count"), samples_x_epochs=("samples_x_epochs", "first"),
+                      accuracy=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
+                      train_minutes=("train_minutes", "mean"),
+                      samples_per_second=("samples_per_second", "mean")).reset_index()
+    out["paper_accuracy"] = out["regime"].map(PAPER_ACCURACY)
+    out["gap_to_paper"] = out["accuracy"] - out["paper_accuracy"]
+    return out
+
+
+def summary_markdown(summary: pd.DataFrame) -> str:
+    """The summary as a Markdown table (one row per grid point)."""
+    lines = ["| regime | per class | width | depth | epochs | samples x epochs | seeds | test accuracy % "
+             "| gap to paper | train min | samples/s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in summary.itertuples(index=False):
+        sd = f" +- {r.accuracy_sd:.1f}" if r.n_seeds > 1 else ""
+        lines.append(f"| {r.regime} | {r.per_class:,} | {r.width} | {r.depth} | {r.epochs} | {r.samples_x_epochs:,} "
+                     f"| {r.n_seeds} | {r.accuracy:.1f}{sd} | {r.gap_to_paper:+.1f} | {r.train_minutes:.1f} "
+                     f"| {r.samples_per_second:,.0f} |")
+    return "\n".join(lines) + "\n"

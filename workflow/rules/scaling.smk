@@ -1,0 +1,111 @@
+# Beyond the paper: the scaling study. Test accuracy of the classifier against training size, width and epochs
+# (config `scaling`), to find the cheapest way to the paper's accuracy. Not part of `all`; named targets
+# `scaling` (the table) and `fig_scaling`:  snakemake --cores all fig_scaling --configfile presets/scaling.yaml
+
+SCALING = config["scaling"]
+
+
+wildcard_constraints:
+    per_class=r"\d+",
+    width=r"\d+",
+    epochs=r"\d+",
+
+
+rule scaling_train:
+    """One model of the grid, on the first `per_class` trajectories of each class. Every epoch runs (patience =
+    epochs); the best epoch by validation loss is kept, as in `train`."""
+    input:
+        train=scaling_train_shards,
+        val=lambda w: shards(w.regime, "val"),
+    output:
+        model="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/model.pt",
+        metrics="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/metrics.json",
+        history="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/history.csv",
+    log:
+        "logs/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.tsv"
+    params:
+        checkpoint="checkpoints/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.pt",
+        master=config["seed"],
+        lr=SCALING["lr"],
+        schedule=SCALING["schedule"],
+        t=config["train"],
+        amp="--amp" if config["train"]["amp"] else "--no-amp",
+    threads: 2
+    resources:
+        runtime=minutes(240),
+        gpu=1,
+        mem_mb=16000,
+    conda:
+        GPU_ENV
+    shell:
+        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
+        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
+        " --seed {wildcards.seed} --master-seed {params.master} --per-class {wildcards.per_class}"
+        " --tag regime={wildcards.regime} --tag per_class={wildcards.per_class}"
+        " --depth {wildcards.depth} --width {wildcards.width} --epochs {wildcards.epochs}"
+        " --patience {wildcards.epochs} --lr {params.lr} --schedule {params.schedule}"
+        " --batch-size {params.t[batch_size]} --step-size {params.t[step_size]} --gamma {params.t[gamma]}"
+        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
+        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+
+
+rule scaling_evaluate:
+    """Test accuracy of one model of the grid on the first `test_shards` test shards of its regime."""
+    input:
+        model="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/model.pt",
+        data=lambda w: shards(w.regime, "test")[: SCALING["test_shards"]],
+    output:
+        predictions="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/predictions.csv",
+        metrics="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/eval.json",
+    log:
+        "logs/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.eval.log",
+    params:
+        device=config["train"]["device"],
+    threads: 2
+    resources:
+        runtime=minutes(60),
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "python -m andicam evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
+        " --out-metrics {output.metrics} --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule scaling:
+    """The study's table: one row per model, and per grid point the mean over seeds and the gap to the paper."""
+    input:
+        train=scaling_runs("metrics.json"),
+        eval=scaling_runs("eval.json"),
+    output:
+        csv="results/tables/scaling.csv",
+        summary=report("results/tables/scaling_summary.csv", caption=caption("scaling"), category="Scaling"),
+        md="results/tables/scaling.md",
+    log:
+        "logs/tables/scaling.log",
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam scaling-table --train-metrics {input.train} --eval-metrics {input.eval}"
+        " --out-csv {output.csv} --out-summary {output.summary} --out-md {output.md} > {log} 2>&1"
+
+
+rule fig_scaling:
+    input:
+        "results/tables/scaling.csv",
+    output:
+        pdf=report("results/figures/scaling.pdf", caption=caption("scaling"), category="Scaling"),
+        png="results/figures/scaling.png",
+    log:
+        "logs/figures/scaling.log",
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot-scaling --table {input} --out {output.pdf} > {log} 2>&1"

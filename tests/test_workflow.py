@@ -22,9 +22,12 @@ def workdir(tmp_path_factory):
     ["--configfile", "presets/quick.yaml"],
     ["--configfile", "presets/tiny.yaml"],
     ["--configfile", "presets/medium.yaml"],
+    ["--configfile", "presets/cpu-paper.yaml"],
+    ["fig_scaling", "--configfile", "presets/scaling.yaml"],
+    ["fig_scaling"],
     ["--profile", "profiles/slurm"],
     ["--profile", "profiles/slurm", "--configfile", "presets/quick.yaml"],
-], ids=["paper", "quick", "tiny", "medium", "slurm-paper", "slurm-quick"])
+], ids=["paper", "quick", "tiny", "medium", "cpu-paper", "scaling", "scaling-paper", "slurm-paper", "slurm-quick"])
 def test_dry_run(workdir, args):
     run = snakemake(workdir, "-n", *args)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -76,6 +76,10 @@ def test_draw_noise_is_seeded_and_in_range() -> None:
     assert z.shape == (5000, 2, 8) and abs(float(z.std()) - 1) < 0.02
     assert 0 <= angles.min() and angles.max() < 2 * math.pi
     assert draw_noise(torch.Generator().manual_seed(3), 5, NoiseRange(0, 1))[2] is None
+    sigma = draw_noise(torch.Generator().manual_seed(4), 20000, NoiseRange(0.5, 1.0, clean=0.3), length=1)[0]
+    assert abs(float((sigma == 0).float().mean()) - 0.3) < 0.01 and float(sigma[sigma > 0].min()) >= 0.5
+    with pytest.raises(ValueError, match="clean fraction"):
+        NoiseRange(0, 1, clean=1.0)
     with pytest.raises(ValueError, match="low <= high"):
         NoiseRange(0.5, 0.1)
     with pytest.raises(ValueError, match="low <= high"):

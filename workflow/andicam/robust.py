@@ -37,15 +37,19 @@ NOISE_EST_CAP = 10.0
 
 @dataclass(frozen=True)
 class NoiseRange:
-    """Per-trajectory noise of robust training: sigma ~ U(low, high), optionally a random rotation."""
+    """Per-trajectory noise of robust training: sigma ~ U(low, high), or 0 with probability ``clean``;
+    optionally a random rotation."""
 
     low: float = 0.0
     high: float = 0.0
     rotate: bool = False
+    clean: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.low) and math.isfinite(self.high) and 0 <= self.low <= self.high):
             raise ValueError(f"noise range must satisfy 0 <= low <= high (finite), got [{self.low}, {self.high}]")
+        if not 0 <= self.clean < 1:
+            raise ValueError(f"the clean fraction must lie in [0, 1), got {self.clean}")
 
     @property
     def active(self) -> bool:
@@ -86,6 +90,8 @@ def draw_noise(gen: torch.Generator, n: int, noise: NoiseRange, length: int = IN
                device: torch.device | str = "cpu") -> tuple[Tensor, Tensor, Tensor | None]:
     """sigma (N,), standard-normal noise (N, 2, length) and angles (N,) or None, drawn from ``gen``."""
     sigma = noise.low + (noise.high - noise.low) * torch.rand(n, generator=gen, device=device)
+    if noise.clean > 0:
+        sigma = torch.where(torch.rand(n, generator=gen, device=device) < noise.clean, 0.0, sigma)
     z = torch.randn(n, 2, length, generator=gen, device=device)
     angles = 2 * math.pi * torch.rand(n, generator=gen, device=device) if noise.rotate else None
     return sigma, z, angles

@@ -77,14 +77,16 @@ class TrainConfig:
     depth: int = 18
     width: int = 64
     # Robust training (andicam.robust): fresh noise sigma ~ U(noise_min, noise_max) per trajectory and
-    # epoch, optionally a random rotation. All zero/False: the paper's noiseless training.
+    # epoch (0 for a share noise_clean of them), optionally a random rotation. All zero/False: the
+    # paper's noiseless training.
     noise_min: float = 0.0
     noise_max: float = 0.0
     rotate: bool = False
+    noise_clean: float = 0.0
 
     @property
     def noise(self) -> NoiseRange:
-        return NoiseRange(self.noise_min, self.noise_max, self.rotate)
+        return NoiseRange(self.noise_min, self.noise_max, self.rotate, self.noise_clean)
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "step_size", "patience", "threads", "width")
@@ -391,7 +393,8 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
         log(f"training depth {cfg.depth} width {cfg.width} ({count_parameters(model):,} parameters) on "
             f"{plan.device}: {n_train} train / {len(val_y)} val, batch {plan.batch_size}, lr {plan.lr:g} "
             f"{cfg.schedule}, {plan.precision}, threads {plan.threads}"
-            + (f", noise sigma U({noise.low:g}, {noise.high:g}){' + rotation' if noise.rotate else ''}"
+            + (f", noise sigma U({noise.low:g}, {noise.high:g})"
+               f"{f' ({noise.clean:.0%} clean)' if noise.clean else ''}{' + rotation' if noise.rotate else ''}"
                if noise.active else ""))
 
         preempt_after = int(os.environ.get(PREEMPT_ENV, "0") or 0)

@@ -31,7 +31,7 @@ rule train_robust:
         width=config["model"]["width"],
         t=TRAIN,
         amp="--amp" if TRAIN["amp"] else "--no-amp",
-        noise=f"--noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]}"
+        noise=f"--noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]} --noise-clean {ROBUST['clean']}"
               + (" --rotate" if ROBUST["rotate"] else " --no-rotate"),
     threads: 2
     resources:

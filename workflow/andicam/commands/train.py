@@ -61,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     robust.add_argument("--noise-min", type=float, default=d.noise_min, help="lowest noise sigma drawn")
     robust.add_argument("--noise-max", type=float, default=d.noise_max,
                         help="highest noise sigma drawn (0 with --no-rotate: the paper's noiseless training)")
+    robust.add_argument("--noise-clean", type=float, default=d.noise_clean,
+                        help="share of training trajectories given no noise at each epoch")
     robust.add_argument("--rotate", action=argparse.BooleanOptionalAction, default=d.rotate,
                         help="also rotate every training trajectory by a fresh uniform angle")
 

@@ -1,14 +1,20 @@
-"""Training throughput: andicam's loop against a loop written the paper's way, same model, same data.
+"""Training throughput: andicam's loop in fp32 and in bf16 against a loop written the paper's way.
 
-(a) andicam: inputs preprocessed once into one tensor, batches sliced by a
-    seeded permutation; on CUDA bf16 autocast and a larger batch.
-(b) paper-style: a torch Dataset whose ``__getitem__`` pads and min-max scales
+Same model, same starting weights, same data for every loop:
+
+(a) andicam fp32: inputs preprocessed once into one tensor, batches sliced by a
+    seeded permutation (on CUDA with the larger batch and linearly scaled lr).
+(b) andicam bf16: the same loop under bf16 autocast, as training runs where bf16
+    is native (CUDA, a CPU with AVX512-BF16 or AMX; andicam.device.resolve_amp).
+    Elsewhere it is timed all the same, marked as emulated.
+(c) paper-style: a torch Dataset whose ``__getitem__`` pads and min-max scales
     one trajectory at a time, a DataLoader (batch 64), fp32, ``loss.item()``
     after every batch.
 
-Prints samples/s of both and their ratio; also the analytic FLOPs of the
-convolutions and, on CUDA, the fraction of the card's dense bf16 peak they
-reach. Run: ``.venv/bin/python benchmarks/bench_training.py --n 512 --width 64 --depth 18``.
+Prints samples/s of each loop and the ratios, for every depth x width asked for,
+then a table of them; also the analytic FLOPs of the convolutions and, on CUDA,
+the fraction of the card's dense bf16 peak they reach. Run:
+``.venv/bin/python benchmarks/bench_training.py --width 8 16 --depth 10 18 --threads 2``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from andicam.device import resolve_device  # noqa: E402
+from andicam.device import resolve_amp, resolve_device  # noqa: E402
 from andicam.model import build_model  # noqa: E402
 from andicam.preprocess import INPUT_LENGTH, to_model_input  # noqa: E402
 from andicam.train import train_epoch  # noqa: E402
@@ -147,11 +153,48 @@ def conv_flops_per_sample(model: nn.Module, length: int = INPUT_LENGTH) -> tuple
     return forward, 3 * forward - flops[0]
 
 
+def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
+                args: argparse.Namespace, device: torch.device, batch: int, lr: float) -> dict[str, float]:
+    """Samples/s of the three loops for one network, each from the same initial weights."""
+    cuda = device.type == "cuda"
+    torch.manual_seed(args.seed)
+    model = build_model(depth, width).to(device)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    fwd, train_flops = conv_flops_per_sample(model)
+    print(f"model depth {depth} width {width}, {args.n} trajectories, device {device}, threads {args.threads}; "
+          f"conv FLOPs per sample: forward {fwd / 1e9:.3f} G, training {train_flops / 1e9:.3f} G", flush=True)
+    rates: dict[str, float] = {}
+    for name, amp in (("fp32", False), ("bf16", True)):
+        model.load_state_dict(initial)
+        rates[name], prep = bench_ours(model, traj, lengths, labels, batch, args.batches, lr, amp, device, args.seed)
+    model.load_state_dict(initial)
+    rates["paper"] = paper = bench_paper(model, traj, lengths, labels, args.batches, args.lr, device, args.seed)
+    loader = bench_loader_only(traj, lengths, labels, args.seed)
+    native, why = resolve_amp(device, True)
+    print(f"(a) andicam fp32: batch {batch}, lr {lr:g}: {rates['fp32']:,.1f} samples/s "
+          f"(one-off preprocessing of all {args.n}: {prep:.3f} s = {args.n / prep:,.0f}/s)")
+    print(f"(b) andicam bf16: batch {batch}, lr {lr:g}: {rates['bf16']:,.1f} samples/s "
+          f"({why if native else 'emulated: ' + why})")
+    print(f"(c) paper loop:   batch 64, fp32, per-sample Dataset + DataLoader: {paper:,.1f} samples/s")
+    print(f"    its DataLoader alone (no model): {loader:,.0f} samples/s; andicam preprocessing is "
+          f"{args.n / prep / loader:.0f}x faster and runs once")
+    print(f"ratios: fp32/paper {rates['fp32'] / paper:.2f}x, bf16/paper {rates['bf16'] / paper:.2f}x, "
+          f"bf16/fp32 {rates['bf16'] / rates['fp32']:.2f}x")
+    for name in ("fp32", "bf16", "paper"):
+        achieved = rates[name] * train_flops
+        line = f"conv throughput, {name}: {achieved / 1e12:.3f} TFLOP/s"
+        if cuda:
+            line += f" = {100 * achieved / args.peak_flops:.1f} % of the {args.peak_flops / 1e12:.0f} TFLOP/s bf16 peak"
+        print(line)
+    print(flush=True)
+    return rates
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=512, help="trajectories in the data set")
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--depth", type=int, default=18, choices=[10, 18, 34])
+    p.add_argument("--width", type=int, nargs="+", default=[64], help="one or more widths")
+    p.add_argument("--depth", type=int, nargs="+", default=[18], choices=[10, 18, 34], help="one or more depths")
     p.add_argument("--batches", type=int, default=8, help="timed batches per loop (after one warm-up batch)")
     p.add_argument("--gpu-batch-size", type=int, default=256, help="andicam's batch on CUDA (paper: 64)")
     p.add_argument("--lr", type=float, default=1e-4)
@@ -164,39 +207,18 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    cuda = device.type == "cuda"
-    if cuda:
+    if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    batch = args.gpu_batch_size if cuda else 64
+    batch = args.gpu_batch_size if device.type == "cuda" else 64
     lr = args.lr * batch / 64  # linear scaling, as andicam train does
     traj, lengths, labels = fake_trajectories(args.n, args.seed)
-
-    torch.manual_seed(args.seed)
-    model = build_model(args.depth, args.width).to(device)
-    initial = {k: v.clone() for k, v in model.state_dict().items()}
-    fwd, train_flops = conv_flops_per_sample(model)
-    print(f"model depth {args.depth} width {args.width}, {args.n} trajectories, device {device}, "
-          f"threads {args.threads}; conv FLOPs per sample: forward {fwd / 1e9:.3f} G, "
-          f"training {train_flops / 1e9:.3f} G")
-
-    ours, prep = bench_ours(model, traj, lengths, labels, batch, args.batches, lr, cuda, device, args.seed)
-    model.load_state_dict(initial)  # the same starting weights for the reference loop
-    paper = bench_paper(model, traj, lengths, labels, args.batches, args.lr, device, args.seed)
-    loader = bench_loader_only(traj, lengths, labels, args.seed)
-
-    print(f"(a) andicam loop: batch {batch}, lr {lr:g}, amp {'bf16' if cuda else 'off'}: {ours:,.1f} samples/s "
-          f"(one-off preprocessing of all {args.n}: {prep:.3f} s = {args.n / prep:,.0f}/s)")
-    print(f"(b) paper loop:   batch 64, fp32, per-sample Dataset + DataLoader: {paper:,.1f} samples/s")
-    print(f"    its DataLoader alone (no model): {loader:,.0f} samples/s; andicam preprocessing is "
-          f"{args.n / prep / loader:.0f}x faster and runs once")
-    print(f"speed-up (a)/(b): {ours / paper:.2f}x")
-    for name, rate in (("andicam", ours), ("paper", paper)):
-        achieved = rate * train_flops
-        line = f"conv throughput, {name}: {achieved / 1e12:.3f} TFLOP/s"
-        if cuda:
-            peak = args.peak_flops
-            line += f" = {100 * achieved / peak:.1f} % of the {peak / 1e12:.0f} TFLOP/s bf16 peak"
-        print(line)
+    table = [(d, w, bench_shape(d, w, traj, lengths, labels, args, device, batch, lr))
+             for d in args.depth for w in args.width]
+    print("| depth | width | paper samples/s | fp32 samples/s | bf16 samples/s | fp32/paper | bf16/paper | bf16/fp32 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d, w, r in table:
+        print(f"| {d} | {w} | {r['paper']:,.0f} | {r['fp32']:,.0f} | {r['bf16']:,.0f} | {r['fp32'] / r['paper']:.2f} "
+              f"| {r['bf16'] / r['paper']:.2f} | {r['bf16'] / r['fp32']:.2f} |")
     return 0
 
 

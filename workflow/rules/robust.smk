@@ -30,6 +30,8 @@ rule train_robust:
         depth=MAIN_DEPTH,
         width=config["model"]["width"],
         t=TRAIN,
+        epochs=ROBUST["epochs"] or TRAIN["epochs"],
+        patience=ROBUST["patience"] or TRAIN["patience"],
         amp="--amp" if TRAIN["amp"] else "--no-amp",
         noise=f"--noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]} --noise-clean {ROBUST['clean']}"
               + (" --rotate" if ROBUST["rotate"] else " --no-rotate"),
@@ -44,9 +46,9 @@ rule train_robust:
         "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime} --tag kind=robust"
-        " --depth {params.depth} --width {params.width} --epochs {params.t[epochs]}"
+        " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
         " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
-        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
+        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.patience}"
         " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
         " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} {params.noise} --threads {threads} > {log} 2>&1"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 
 import torch
 
@@ -59,3 +61,17 @@ def prepare_device(args: argparse.Namespace) -> torch.device:
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     return resolve_device(args.device)
+
+
+def check_noise_eval_inputs(models: list[str], per_model: dict[str, list], sigmas: list[float]) -> None:
+    """The checks of the commands that score models at noise levels: one entry per model in every option of
+    ``per_model`` (name -> values), model files present, noise levels distinct, finite and >= 0."""
+    counts = [len(models)] + [len(v) for v in per_model.values()]
+    if len(set(counts)) != 1:
+        names = ", ".join(f"--{name}" for name in ("models", *per_model))
+        raise UserInputError(f"{names} need one entry per model; got {', '.join(map(str, counts))}")
+    missing = [m for m in models if not Path(m).is_file()]
+    if missing:
+        raise UserInputError(f"model file(s) not found: {', '.join(missing)}")
+    if not all(math.isfinite(s) and s >= 0 for s in sigmas) or len(set(sigmas)) != len(sigmas):
+        raise UserInputError(f"--sigmas must be distinct, finite and >= 0, got {sigmas}")

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import time
-from pathlib import Path
-
 
 from andicam.augment import ARMS, BASELINE, evaluate_noise
-from andicam.cli import UserInputError
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, prepare_device
+from andicam.device import add_device_arguments, check_noise_eval_inputs, prepare_device
 from andicam.files import write_csv
 
 HELP = "Evaluate models on test data at several noise levels; the noise of a level is the same for every model."
@@ -34,14 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not len(args.models) == len(args.arms) == len(args.seeds):
-        raise UserInputError(f"--models, --arms and --seeds need one entry per model; got "
-                             f"{len(args.models)}, {len(args.arms)}, {len(args.seeds)}")
-    missing = [m for m in args.models if not Path(m).is_file()]
-    if missing:
-        raise UserInputError(f"model file(s) not found: {', '.join(missing)}")
-    if not all(math.isfinite(s) and s >= 0 for s in args.sigmas) or len(set(args.sigmas)) != len(args.sigmas):
-        raise UserInputError(f"--sigmas must be distinct, finite and >= 0, got {args.sigmas}")
+    check_noise_eval_inputs(args.models, {"arms": args.arms, "seeds": args.seeds}, args.sigmas)
     device = prepare_device(args)
     data = read_many(args.data)
     start = time.perf_counter()

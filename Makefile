@@ -25,9 +25,19 @@ dryrun: $(STAMP)
 
 env: $(STAMP)
 
-# torch is pinned: unpinned, pip would pull several GB of CUDA packages on a CPU machine.
+# torch first, from TORCH_INDEX when set: PyPI's Linux wheel of the pinned torch is the CUDA 13
+# build (NVIDIA driver >= 580, several GB of CUDA libraries). On a machine without nvidia-smi
+# TORCH_INDEX is PyTorch's CPU index, so a CPU-only machine gets the CPU build; where that index
+# cannot be reached pip says so within seconds (--retries 0) and takes the pinned wheel of the
+# default index (the CUDA build from PyPI). A GPU machine needs a driver >= 580, or
+# `make env TORCH_INDEX=https://download.pytorch.org/whl/cu126` for older drivers (>= 525).
+TORCH_VERSION := $(shell sed -n 's/^torch==//p' requirements.lock)
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi),,https://download.pytorch.org/whl/cpu)
+
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-deps --retries 0 --timeout 15 \
+	    $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==$(TORCH_VERSION)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)

@@ -8,7 +8,8 @@ from andi_datasets.utils_trajectories import normalize as andi_normalize
 
 from andicam.dataio import CLASS_NAMES
 from andicam.msd import ensemble_msd, exponents_by_alpha, fit_exponent
-from andicam.simulate import CLASSES, normalise, simulate
+from andicam.predict import Track, check_track
+from andicam.simulate import CLASSES, _is_degenerate, normalise, simulate, simulate_class, steps_without_spread
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +110,34 @@ def test_msd_exponents_follow_the_drawn_alpha(fixed):
     # Within the ergodic Gaussian classes the fitted exponent rises with alpha.
     for name in ("SubFBM", "SupFBM", "SubSBM", "SupSBM"):
         assert np.all(np.diff(table.loc[table["class"] == name, "alpha_fitted"]) > 0), name
+
+
+def _straight_flight(T: int) -> np.ndarray:
+    """One even flight from an offset start, as cumulative float sums make it: steps equal up to rounding."""
+    angle = 0.7
+    steps = np.tile([[np.cos(angle)], [np.sin(angle)]], (1, T - 1)) * 3.3
+    xy = np.concatenate([[[12.345], [-6.789]], steps], axis=1).cumsum(axis=1)
+    return xy
+
+
+def test_straight_flight_with_rounding_jitter_is_detected():
+    xy = _straight_flight(10)
+    d = np.diff(xy, axis=-1)
+    assert (d.std(axis=-1) > 0).all()  # not exactly constant: the old == 0 guard missed it
+    assert np.abs(np.diff(xy, axis=-1) / d.std(axis=-1, keepdims=True)).max() > 1e12  # what it blew up to
+    assert steps_without_spread(d).all() and _is_degenerate(xy)
+    assert np.abs(normalise(xy)).max() <= 9 * 3.3 + 1e-9  # std left at 1: 9 raw steps of size <= 3.3
+    status, used = check_track(Track("s", xy.T.copy()), min_length=10, long="first")
+    assert status == "constant coordinate" and used is None
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(size=(2, 10)), axis=-1)
+    assert not steps_without_spread(np.diff(walk, axis=-1)).any() and not _is_degenerate(walk)
+
+
+def test_short_superdiffusive_levy_walks_stay_bounded():
+    lw = next(c for c in CLASSES if c.name == "SupLW")
+    traj = simulate_class(lw, 400, 10, 10, (1.1, 1.9), seed=5)
+    # A flight with a genuinely different step normalises to hundreds (mean step / std of steps); one
+    # differing only by rounding went to ~5e16, as 5.5 % of these did before the relative threshold.
+    assert np.abs(traj.trajectories).max() < 1e6
+    assert np.isfinite(traj.trajectories).all()

@@ -81,7 +81,7 @@ from andicam.model import ResNet1d, load_model
 from andicam.plots.common import save_figure
 from andicam.preprocess import INPUT_LENGTH, to_model_input
 from andicam.robust import NoiseRange, estimate_noise
-from andicam.simulate import normalise
+from andicam.simulate import normalise, steps_without_spread
 
 Format = Literal["auto", "csv", "andi"]
 LongPolicy = Literal["first", "last", "reject"]
@@ -97,7 +97,7 @@ REASONS: dict[str, str] = {
     "non-finite coordinate": "an x or y that is empty, NaN or infinite",
     "too short": "fewer points than the minimum length (default 10, the shortest training trajectory)",
     "too long": f"more than {INPUT_LENGTH} points while long tracks are rejected",
-    "constant coordinate": "the steps of x or y have zero spread (no motion, or the same step every frame): "
+    "constant coordinate": "the steps of x or y have zero spread up to rounding (no motion, or the same step every frame): "
                            "normalising divides by that spread",
 }
 OK = "ok"
@@ -349,7 +349,7 @@ def check_track(track: Track, min_length: int, long: LongPolicy) -> tuple[str, n
         if long == "reject":
             return "too long", None
         xy = xy[:INPUT_LENGTH] if long == "first" else xy[-INPUT_LENGTH:]
-    if (np.diff(xy, axis=0).std(axis=0) == 0).any():
+    if steps_without_spread(np.diff(xy, axis=0).T).any():
         return "constant coordinate", None
     return OK, xy
 

@@ -47,17 +47,28 @@ MODEL_ALPHA_LIMITS: dict[str, tuple[float, float]] = {
 }
 MAX_REDRAWS = 10_000
 NORMALISATION = "andi-datasets: per axis, increments divided by their std, cumulative sum from 0"
+# Steps whose spread is below this fraction of their mean size are one straight, even motion: a Levy
+# flight spanning a short trajectory differs from step to step only by float rounding (~1e-16
+# relative), and dividing by that spread blew such trajectories up to ~1e16. Real motion is far above.
+STEP_SPREAD_RTOL = 1e-9
+
+
+def steps_without_spread(d: np.ndarray) -> np.ndarray:
+    """Per row of increments ``d`` (last axis): True where their std is 0 up to rounding."""
+    d = np.asarray(d, dtype=np.float64)
+    return d.std(axis=-1) <= STEP_SPREAD_RTOL * np.abs(d).mean(axis=-1)
 
 
 def normalise(traj: np.ndarray) -> np.ndarray:
     """andi-datasets' normalisation along the last axis: unit-std increments, starting at 0.
 
-    A coordinate whose increments are all equal keeps std 1 (andi-datasets does the same).
+    A coordinate whose increments are all equal, up to rounding, keeps std 1 (andi-datasets does
+    this for exactly equal ones only).
     """
     traj = np.asarray(traj, dtype=np.float64)
     d = np.diff(traj, axis=-1)
     std = d.std(axis=-1, keepdims=True)
-    std[std == 0] = 1.0
+    std[steps_without_spread(d)[..., None]] = 1.0
     out = np.zeros_like(traj)
     out[..., 1:] = np.cumsum(d / std, axis=-1)
     return out
@@ -96,8 +107,11 @@ def _generator(model: str) -> Callable[[int, float], np.ndarray]:
 
 
 def _is_degenerate(xy: np.ndarray) -> bool:
-    """No motion on an axis (e.g. a CTRW that never jumped) or a non-finite value."""
-    return (not np.isfinite(xy).all()) or bool((np.ptp(xy, axis=-1) == 0).any())
+    """No motion on an axis (e.g. a CTRW that never jumped), one even straight motion (a Levy flight
+    spanning the whole trajectory) or a non-finite value."""
+    if not np.isfinite(xy).all():
+        return True
+    return bool((np.ptp(xy, axis=-1) == 0).any() or steps_without_spread(np.diff(xy, axis=-1)).any())
 
 
 def simulate_class(

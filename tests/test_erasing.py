@@ -20,7 +20,7 @@ from andicam.erasing import (
     uniform_masks,
     valid_positions,
 )
-from andicam.erasing_tables import control_differences
+from andicam.erasing_tables import control_differences, paired_bootstrap_ci, trajectory_differences
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
@@ -238,3 +238,45 @@ def test_control_differences_pair_each_bin_with_its_control_seeds() -> None:
     np.testing.assert_allclose(diff.sort_values("bin")["mean"], [0.035, 0.015, -0.005], atol=1e-12)
     np.testing.assert_allclose(diff.sort_values("bin")["low"], [0.03, 0.01, -0.01], atol=1e-12)
     np.testing.assert_allclose(diff.sort_values("bin")["high"], [0.04, 0.02, 0.0], atol=1e-12)
+
+
+def _erasing_correctness(rng: np.random.Generator, repeats: int, n: int, seeds: int):
+    """Correctness of erased trajectories, with a known mean Grad-CAM minus control difference.
+
+    Trajectories differ in how easy they are (a shared per-trajectory probability), so both arms'
+    accuracies vary with the sample of trajectories; Grad-CAM erasing costs up to 0.1 per trajectory.
+    Returns gradcam (n, repeats), controls (n, seeds, repeats).
+    """
+    p_ctl = rng.beta(4, 2, size=(n, repeats))
+    p_cam = np.clip(p_ctl - 0.1, 0, 1)
+    gradcam = (rng.random((n, repeats)) < p_cam).astype(np.int8)
+    controls = (rng.random((n, seeds, repeats)) < p_ctl[:, None]).astype(np.int8)
+    return gradcam, controls
+
+
+def test_paired_trajectory_bootstrap_covers_the_true_difference():
+    rng = np.random.default_rng(1)
+    # Population truth of E[clip(p - 0.1, 0, 1) - p] for p ~ Beta(4, 2), by a large sample.
+    p = rng.beta(4, 2, size=4_000_000)
+    truth = float(np.mean(np.clip(p - 0.1, 0, 1) - p))
+    gradcam, controls = _erasing_correctness(rng, repeats=2000, n=300, seeds=3)
+    mean, low, high = paired_bootstrap_ci(trajectory_differences(gradcam, controls), n_boot=1000, seed=2)
+    coverage = float(np.mean((low <= truth) & (truth <= high)))
+    assert 0.93 <= coverage <= 0.97, coverage
+    assert abs(mean.mean() - truth) < 0.003
+
+
+def test_range_over_control_seeds_alone_undercovers():
+    """The old interval: Grad-CAM accuracy minus each control seed's, range over 5 seeds."""
+    rng = np.random.default_rng(3)
+    p = rng.beta(4, 2, size=4_000_000)
+    truth = float(np.mean(np.clip(p - 0.1, 0, 1) - p))
+    gradcam, controls = _erasing_correctness(rng, repeats=2000, n=300, seeds=5)
+    per_seed = gradcam.mean(axis=0)[None] - controls.mean(axis=0)  # (seeds, repeats)
+    coverage = float(np.mean((per_seed.min(axis=0) <= truth) & (truth <= per_seed.max(axis=0))))
+    assert coverage < 0.85, coverage
+
+
+def test_paired_bootstrap_rejects_too_few_trajectories():
+    with pytest.raises(ValueError, match="at least 2 trajectories"):
+        paired_bootstrap_ci(np.zeros(1))

@@ -6,6 +6,7 @@ tables without importing torch.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 CONTROLS: tuple[str, ...] = ("uniform", "run_length")
@@ -40,3 +41,39 @@ def control_differences(table: pd.DataFrame) -> pd.DataFrame:
     stats = paired_differences(table).groupby(["class", "control", "bin"])["diff"]
     out = stats.agg(mean="mean", low="min", high="max", seeds="count").reset_index()
     return out[["class", "control", "bin", "mean", "low", "high", "seeds"]]
+
+
+PAIRED_METHOD = "paired bootstrap over {n} trajectories"
+
+
+def trajectory_differences(gradcam: np.ndarray, controls: np.ndarray) -> np.ndarray:
+    """Per-trajectory Grad-CAM minus control correctness: (N, ...) and (N, seeds, ...) -> (N, ...).
+
+    The control seeds are averaged within a trajectory, so the difference keeps the pairing by
+    trajectory (both arms erase the same trajectory) and the control's own randomness.
+    """
+    return np.asarray(gradcam, dtype=np.float64) - np.asarray(controls, dtype=np.float64).mean(axis=1)
+
+
+def paired_bootstrap_ci(
+    diff: np.ndarray, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean of per-trajectory differences ``diff`` (N, ...) and its percentile bootstrap interval.
+
+    Trajectories are resampled with replacement, one resample for both arms (they are already paired
+    in ``diff``); the Grad-CAM arm's sampling error over test trajectories is thus counted, which a
+    range over control seeds alone misses. Trailing axes (bins, repeats) share the resamples.
+    Returns (mean, low, high), each of shape ``diff.shape[1:]``.
+    """
+    diff = np.asarray(diff, dtype=np.float64)
+    n = diff.shape[0]
+    if n < 2:
+        raise ValueError(f"a bootstrap over trajectories needs at least 2 trajectories, got {n}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    # Resampled means as counts @ diff: the same as indexing with replacement, without (n_boot, N, ...) arrays.
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    means = (counts @ diff.reshape(n, -1)).reshape((n_boot, *diff.shape[1:])) / n
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail], axis=0)
+    return diff.mean(axis=0), low, high

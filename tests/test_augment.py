@@ -277,7 +277,7 @@ def hand_results() -> pd.DataFrame:
 
 
 def test_aggregate_on_a_hand_example() -> None:
-    summary = aug.aggregate(hand_results(), n_boot=4000, seed=1)
+    summary = aug.aggregate(hand_results())
     acc = summary[summary["metric"] == "accuracy"].set_index("arm")
     assert acc.loc["targeted", "n"] == 3
     assert acc.loc["targeted", "mean"] == pytest.approx(0.9)
@@ -287,35 +287,27 @@ def test_aggregate_on_a_hand_example() -> None:
     diff = acc.loc[aug.DIFFERENCE]  # paired by seed: 0.1, 0.2, 0.15
     assert diff["mean"] == pytest.approx(0.15)
     assert diff["se"] == pytest.approx(0.05 / math.sqrt(3))
-    # 3 values: the bootstrap mean equals the minimum with probability 1/27 = 3.7 % > 2.5 %, so the
-    # percentile interval is exactly [min, max]
-    assert (diff["ci_low"], diff["ci_high"]) == pytest.approx((0.1, 0.2))
-    assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.8, 1.0))
+    # t_{0.975,2} = 4.302653: half widths 4.302653 x 0.05 / sqrt 3 = 0.124207 (paired) and 0.248414
+    assert (diff["ci_low"], diff["ci_high"]) == pytest.approx((0.15 - 0.124207, 0.15 + 0.124207), abs=1e-6)
+    assert diff["ci_method"] == "paired t interval over training seeds"
+    assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.9 - 0.248414,
+                                                                                            0.9 + 0.248414), abs=1e-6)
+    assert acc.loc["targeted", "ci_method"] == "t interval over training seeds"
     assert acc.loc["baseline", "mean"] == pytest.approx(0.6)
     assert math.isnan(acc.loc["baseline", "se"]) and math.isnan(acc.loc["baseline", "ci_low"])
     assert len(summary) == 4 * len(aug.METRICS)
-    again = aug.aggregate(hand_results(), n_boot=4000, seed=1)
+    again = aug.aggregate(hand_results())
     pd.testing.assert_frame_equal(summary, again)
-
-
-def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
-    values = np.random.default_rng(0).normal(0.5, 0.1, size=10)
-    lo, hi = aug.bootstrap_ci(values, 2000, seed=3)
-    assert (lo, hi) == aug.bootstrap_ci(values, 2000, seed=3)
-    assert values.min() < lo < values.mean() < hi < values.max()
-    # about mean +- 1.96 standard errors for a symmetric sample
-    se = values.std(ddof=1) / math.sqrt(values.size)
-    assert hi - lo == pytest.approx(2 * 1.96 * se * math.sqrt(9 / 10), rel=0.2)
 
 
 def test_aggregate_rejects_unpaired_or_duplicate_results() -> None:
     results = hand_results()
     with pytest.raises(ValueError, match=r"seed\(s\) \[2\] .* one arm only"):
-        aug.aggregate(results.drop(index=5), n_boot=10)
+        aug.aggregate(results.drop(index=5))
     with pytest.raises(ValueError, match="duplicate result for arm targeted"):
-        aug.aggregate(pd.concat([results, results.iloc[[0]]]), n_boot=10)
+        aug.aggregate(pd.concat([results, results.iloc[[0]]]))
     with pytest.raises(ValueError, match="unknown arm"):
-        aug.aggregate(results.assign(arm="other"), n_boot=10)
+        aug.aggregate(results.assign(arm="other"))
 
 
 # --- commands and figures ----------------------------------------------------------------------------------------
@@ -332,9 +324,9 @@ def test_aggregate_and_plot_commands(tmp_path: Path) -> None:
     frames[2].to_csv(tmp_path / "b.csv", index=False)
     summary = tmp_path / "summary.csv"
     assert main(["augment-aggregate", "--inputs", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
-                 "--out", str(summary), "--bootstrap", "200", "--seed", "0"]) == 0
+                 "--out", str(summary)]) == 0
     table = pd.read_csv(summary)
-    assert list(table.columns) == ["arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high"]
+    assert list(table.columns) == ["arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high", "ci_method"]
     assert len(table) == 4 * 3 * len(aug.METRICS)
     for name in ("augmentation_noise", "augmentation_by_class"):
         out = tmp_path / "figures" / f"{name}.pdf"
@@ -347,7 +339,7 @@ def test_aggregate_and_plot_commands(tmp_path: Path) -> None:
 def test_figures_have_their_panels() -> None:
     from andicam.plots.augment import plot_by_class, plot_noise
 
-    summary = aug.aggregate(hand_results(), n_boot=50)
+    summary = aug.aggregate(hand_results())
     fig = plot_noise(summary)
     (ax,) = fig.axes
     assert len(ax.get_lines()) == 3  # baseline, targeted, random

@@ -13,9 +13,10 @@ was made:
   (Wilson over trajectories) and each control's mean over bins (t over the
   control's seeds);
 - block heads: accuracy on merged labels (Wilson over evaluation trajectories);
-- augmentation: mean accuracy per arm and the paired difference targeted -
-  random, with the percentile bootstrap over retraining seeds that
-  ``andicam augment-aggregate`` wrote;
+- augmentation: mean accuracy per arm with a t interval over retraining
+  seeds, and the paired difference targeted - random with a paired t
+  interval over seeds, as ``andicam augment-aggregate`` wrote them (its
+  ci_method column names the method);
 - correlations: Pearson r with the bootstrap over trajectories that
   ``andicam relevance`` wrote.
 
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from andicam import intervals
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import CONTROLS as ERASING_CONTROLS
 from andicam.erasing_tables import includes_padding, paired_differences
@@ -130,14 +132,8 @@ def t_interval(values: Sequence[float], level: float = LEVEL,
     ``limits`` clips the bounds to the quantity's range (a percentage cannot pass 100, though with
     two seeds t_{0.975,1} = 12.7 makes the raw interval do so).
     """
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0:
-        raise ValueError(f"t_interval needs a non-empty 1-D sample, got shape {v.shape}")
-    mean = float(v.mean())
-    if v.size < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return mean, max(limits[0], mean - half), min(limits[1], mean + half)
+    ci = intervals.t_interval(values, level, limits=limits)
+    return ci.mean, ci.low, ci.high
 
 
 def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
@@ -449,7 +445,7 @@ def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
 
 
 def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGMAS) -> list[dict[str, Any]]:
-    """Targeted and random mean accuracy and their paired difference at each noise level, with bootstrap CIs."""
+    """Targeted and random mean accuracy and their paired difference at each noise level, with t intervals over seeds."""
     descriptions = {
         "targeted": "augmentation: Grad-CAM-targeted arm, test accuracy at noise sigma {s:.1f}",
         "random": "augmentation: random arm, test accuracy at noise sigma {s:.1f}",
@@ -458,7 +454,8 @@ def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGM
     if path is None:
         return [_not_run(f"augment_{arm}_sigma{s:g}", descriptions[arm].format(s=s),
                          POINTS if arm == "targeted-random" else PERCENT) for s in sigmas for arm in AUGMENT_ARMS]
-    frame = _read_csv(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high"], "augmentation summary")
+    frame = _read_csv(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high", "ci_method"],
+                      "augmentation summary")
     frame = frame[frame["metric"] == "accuracy"]
     rows = []
     for s in sigmas:
@@ -480,7 +477,7 @@ def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGM
             word = "seed pair" if arm == "targeted-random" else "retraining seed"
             rows.append(_row(result, descriptions[arm].format(s=s), 100 * r["mean"], 100 * r["ci_low"],
                              100 * r["ci_high"], n, _plural(n, word), path, unit,
-                             "bootstrap CI over seeds" if n > 1 else ""))
+                             str(r["ci_method"]) if n > 1 else ""))
     return rows
 
 

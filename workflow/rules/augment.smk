@@ -115,14 +115,10 @@ rule augment_aggregate:
         "results/augment/{regime}/summary.csv",
     log:
         "logs/augment/{regime}/summary.log",
-    params:
-        bootstrap=AUG["bootstrap"],
-        seed=derive_seed(config["seed"], "augment", "bootstrap"),
     conda:
         CPU_ENV
     shell:
-        "python -m andicam augment-aggregate --inputs {input} --out {output} --bootstrap {params.bootstrap}"
-        " --seed {params.seed} > {log} 2>&1"
+        "python -m andicam augment-aggregate --inputs {input} --out {output} > {log} 2>&1"
 
 
 rule fig_augmentation_noise:

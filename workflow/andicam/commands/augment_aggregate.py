@@ -1,4 +1,4 @@
-"""``andicam augment-aggregate``: per arm and noise level, mean, SE and bootstrap CI over training seeds."""
+"""``andicam augment-aggregate``: per arm and noise level, mean, SE and t interval over training seeds."""
 
 from __future__ import annotations
 
@@ -17,20 +17,16 @@ HELP = "Summarise noise-eval results over seeds, with the paired difference targ
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inputs", nargs="+", required=True, help="CSV files written by noise-eval")
     parser.add_argument("--out", required=True,
-                        help="tidy summary CSV: arm, sigma, metric, n, mean, se, ci_low, ci_high")
-    parser.add_argument("--bootstrap", type=int, default=10_000, help="bootstrap resamples per CI")
-    parser.add_argument("--seed", type=int, default=0, help="master seed of the bootstrap")
+                        help="tidy summary CSV: arm, sigma, metric, n, mean, se, ci_low, ci_high, ci_method")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.bootstrap < 1:
-        raise UserInputError(f"--bootstrap must be positive, got {args.bootstrap}")
     missing = [p for p in args.inputs if not Path(p).is_file()]
     if missing:
         raise UserInputError(f"input file(s) not found: {', '.join(missing)}")
     results = pd.concat([pd.read_csv(p) for p in args.inputs], ignore_index=True)
     try:
-        summary = aggregate(results, args.bootstrap, args.seed)
+        summary = aggregate(results)
     except ValueError as exc:
         raise UserInputError(f"{', '.join(args.inputs)}: {exc}") from None
     write_csv(args.out, summary)

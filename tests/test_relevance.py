@@ -67,7 +67,7 @@ def _table(seed: int, n_boot: int = 200) -> pd.DataFrame:
 def test_table_layout_signs_and_seeds() -> None:
     table = _table(seed=1)
     assert list(table.columns) == list(rel.COLUMNS)
-    assert len(table) == 3 * len(STATISTICS) * 2  # classes present x statistics x methods
+    assert len(table) == 3 * len(STATISTICS) * len(rel.METHODS)  # classes present x statistics x methods
     sg = table[(table["statistic"] == "SG") & (table["method"] == "pearson")].set_index("class")
     expect = 1 / np.sqrt(1 + 0.25)  # r of s and s + noise with variances 1 and 0.25
     assert sg.loc["SubATTM", "r"] == pytest.approx(expect, abs=0.03)
@@ -173,3 +173,34 @@ def test_cli_relevance_and_figures(tmp_path, capsys) -> None:
     assert main(["plot-relevance-layers", "--relevance", str(out), "--stages", "layer1",
                  "--out", str(tmp_path / "x.pdf")]) == 2
     assert "layer1" in capsys.readouterr().err
+
+
+def test_within_trajectory_correlation_can_oppose_the_pooled_one() -> None:
+    """Confident trajectories have high maps and high statistics throughout (a shared offset, sd 3), while
+    within each trajectory the map points away from high statistics: pooled r > 0, within r < 0."""
+    rng = np.random.default_rng(4)
+    n, p = 200, 32
+    offset = rng.normal(scale=3.0, size=(n, 1))
+    s = rng.normal(size=(n, p))
+    stat = offset + s
+    cam = offset - s + 0.5 * rng.normal(size=(n, p))
+    stats = {name: stat for name in STATISTICS}
+    table = rel.relevance_table("layer4", cam, stats, np.zeros(n, dtype=int), 225, n_boot=300, seed=0,
+                                methods=["pearson", "pearson_within"]).set_index("method")
+    sg = table[table["statistic"] == "SG"]
+    # pooled: cov 9 - 1, variances 9 + 1.25 and 9 + 1; within: -1 / sqrt(1.25)
+    assert sg.loc["pearson", "r"] == pytest.approx(8 / np.sqrt(10.25 * 10), abs=0.03)
+    assert sg.loc["pearson_within", "r"] == pytest.approx(-1 / np.sqrt(1.25), abs=0.02)
+    assert sg.loc["pearson", "ci_low"] > 0 > sg.loc["pearson_within", "ci_high"]
+    centred = cam - cam.mean(1, keepdims=True), stat - stat.mean(1, keepdims=True)
+    assert sg.loc["pearson_within", "r"] == pytest.approx(np.corrcoef(centred[0].ravel(), centred[1].ravel())[0, 1])
+
+
+def test_relevance_figure_has_a_within_trajectory_panel() -> None:
+    from andicam.plots.relevance import plot_relevance
+
+    table = _table(seed=1, n_boot=20)
+    titles = [ax.get_title() for ax in plot_relevance(table).axes]
+    assert "pooled Pearson r" in titles and "within-trajectory Pearson r (centred)" in titles
+    only_pooled = table[table["method"] != "pearson_within"]
+    assert "within-trajectory Pearson r (centred)" not in [ax.get_title() for ax in plot_relevance(only_pooled).axes]

@@ -26,6 +26,15 @@ The bootstrap is vectorised and exact:
 
 The point estimate of Spearman's r is exact either way (pooled average ranks).
 
+The pooled correlation mixes two effects: between trajectories (a layer4 map's
+time-mean is the class logit, so confident trajectories have high maps
+throughout) and within a trajectory (which windows the map points to).
+``pearson_within`` separates the second: every trajectory's map and statistic
+are centred on their own means before pooling, so only where along a
+trajectory the map is high counts. Its bootstrap is the Pearson one on the
+centred values (centring is per trajectory, so resampling whole trajectories
+stays valid).
+
 Within a (stage, class) every statistic and both methods use the same
 resamples, drawn from ``derive_seed(seed, "relevance", stage, class)``.
 """
@@ -45,7 +54,7 @@ from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
 from andicam.stats import RATIO_EPS, STATISTICS, composite_statistics, matched_windows, window_features, window_starts
 
-METHODS: tuple[str, ...] = ("pearson", "spearman")
+METHODS: tuple[str, ...] = ("pearson", "pearson_within", "spearman")
 SPEARMAN_CI: tuple[str, ...] = ("global-ranks", "exact")
 COLUMNS: tuple[str, ...] = ("stage", "statistic", "class", "method", "r", "ci_low", "ci_high", "n_traj", "window")
 CI_LEVEL = 0.95
@@ -158,6 +167,12 @@ def _pooled_ranks(v: np.ndarray) -> np.ndarray:
     return rankdata(v.reshape(-1), method="average").reshape(v.shape)
 
 
+def _centre_rows(v: np.ndarray) -> np.ndarray:
+    """Each trajectory's values (row) minus their own mean, in float64."""
+    v = np.asarray(v, dtype=np.float64)
+    return v - v.mean(axis=1, keepdims=True)
+
+
 def _interval(replicates: np.ndarray) -> tuple[float, float]:
     finite = replicates[np.isfinite(replicates)]
     if finite.size == 0:
@@ -205,6 +220,10 @@ def relevance_table(
         results: dict[str, dict[str, tuple[float, np.ndarray]]] = {}
         if "pearson" in methods:
             results["pearson"] = {s: pearson_bootstrap(cam[idx], stats[s][idx], counts) for s in stats}
+        if "pearson_within" in methods:
+            cam_c = _centre_rows(cam[idx])
+            results["pearson_within"] = {s: pearson_bootstrap(cam_c, _centre_rows(stats[s][idx]), counts)
+                                         for s in stats}
         if "spearman" in methods and spearman_ci == "exact":
             results["spearman"] = spearman_bootstrap(cam[idx], {s: stats[s][idx] for s in stats}, counts)
         elif "spearman" in methods:

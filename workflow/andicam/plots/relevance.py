@@ -47,14 +47,25 @@ def _heatmap(ax: plt.Axes, grid: pd.DataFrame, limit: float, cmap: str = "RdBu_r
 
 def plot_relevance(table: pd.DataFrame, stage: str = "layer4", method: str = "pearson",
                    title: str | None = None) -> plt.Figure:
-    """One heatmap: correlation of the stage's Grad-CAM with each statistic (rows) per class (columns)."""
+    """Heatmap: correlation of the stage's Grad-CAM with each statistic (rows) per class (columns).
+
+    Beside pooled Pearson, a second panel shows the within-trajectory (per-trajectory centred) Pearson r
+    when the table has it: the pooled r also carries the between-trajectory confidence effect (a layer4
+    map's mean is the logit), the within r only where along a trajectory the map is high.
+    """
     _require(table, COLUMNS, "the output of `andicam relevance`")
-    grid = correlation_grid(table, stage, method)
-    fig, ax = plt.subplots(figsize=(5.2, 2.4))
-    im = _heatmap(ax, grid, R_LIMIT)
+    panels = [method]
+    if method == "pearson" and ((table["stage"] == stage) & (table["method"] == "pearson_within")).any():
+        panels.append("pearson_within")
+    fig, axes = plt.subplots(len(panels), 1, figsize=(5.2, 2.4 * len(panels)), squeeze=False)
     window = int(table.loc[table["stage"] == stage, "window"].iloc[0])
-    ax.set_title(title or f"{stage} Grad-CAM vs window statistics ({method} r, window {window} steps)")
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=f"{method} r")
+    fig.suptitle(title or f"{stage} Grad-CAM vs window statistics (window {window} steps)", fontsize=9)
+    im = None
+    for ax, panel in zip(axes[:, 0], panels):
+        im = _heatmap(ax, correlation_grid(table, stage, panel), R_LIMIT)
+        ax.set_title({"pearson": "pooled Pearson r", "pearson_within": "within-trajectory Pearson r (centred)",
+                      "spearman": "pooled Spearman r"}[panel], fontsize=8)
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.04, pad=0.02, label="r")
     return fig
 
 

@@ -13,10 +13,11 @@ import torch
 from andicam import augment as aug
 from andicam.cli import main
 from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, read_trajectories, write_trajectories
-from andicam.gradcam import write_gradcam
+from andicam.gradcam import gradcam_all_stages, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.preprocess import to_model_input
 from andicam.seeding import derive_seed
+from helpers import trained_like_model
 
 
 def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, seed: int = 0) -> Trajectories:
@@ -98,6 +99,30 @@ def test_random_arm_is_without_replacement_and_seeded() -> None:
     assert not np.array_equal(a, c)
     with pytest.raises(ValueError, match="arm"):
         aug.select(cam, data.labels, 50, "uniform", seed=0)
+
+
+def test_targeted_selection_is_the_true_class_logit_ranking() -> None:
+    """layer4 -> average pooling -> fc: a layer4 map's time-mean is (logit_c - bias_c) / 32, bias constant per class.
+
+    So "Grad-CAM-targeted" keeps exactly the trajectories with the highest true-class logit.
+    """
+    model = trained_like_model(dtype=torch.float64)
+    x = torch.rand(48, 2, 1000, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    labels = np.arange(48) % len(CLASS_NAMES)
+    cam = gradcam_all_stages(model, x, labels, stages=("layer4",))["layer4"]
+    with torch.no_grad():
+        logit = model(x)[np.arange(48), labels].numpy()
+    bias = model.fc.bias.detach().numpy()[labels]
+    # the maps are stored as float32: equal to its rounding
+    np.testing.assert_allclose(aug.cam_score(cam), (logit - bias) / cam.shape[1], rtol=1e-5, atol=1e-9)
+    by_logit = []
+    for label in range(len(CLASS_NAMES)):
+        members = np.flatnonzero(labels == label)
+        k = aug.keep_count(members.size, 60)
+        by_logit.append(members[np.argsort(-logit[members], kind="stable")[:k]])
+    expected = np.sort(np.concatenate(by_logit))
+    assert expected.size == 8 * 4  # ceil(0.6 x 6) per class
+    np.testing.assert_array_equal(aug.select(cam, labels, 60, "targeted", seed=0), expected)
 
 
 # --- augmentation ------------------------------------------------------------------------------------------------

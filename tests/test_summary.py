@@ -94,8 +94,8 @@ def write_relevance(path: Path) -> Path:
     rows = []
     for k, cls in enumerate(CLASS_NAMES):
         for j, statistic in enumerate(("AC", "CS", "SG", "VD")):
-            for method in ("pearson", "spearman"):
-                r = 0.01 * (10 * k + j) * (1 if method == "pearson" else -1)
+            for method in ("pearson", "pearson_within", "spearman"):
+                r = 0.01 * (10 * k + j) * {"pearson": 1, "pearson_within": 0.5, "spearman": -1}[method]
                 rows.append({"stage": "layer4", "statistic": statistic, "class": cls, "method": method, "r": r,
                              "ci_low": r - 0.05, "ci_high": r + 0.05, "n_traj": 40, "window": 225})
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -278,10 +278,14 @@ def test_an_augmentation_level_the_run_left_out_is_named(tmp_path: Path) -> None
 
 def test_correlation_rows_take_pearson_at_layer4(inputs: dict) -> None:
     rows = by_result(sm.correlation_rows(inputs["relevance"]))
-    assert list(rows) == [f"corr_{c}_{s}" for c, s in sm.CORRELATION_CELLS]
+    assert list(rows) == ([f"corr_{c}_{s}" for c, s in sm.CORRELATION_CELLS]
+                          + [f"corr_within_{c}_{s}" for c, s in sm.CORRELATION_CELLS])
     r = rows["corr_SubSBM_VD"]  # class 3, statistic 3
     assert (r["value"], r["ci_low"], r["ci_high"], r["n"]) == pytest.approx((0.33, 0.28, 0.38, 40))
     assert r["paper_value"] == -0.37 and r["this_run"].startswith("+0.33 [+0.28, +0.38], 40 trajectories")
+    w = rows["corr_within_SubSBM_VD"]
+    assert (w["value"], w["ci_low"], w["ci_high"]) == pytest.approx((0.165, 0.115, 0.215))
+    assert math.isnan(w["paper_value"])
 
 
 def test_missing_inputs_give_not_run_rows_with_the_paper_values(inputs: dict) -> None:

@@ -447,7 +447,9 @@ def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
 def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGMAS) -> list[dict[str, Any]]:
     """Targeted and random mean accuracy and their paired difference at each noise level, with t intervals over seeds."""
     descriptions = {
-        "targeted": "augmentation: Grad-CAM-targeted arm, test accuracy at noise sigma {s:.1f}",
+        # layer4 -> average pooling -> fc makes a map's time-mean (logit - bias) / 32 (METHODS §4)
+        "targeted": ("augmentation: Grad-CAM-targeted arm (= the highest true-class logits, as a layer4 map's "
+                     "mean is (logit - bias) / 32), test accuracy at noise sigma {s:.1f}"),
         "random": "augmentation: random arm, test accuracy at noise sigma {s:.1f}",
         "targeted-random": "augmentation: targeted - random, paired by seed, at noise sigma {s:.1f}",
     }
@@ -501,6 +503,23 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
         sel = frame[(frame["class"] == cls) & (frame["statistic"] == statistic)]
         if len(sel) != 1:
             raise ValueError(f"{path}: expected one Pearson row for {cls} x {statistic} at {stage}, found {len(sel)}")
+        r = sel.iloc[0]
+        n = int(r["n_traj"])
+        rows.append(_row(result, desc, r["r"], r["ci_low"], r["ci_high"], n, _plural(n, "trajectory"), path, R,
+                         "bootstrap CI over trajectories"))
+    # A layer4 map's time-mean is the logit, so the pooled r also says how confidence follows the statistic;
+    # the within-trajectory r (maps and statistics centred per trajectory) only where along a trajectory
+    # the map is high. The paper reports pooled values only.
+    within = None if path is None else _read_csv(path, ["stage", "method"], "relevance table")
+    if within is not None:
+        within = within[(within["stage"] == stage) & (within["method"] == "pearson_within")]
+    for cls, statistic in CORRELATION_CELLS:
+        result = f"corr_within_{cls}_{statistic}"
+        desc = f"Within-trajectory Pearson r of {stage} Grad-CAM with {statistic} in {cls} (train)"
+        sel = None if within is None else within[(within["class"] == cls) & (within["statistic"] == statistic)]
+        if sel is None or len(sel) != 1:  # not run, or a table from before the within-trajectory method
+            rows.append(_not_run(result, desc, R))
+            continue
         r = sel.iloc[0]
         n = int(r["n_traj"])
         rows.append(_row(result, desc, r["r"], r["ci_low"], r["ci_high"], n, _plural(n, "trajectory"), path, R,

@@ -20,7 +20,13 @@ from andicam.erasing import (
     uniform_masks,
     valid_positions,
 )
-from andicam.erasing_tables import control_differences, paired_bootstrap_ci, trajectory_differences
+from andicam.erasing_tables import (
+    control_differences,
+    paired_bootstrap_ci,
+    read_correctness,
+    trajectory_bootstrap_differences,
+    trajectory_differences,
+)
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
@@ -280,3 +286,26 @@ def test_range_over_control_seeds_alone_undercovers():
 def test_paired_bootstrap_rejects_too_few_trajectories():
     with pytest.raises(ValueError, match="at least 2 trajectories"):
         paired_bootstrap_ci(np.zeros(1))
+
+
+def test_command_stores_per_trajectory_correctness(tmp_path) -> None:
+    model, data, gradcam = _tiny_files(tmp_path)
+    out, npz = tmp_path / "erasing.csv", tmp_path / "correct.npz"
+    assert cli_main(["erasing", "--model", model, "--data", data, "--gradcam", gradcam, "--out", str(out),
+                     "--correctness", str(npz), "--seeds", "2", "--master-seed", "7", "--device", "cpu",
+                     "--max-trajectories", "12"]) == 0
+    table = pd.read_csv(out)
+    labels, correct = read_correctness(npz)
+    assert correct["gradcam"].shape == (12, 10) and correct["uniform"].shape == (2, 12, 10)
+    assert correct["gradcam"].dtype == np.int8 and len(labels) == 12
+    cam = table[(table["method"] == "gradcam") & (table["class"] == "all")].sort_values("bin")["accuracy"]
+    assert np.allclose(correct["gradcam"].mean(axis=0), cam)
+    uni = table[(table["method"] == "uniform") & (table["class"] == "all") & (table["seed"] == 1)].sort_values("bin")
+    assert np.allclose(correct["uniform"][1].mean(axis=0), uni["accuracy"])
+    boot = trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, n_boot=200)
+    old = control_differences(table)
+    both = boot[boot["class"] == "all"].merge(old[old["class"] == "all"], on=["control", "bin"])
+    assert len(both) == 2 * 10
+    assert np.allclose(both["mean_x"], both["mean_y"])  # same point estimate, other interval
+    assert (both["low_x"] <= both["mean_x"]).all() and (both["mean_x"] <= both["high_x"]).all()
+    assert (boot["ci_method"] == "paired bootstrap over " + boot["n_traj"].astype(str) + " trajectories").all()

@@ -192,11 +192,14 @@ def erasing_table(
     controls: Sequence[str] = CONTROLS,
     batch_size: int = 256,
     valid: np.ndarray | None = None,
+    correctness: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The erasing experiment on inputs ``x`` (N, 2, L) with their maps (N, P) of one stage.
 
     ``valid`` (N, P) restricts bins and controls to the positions that cover real steps
     (see ``valid_positions``); None ranks every position.
+    A ``correctness`` dict receives the per-trajectory results behind the table, int8 0/1, for
+    intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins).
     Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
     """
     if model.training:
@@ -212,9 +215,16 @@ def erasing_table(
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
     rows = _rows(erased_correct(model, x, labels, nothing, batch_size), labels, None, "none", 0)
     reference = gradcam_masks(maps, n_bins, valid)
-    rows += _rows(erased_correct(model, x, labels, reference, batch_size), labels, reference, "gradcam", 0)
+    correct = erased_correct(model, x, labels, reference, batch_size)
+    rows += _rows(correct, labels, reference, "gradcam", 0)
+    kept: dict[str, np.ndarray] = {"gradcam": correct.astype(np.int8)}
     for method in controls:
+        kept[method] = np.zeros((n_seeds, *correct.shape), dtype=np.int8)
         for seed in range(n_seeds):
             masks = control_masks(method, reference, master_seed, seed, valid)
-            rows += _rows(erased_correct(model, x, labels, masks, batch_size), labels, masks, method, seed)
+            correct = erased_correct(model, x, labels, masks, batch_size)
+            kept[method][seed] = correct
+            rows += _rows(correct, labels, masks, method, seed)
+    if correctness is not None:
+        correctness.update(kept)
     return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])

@@ -6,6 +6,9 @@ tables without importing torch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -77,3 +80,45 @@ def paired_bootstrap_ci(
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail], axis=0)
     return diff.mean(axis=0), low, high
+
+
+def read_correctness(path: str | Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(labels (N,), {"gradcam": (N, bins), control: (seeds, N, bins)}) from ``andicam erasing --correctness``."""
+    try:
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable erasing correctness file ({e})") from e
+    missing = {"labels", "gradcam"} - set(arrays)
+    if missing:
+        raise ValueError(f"{path}: erasing correctness file lacks {sorted(missing)}")
+    labels = arrays.pop("labels")
+    n, bins = arrays["gradcam"].shape
+    for name, a in arrays.items():
+        if name != "gradcam" and (a.ndim != 3 or a.shape[1:] != (n, bins)):
+            raise ValueError(f"{path}: {name} has shape {a.shape}, expected (seeds, {n}, {bins})")
+    return labels, arrays
+
+
+def trajectory_bootstrap_differences(
+    labels: np.ndarray, correctness: dict[str, np.ndarray], class_names: Sequence[str], n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Grad-CAM minus each control per (class or "all", control, bin), with a paired bootstrap over trajectories.
+
+    Columns: class, control, bin, mean, low, high, n_traj, ci_method.
+    """
+    rows = []
+    classes = [("all", np.ones(len(labels), dtype=bool))]
+    classes += [(name, labels == k) for k, name in enumerate(class_names) if (labels == k).sum() >= 2]
+    for control in CONTROLS:
+        if control not in correctness:
+            continue
+        diff = trajectory_differences(correctness["gradcam"], np.moveaxis(correctness[control], 0, 1))
+        for name, sel in classes:
+            mean, low, high = paired_bootstrap_ci(diff[sel], n_boot=n_boot, seed=seed)
+            n = int(sel.sum())
+            for b in range(diff.shape[1]):
+                rows.append({"class": name, "control": control, "bin": b, "mean": mean[b], "low": low[b],
+                             "high": high[b], "n_traj": n, "ci_method": PAIRED_METHOD.format(n=n)})
+    return pd.DataFrame(rows, columns=["class", "control", "bin", "mean", "low", "high", "n_traj", "ci_method"])

@@ -11,7 +11,7 @@ from andicam.cli import UserInputError
 from andicam.dataio import read_many
 from andicam.device import add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, erasing_table, valid_positions
-from andicam.files import write_csv
+from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
 from andicam.model import STAGES, load_model
 from andicam.seeding import derive_seed
@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, nargs="+", help="trajectory shard(s), in the order given to gradcam")
     p.add_argument("--gradcam", required=True, nargs="+", help="Grad-CAM file(s) of that model on those shards")
     p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--correctness", default=None,
+                   help="also write per-trajectory correctness (labels, gradcam (N, bins), each control "
+                        "(seeds, N, bins), int8) to this .npz, for intervals over trajectories")
     p.add_argument("--stage", choices=STAGES, default="layer4", help="stage whose map picks the segments")
     p.add_argument("--bins", type=int, default=10, help="number of percentile bins")
     p.add_argument("--seeds", type=int, default=5, help="seeds per random control")
@@ -59,11 +62,15 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     maps = arrays[args.stage][index]
     valid = None if args.include_padding else valid_positions(data.lengths, maps.shape[1])
+    correctness: dict[str, np.ndarray] = {}
     table = erasing_table(model, model_input(data), data.labels, maps, args.master_seed,
-                          args.seeds, args.bins, args.controls, args.batch_size, valid)
+                          args.seeds, args.bins, args.controls, args.batch_size, valid, correctness)
     table.insert(0, "stage", args.stage)
     table.insert(1, "positions", "all" if args.include_padding else "trajectory")
     write_csv(args.out, table)
+    if args.correctness:
+        with atomic_output(args.correctness) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, labels=np.asarray(data.labels, dtype=np.int8), **correctness)
     overall = table[table["class"] == "all"].groupby("method")["accuracy"].mean()
     print(f"erasing on {len(data)} trajectories ({args.stage}, target {attrs[0].get('target')}) in "
           f"{time.perf_counter() - start:.1f} s; mean accuracy over bins: "

@@ -41,7 +41,8 @@ rule erasing:
         data=shards(EXPLAIN["erasing"]["regime"], "test")[: EXPLAIN["erasing"]["shards"]],
         gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
     output:
-        "results/explain/erasing.csv",
+        table="results/explain/erasing.csv",
+        correctness="results/explain/erasing_correctness.npz",
     log:
         "logs/explain/erasing.log",
     benchmark:
@@ -62,7 +63,8 @@ rule erasing:
     conda:
         GPU_ENV
     shell:
-        "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam} --out {output}"
+        "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam}"
+        " --out {output.table} --correctness {output.correctness}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
         " {params.subset} {params.padding} --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"

@@ -248,6 +248,27 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     assert rows["erasing_none"]["value"] == pytest.approx(90.0)
 
 
+def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path: Path) -> None:
+    gradcam = np.zeros((50, 10), dtype=np.int8)
+    gradcam[:40, 0] = 1  # 80 % in bin 0
+    gradcam[:22, 9] = 1  # 44 % in bin 9
+    uniform = np.zeros((3, 50, 10), dtype=np.int8)
+    uniform[:, :16] = 1  # 32 % with every seed, in every bin
+    npz = tmp_path / "correct.npz"
+    np.savez(npz, labels=np.zeros(50, dtype=np.int8), gradcam=gradcam, uniform=uniform,
+             run_length=np.zeros((3, 50, 10), dtype=np.int8))
+    rows = by_result(sm.erasing_rows(inputs["erasing"], correctness=npz, n_boot=500))
+    first = rows["erasing_minus_uniform_bin0"]
+    assert first["value"] == pytest.approx(48.0) and rows["erasing_minus_uniform_bin9"]["value"] == pytest.approx(12.0)
+    assert first["n"] == 50 and first["ci_low"] < 48.0 < first["ci_high"]
+    # trajectories 16-39 differ by 1, the rest by 0: se = sqrt(0.48 * 0.52 / 50) = 7.1 points
+    assert first["ci_high"] - first["ci_low"] == pytest.approx(2 * 1.96 * 100 * np.sqrt(0.48 * 0.52 / 50), rel=0.15)
+    assert first["ci_method"] == "paired bootstrap over 50 trajectories"
+    assert "paired bootstrap over 50 trajectories" in first["this_run"]
+    plain = by_result(sm.erasing_rows(inputs["erasing"]))["erasing_minus_uniform_bin0"]
+    assert plain["ci_method"] == "t CI over control seeds only (undercovers)"
+
+
 def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict) -> None:
     rows = by_result(sm.block_rows(inputs["blocks"]))
     lo, hi = sm.wilson_interval(70, 80)

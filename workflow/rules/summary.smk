@@ -11,6 +11,7 @@ rule summary:
         metrics=[f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json"
                  for r in REGIMES for s in config["train"]["seeds"]],
         erasing="results/explain/erasing.csv",
+        erasing_correctness="results/explain/erasing_correctness.npz",
         blocks="results/blocks/accuracy.csv",
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
         relevance="results/relevance/train.csv",
@@ -33,6 +34,7 @@ rule summary:
         CPU_ENV
     shell:
         "python -m andicam summarize --eval-metrics {input.metrics} --erasing {input.erasing}"
+        " --erasing-correctness {input.erasing_correctness}"
         " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

@@ -125,6 +125,46 @@ def test_targeted_selection_is_the_true_class_logit_ranking() -> None:
     np.testing.assert_array_equal(aug.select(cam, labels, 60, "targeted", seed=0), expected)
 
 
+def test_draw_with_replacement_the_papers_set_up() -> None:
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(len(CLASS_NAMES)), 10)  # 10 per class
+    cam = rng.normal(size=(labels.size, 32))
+    score = aug.cam_score(cam)
+    targeted = aug.select(cam, labels, 60, "targeted", 1, "with_replacement", 200)
+    random = aug.select(cam, labels, 60, "random", 1, "with_replacement", 200)
+    for idx in (targeted, random):
+        assert np.array_equal(np.bincount(labels[idx], minlength=len(CLASS_NAMES)), [200] * len(CLASS_NAMES))
+    for label in range(len(CLASS_NAMES)):
+        members = np.flatnonzero(labels == label)
+        top6 = set(members[np.argsort(-score[members], kind="stable")[:6]])
+        assert set(targeted[labels[targeted] == label]) == top6  # 200 draws from 6 reach all of them
+        assert set(random[labels[random] == label]) == set(members)  # the random arm draws from the whole class
+    assert np.array_equal(targeted, aug.select(cam, labels, 60, "targeted", 1, "with_replacement", 200))
+    assert not np.array_equal(targeted, aug.select(cam, labels, 60, "targeted", 2, "with_replacement", 200))
+    with pytest.raises(ValueError, match="size_per_class is required"):
+        aug.select(cam, labels, 60, "random", 1, "with_replacement")
+    with pytest.raises(ValueError, match="size_per_class is required"):
+        aug.select(cam, labels, 60, "random", 1, "without_replacement", 5)
+    with pytest.raises(ValueError, match="draw must be one of"):
+        aug.select(cam, labels, 60, "random", 1, "bootstrap", 5)
+
+
+def test_augmented_set_with_replacement_rotates_every_draw(tmp_path: Path) -> None:
+    n = 3 * len(CLASS_NAMES)
+    traj = np.random.default_rng(0).normal(size=(n, 2, 20)).astype(np.float32)
+    data = Trajectories(traj, np.full(n, 20), np.arange(n) % len(CLASS_NAMES), np.ones(n), {})
+    cam = np.random.default_rng(1).normal(size=(n, 32))
+    out = aug.augmented_set(data, cam, "random", 60, seed=3, draw="with_replacement", size_per_class=7)
+    assert len(out) == 2 * 7 * len(CLASS_NAMES)
+    assert out.attrs["augment_draw"] == "with_replacement" and out.attrs["augment_size_per_class"] == 7
+    half = len(out) // 2
+    # a rotation keeps each point's distance from the origin
+    np.testing.assert_allclose(np.hypot(*out.trajectories[half:].transpose(1, 0, 2)),
+                               np.hypot(*out.trajectories[:half].transpose(1, 0, 2)), rtol=1e-5)
+    with pytest.raises(ValueError, match="distinct"):
+        aug.augment(data, np.array([0, 0]), seed=1)
+
+
 # --- augmentation ------------------------------------------------------------------------------------------------
 
 
@@ -178,6 +218,15 @@ def test_augment_select_command_writes_a_traceable_set(tmp_path: Path) -> None:
         expected = aug.select(cam, data.labels, 60, arm, derive_seed(11, "select"))
         assert np.array_equal(got.trajectories[:expected.size], data.trajectories[expected])
         assert got.attrs["augment_select_seed"] == derive_seed(11, "select")
+    out = tmp_path / "paper.h5"
+    assert main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "cam.h5"),
+                 "--arm", "random", "--percent", "60", "--draw", "with_replacement", "--size-per-class", "15",
+                 "--seed", "11", "--out", str(out)]) == 0
+    got = read_trajectories(out)
+    assert len(got) == 2 * 8 * 15 and got.attrs["kept_per_class"] == [15] * 8
+    assert main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "cam.h5"),
+                 "--arm", "random", "--percent", "60", "--draw", "with_replacement", "--seed", "11",
+                 "--out", str(out)]) == 2
 
 
 def test_mismatched_gradcam_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

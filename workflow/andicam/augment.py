@@ -35,6 +35,10 @@ from andicam.preprocess import to_model_input
 from andicam.seeding import derive_seed
 
 ARMS: tuple[str, ...] = ("targeted", "random")
+# with_replacement: the paper's set-up (authors' earlier code behind its augmentation figure): per class
+# size_per_class draws with replacement from the top p % (targeted) or from the whole class (random).
+# without_replacement: keep p % of each class, targeted by rank, random drawn without replacement.
+DRAWS: tuple[str, ...] = ("with_replacement", "without_replacement")
 BASELINE = "baseline"  # the unaugmented main model, evaluated beside the arms
 DIFFERENCE = "targeted-random"  # aggregate's label for the paired difference
 CAM_LAYER = "layer4"
@@ -69,16 +73,27 @@ def cam_score(cam: np.ndarray) -> np.ndarray:
     return cam.astype(np.float64).mean(axis=1)  # (N, P) -> (N,)
 
 
-def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: int) -> np.ndarray:
+def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: int,
+           draw: str = "without_replacement", size_per_class: int | None = None) -> np.ndarray:
     """Indices (ascending) of the trajectories an arm keeps; per class the same count in both arms.
 
-    targeted: the ``keep_count`` trajectories of each class with the largest
-    time-mean Grad-CAM (ties go to the lower index; ``seed`` is not used).
-    random: the same count per class, drawn without replacement from
-    ``numpy.random.default_rng(seed)``, classes in label order.
+    draw "without_replacement": targeted keeps the ``keep_count`` trajectories
+    of each class with the largest time-mean Grad-CAM (ties go to the lower
+    index; ``seed`` is not used); random the same count per class, drawn
+    without replacement. draw "with_replacement" (the paper's figure):
+    ``size_per_class`` draws with replacement per class from the top p % by
+    time-mean Grad-CAM (targeted) or from the whole class (random), so the
+    result may repeat indices. Draws use ``numpy.random.default_rng(seed)``,
+    classes in label order.
     """
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+    if draw not in DRAWS:
+        raise ValueError(f"draw must be one of {DRAWS}, got {draw!r}")
+    if (draw == "with_replacement") != (size_per_class is not None):
+        raise ValueError("size_per_class is required by draw 'with_replacement' and used by no other draw")
+    if size_per_class is not None and size_per_class < 1:
+        raise ValueError(f"size_per_class must be positive, got {size_per_class}")
     cam = np.asarray(cam)
     labels = np.asarray(labels)
     if cam.ndim != 2 or labels.shape != (cam.shape[0],):
@@ -93,7 +108,14 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
         k = keep_count(members.size, percent)
         if arm == "targeted":
             order = np.argsort(-score[members], kind="stable")  # largest mean first, stable on ties
-            kept.append(members[order[:k]])
+            pool = members[order[:k]]
+        else:
+            pool = members
+        if draw == "with_replacement":
+            # a class absent from the shard has nothing to draw from
+            kept.append(rng.choice(pool, size=size_per_class, replace=True) if pool.size else pool)
+        elif arm == "targeted":
+            kept.append(pool)
         else:
             kept.append(rng.choice(members, size=k, replace=False))
     return np.sort(np.concatenate(kept)).astype(np.int64)
@@ -114,8 +136,12 @@ def rotate(traj: np.ndarray, angles: np.ndarray) -> np.ndarray:
     return np.stack([c * x - s * y, s * x + c * y], axis=1).astype(np.float32)  # (N, 2, T)
 
 
-def augment(data: Trajectories, idx: np.ndarray, seed: int, attrs: dict[str, Any] | None = None) -> Trajectories:
+def augment(data: Trajectories, idx: np.ndarray, seed: int, attrs: dict[str, Any] | None = None,
+            repeats: bool = False) -> Trajectories:
     """The trajectories ``idx`` of ``data`` followed by one rotated copy of each (same order).
+
+    ``repeats`` allows an index more than once (a draw with replacement); each
+    occurrence gets its own rotation angle.
 
     Angles are U(0, 2 pi) from ``numpy.random.default_rng(seed)``. Lengths,
     labels and alpha are copied; ``attrs`` (arm, percent, sources) are
@@ -124,8 +150,8 @@ def augment(data: Trajectories, idx: np.ndarray, seed: int, attrs: dict[str, Any
     idx = np.asarray(idx, dtype=np.int64)
     if idx.size == 0:
         raise ValueError("no trajectories selected")
-    if np.unique(idx).size != idx.size or idx.min() < 0 or idx.max() >= len(data):
-        raise ValueError(f"the selection must be distinct indices in [0, {len(data)})")
+    if (not repeats and np.unique(idx).size != idx.size) or idx.min() < 0 or idx.max() >= len(data):
+        raise ValueError(f"the selection must be {'' if repeats else 'distinct '}indices in [0, {len(data)})")
     kept = data.subset(idx)
     angles = np.random.default_rng(seed).uniform(0.0, 2.0 * np.pi, size=idx.size)  # (K,)
     meta: dict[str, Any] = {
@@ -180,14 +206,16 @@ def check_cam_matches(cam_labels: np.ndarray, data: Trajectories, cam_path: str 
 
 
 def augmented_set(
-    data: Trajectories, cam: np.ndarray, arm: str, percent: float, seed: int, attrs: dict[str, Any] | None = None
+    data: Trajectories, cam: np.ndarray, arm: str, percent: float, seed: int, attrs: dict[str, Any] | None = None,
+    draw: str = "without_replacement", size_per_class: int | None = None,
 ) -> Trajectories:
     """Selection and rotation of one (arm, seed), each from its own stream derived from ``seed``."""
     select_seed = derive_seed(seed, "select")
-    idx = select(cam, data.labels, percent, arm, select_seed)
+    idx = select(cam, data.labels, percent, arm, select_seed, draw, size_per_class)
     meta = {"augment_arm": arm, "augment_percent": float(percent), "augment_set_seed": int(seed),
-            "augment_select_seed": select_seed, **(attrs or {})}
-    return augment(data, idx, derive_seed(seed, "rotate"), meta)
+            "augment_select_seed": select_seed, "augment_draw": draw,
+            "augment_size_per_class": -1 if size_per_class is None else int(size_per_class), **(attrs or {})}
+    return augment(data, idx, derive_seed(seed, "rotate"), meta, repeats=draw == "with_replacement")
 
 
 # --- 3. noisy evaluation -----------------------------------------------------------------------------------------

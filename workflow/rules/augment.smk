@@ -23,6 +23,8 @@ rule augment_select:
         "logs/augment/{regime}/data/{arm}/seed{seed}.log",
     params:
         percent=AUG["percent"],
+        draw=AUG["draw"] if AUG["draw"] == "without_replacement" else
+            f"{AUG['draw']} --size-per-class {AUG['size_per_class']}",
         # the selection (random arm) and the rotation angles of this (arm, seed)
         seed=lambda w: derive_seed(config["seed"], "augment", w.arm, w.seed),
     threads: 1
@@ -33,7 +35,7 @@ rule augment_select:
         CPU_ENV
     shell:
         "python -m andicam augment-select --data {input.data} --gradcam {input.gradcam} --arm {wildcards.arm}"
-        " --percent {params.percent} --seed {params.seed} --out {output} > {log} 2>&1"
+        " --percent {params.percent} --draw {params.draw} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule augment_train:

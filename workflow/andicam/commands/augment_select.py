@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from andicam.augment import ARMS, augmented_set, check_cam_matches, read_cam
+from andicam.augment import ARMS, DRAWS, augmented_set, check_cam_matches, read_cam
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES, read_trajectories, write_trajectories
 
@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arm", required=True, choices=ARMS, help="targeted: top p %% by time-mean Grad-CAM; "
                         "random: the same count per class drawn without replacement")
     parser.add_argument("--percent", required=True, type=float, help="p in (0, 100]: share kept per class")
+    parser.add_argument("--draw", choices=DRAWS, default="without_replacement",
+                        help="with_replacement: --size-per-class draws per class from the top p %% (targeted) "
+                        "or the whole class (random), the paper's set-up; without_replacement: keep p %% per class")
+    parser.add_argument("--size-per-class", type=int, default=None,
+                        help="draws per class (draw with_replacement only)")
     parser.add_argument("--seed", required=True, type=int, help="seed of this set (random draw and rotation angles)")
     parser.add_argument("--out", required=True, help="augmented set (.h5)")
 
@@ -26,13 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.percent <= 100:
         raise UserInputError(f"--percent must lie in (0, 100], got {args.percent}")
+    if (args.draw == "with_replacement") != (args.size_per_class is not None):
+        raise UserInputError("--size-per-class is required by --draw with_replacement and used by no other draw")
+    if args.size_per_class is not None and args.size_per_class < 1:
+        raise UserInputError(f"--size-per-class must be positive, got {args.size_per_class}")
     data = read_trajectories(args.data)
     cam, cam_labels = read_cam(args.gradcam)
     check_cam_matches(cam_labels, data, args.gradcam, args.data)
     out = augmented_set(data, cam, args.arm, args.percent, args.seed,
-                        {"source": str(args.data), "gradcam": str(args.gradcam)})
+                        {"source": str(args.data), "gradcam": str(args.gradcam)}, args.draw, args.size_per_class)
     write_trajectories(args.out, out)
     per_class = np.bincount(out.labels, minlength=len(CLASS_NAMES)) // 2
-    print(f"{args.arm} p={args.percent:g}%: kept {len(out) // 2} of {len(data)} "
+    print(f"{args.arm} p={args.percent:g}% ({args.draw}): kept {len(out) // 2} of {len(data)} "
           f"({', '.join(f'{n}:{k}' for n, k in zip(CLASS_NAMES, per_class))}), wrote {len(out)} to {args.out}")
     return 0

@@ -309,3 +309,9 @@ def test_command_stores_per_trajectory_correctness(tmp_path) -> None:
     assert np.allclose(both["mean_x"], both["mean_y"])  # same point estimate, other interval
     assert (both["low_x"] <= both["mean_x"]).all() and (both["mean_x"] <= both["high_x"]).all()
     assert (boot["ci_method"] == "paired bootstrap over " + boot["n_traj"].astype(str) + " trajectories").all()
+    pdf = tmp_path / "erasing.pdf"
+    assert cli_main(["plot-erasing", "--erasing", str(out), "--correctness", str(npz), "--out", str(pdf)]) == 0
+    assert pdf.stat().st_size > 0
+    titles = [ax.get_title() for ax in plot_erasing(table, boot).axes]
+    assert "band: 95 % paired bootstrap over 12 trajectories" in titles
+    assert "band: range over control seeds" in [ax.get_title() for ax in plot_erasing(table).axes]

@@ -138,16 +138,20 @@ rule tsne:
 
 rule fig_erasing:
     input:
-        "results/explain/erasing.csv",
+        table="results/explain/erasing.csv",
+        correctness="results/explain/erasing_correctness.npz",
     output:
         pdf=report("results/figures/erasing.pdf", caption=caption("erasing"), category="Grad-CAM"),
         png="results/figures/erasing.png",
     log:
         "logs/figures/erasing.log",
+    params:
+        master=config["seed"],
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-erasing --erasing {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot-erasing --erasing {input.table} --correctness {input.correctness}"
+        " --seed {params.master} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_erasing_by_class:

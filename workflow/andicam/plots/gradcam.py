@@ -51,9 +51,10 @@ def _erasing_panel(ax: plt.Axes, table: pd.DataFrame, cls: str) -> None:
     ax.set_ylim(0, 100)
 
 
-def plot_erasing(table: pd.DataFrame) -> plt.Figure:
+def plot_erasing(table: pd.DataFrame, differences: pd.DataFrame | None = None) -> plt.Figure:
     """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls;
-    below, Grad-CAM minus each matched control."""
+    below, Grad-CAM minus each matched control: with ``differences`` (``trajectory_bootstrap_differences``)
+    its paired bootstrap interval over trajectories, else the range over control seeds."""
     _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
     if not (table["class"] == "all").any():
         raise ValueError("erasing table has no rows for class 'all'")
@@ -64,7 +65,12 @@ def plot_erasing(table: pd.DataFrame) -> plt.Figure:
     ax.set_ylabel("accuracy (%)")
     where = " (padding included)" if includes_padding(table) else ""
     ax.set_title(f"Erasing segments, {n} trajectories{where}")
-    diff = control_differences(table[table["class"] == "all"])
+    if differences is None:
+        diff = control_differences(table[table["class"] == "all"])
+        band = "range over control seeds"
+    else:
+        diff = differences[differences["class"] == "all"]
+        band = "95 % " + str(diff["ci_method"].iloc[0])
     for control, d in diff.groupby("control"):
         color, label = CONTROL_STYLE[str(control)]
         d = d.sort_values("bin")
@@ -72,6 +78,7 @@ def plot_erasing(table: pd.DataFrame) -> plt.Figure:
         dax.plot(d["bin"], 100 * d["mean"], color=color, marker="o", ms=3, lw=1.2)
     dax.axhline(0, color="k", lw=0.8)
     dax.set_ylabel("Grad-CAM - control\n(points)")
+    dax.set_title(f"band: {band}", fontsize=7)
     dax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
     bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
     dax.set_xticks(bins, _bin_labels(len(bins)), rotation=45, ha="right")

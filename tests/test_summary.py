@@ -233,7 +233,12 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     assert "padding included" in rows["erasing_none"]["description"]  # a table without a positions column
     table = pd.read_csv(inputs["erasing"]).assign(positions="trajectory")
     table.to_csv(tmp_path / "positions.csv", index=False)
-    assert "trajectory segments" in by_result(sm.erasing_rows(tmp_path / "positions.csv"))["erasing_none"]["description"]
+    segments = by_result(sm.erasing_rows(tmp_path / "positions.csv"))
+    assert "trajectory segments" in segments["erasing_none"]["description"]
+    # the paper's deciles only beside a run that erased padding as its code did
+    assert segments["erasing_gradcam_bin9"]["paper"] == sm.ERASING_NOT_COMPARABLE
+    assert math.isnan(segments["erasing_gradcam_bin9"]["paper_value"])
+    assert math.isnan(segments["erasing_uniform_mean"]["paper_value"])
     uni = rows["erasing_uniform_mean"]
     mean, lo, hi = sm.t_interval([30.0, 34.0, 32.0])
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))

@@ -365,6 +365,9 @@ def _bin_label(b: int, n_bins: int) -> str:
     return f"{100 * b / n_bins:g}-{100 * (b + 1) / n_bins:g} %"
 
 
+ERASING_NOT_COMPARABLE = "not comparable: the paper's code erased padding too (see an include_padding run)"
+
+
 def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: str | Path | None = None,
                  n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
     """Grad-CAM accuracy per percentile bin, nothing erased, and each control's mean over bins (class "all").
@@ -440,6 +443,12 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
             differences.append(_row(f"erasing_minus_{method}_bin{b}", desc,
                              mean, lo, hi, len(diff), _plural(len(diff), "control seed"), path, POINTS,
                              "t CI over control seeds only (undercovers)" if len(diff) > 1 else ""))
+    if not includes_padding(frame):
+        # The paper's deciles ranked and erased the zero-padding too; beside a run that excludes it they
+        # would read as a replication, so they stand only beside an include_padding run.
+        for r in rows:
+            if r["paper"]:
+                r["paper"], r["paper_value"] = ERASING_NOT_COMPARABLE, math.nan
     return rows + differences
 
 

@@ -149,6 +149,17 @@ def test_draw_with_replacement_the_papers_set_up() -> None:
         aug.select(cam, labels, 60, "random", 1, "bootstrap", 5)
 
 
+def test_arms_beyond_the_paper_rank_by_their_own_score() -> None:
+    labels = np.zeros(5, dtype=np.int64)
+    # means 0.25, 0.5, 0.1, 0.3, 0.0; peaks 1, 0.5, 0.4, 0.3, 2
+    cam = np.array([[1, 0, 0, 0], [0.5] * 4, [0.4, 0, 0, 0], [0.3] * 4, [2, -2, 0, 0]])
+    assert list(aug.select(cam, labels, 40, "targeted", 0)) == [1, 3]
+    assert list(aug.select(cam, labels, 40, "targeted_peak", 0)) == [0, 4]
+    assert list(aug.select(cam, labels, 40, "least_confident", 0)) == [2, 4]
+    assert list(aug.select(cam, labels, 40, "targeted_layer3", 0)) == [1, 3]  # the caller passes layer3 maps
+    assert aug.ARM_LAYER["targeted_layer3"] == "layer3"
+
+
 def test_augmented_set_with_replacement_rotates_every_draw(tmp_path: Path) -> None:
     n = 3 * len(CLASS_NAMES)
     traj = np.random.default_rng(0).normal(size=(n, 2, 20)).astype(np.float32)
@@ -199,7 +210,7 @@ def test_augment_select_command_writes_a_traceable_set(tmp_path: Path) -> None:
     write_trajectories(tmp_path / "shard.h5", data)
     cam = np.random.default_rng(2).standard_normal((len(data), 32))
     write_cam(tmp_path / "cam.h5", cam, data.labels)
-    for arm in aug.ARMS:
+    for arm in aug.PAPER_ARMS:
         out = tmp_path / f"{arm}.h5"
         rc = main(["augment-select", "--data", str(tmp_path / "shard.h5"), "--gradcam", str(tmp_path / "cam.h5"),
                    "--arm", arm, "--percent", "60", "--seed", "11", "--out", str(out)])
@@ -213,7 +224,7 @@ def test_augment_select_command_writes_a_traceable_set(tmp_path: Path) -> None:
         assert got.attrs["source"] == str(tmp_path / "shard.h5")
         assert got.attrs["gradcam"] == str(tmp_path / "cam.h5")
         assert got.attrs["kept_per_class"] == [6] * 8
-    for arm in aug.ARMS:
+    for arm in aug.PAPER_ARMS:
         got = read_trajectories(tmp_path / f"{arm}.h5")
         expected = aug.select(cam, data.labels, 60, arm, derive_seed(11, "select"))
         assert np.array_equal(got.trajectories[:expected.size], data.trajectories[expected])
@@ -369,6 +380,10 @@ def test_aggregate_on_a_hand_example() -> None:
     assert acc.loc["targeted", "ci_method"] == "t interval over training seeds"
     assert acc.loc["baseline", "mean"] == pytest.approx(0.6)
     assert math.isnan(acc.loc["baseline", "se"]) and math.isnan(acc.loc["baseline", "ci_low"])
+    extra = aug.aggregate(pd.concat([hand_results(), hand_results().query("arm == 'random'").assign(
+        arm="targeted_peak", accuracy=[0.75, 0.8, 0.9])]))
+    peak = extra[(extra["metric"] == "accuracy") & (extra["arm"] == "targeted_peak-random")].iloc[0]
+    assert peak["mean"] == pytest.approx(0.4 / 6) and peak["n"] == 3  # 0.05, 0.1, 0.05
     assert len(summary) == 4 * len(aug.METRICS)
     again = aug.aggregate(hand_results())
     pd.testing.assert_frame_equal(summary, again)
@@ -376,7 +391,7 @@ def test_aggregate_on_a_hand_example() -> None:
 
 def test_aggregate_rejects_unpaired_or_duplicate_results() -> None:
     results = hand_results()
-    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] .* one arm only"):
+    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] .* targeted and random only"):
         aug.aggregate(results.drop(index=5))
     with pytest.raises(ValueError, match="duplicate result for arm targeted"):
         aug.aggregate(pd.concat([results, results.iloc[[0]]]))

@@ -46,6 +46,10 @@ BAD = [
     ("no seeds", "train.seeds", [], "train.seeds: must not be empty"),
     ("lengths reversed", "data.regimes.fixed.max_length", 900, "min_length 1000 > max_length 900"),
     ("length beyond input", "data.regimes.fixed.max_length", 2000, "data.regimes.fixed.max_length: 2000"),
+    ("augment without random", "augment.arms", ["targeted", "targeted_peak"], "augment.arms: ['targeted', "
+     "'targeted_peak'] lacks 'random'"),
+    ("unknown augment arm", "augment.arms", ["random", "best"], "augment.arms.1: 'best' is not one of"),
+    ("unknown draw", "augment.draw", "bootstrap", "augment.draw: 'bootstrap' is not one of"),
 ]
 
 

@@ -34,7 +34,13 @@ from andicam.intervals import PAIRED_T_METHOD, T_METHOD, t_interval
 from andicam.preprocess import to_model_input
 from andicam.seeding import derive_seed
 
-ARMS: tuple[str, ...] = ("targeted", "random")
+# The paper's two arms, then three beyond it. "targeted" ranks by the time-mean of the layer4 map, which is
+# (true-class logit - bias) / 32, i.e. confidence; the next two use where Grad-CAM points (the finer layer3
+# map's mean, the layer4 map's peak over time), and least_confident keeps the bottom p % as a contrast.
+PAPER_ARMS: tuple[str, ...] = ("targeted", "random")
+ARMS: tuple[str, ...] = (*PAPER_ARMS, "targeted_layer3", "targeted_peak", "least_confident")
+ARM_LAYER: dict[str, str] = {"targeted": "layer4", "random": "layer4", "targeted_layer3": "layer3",
+                             "targeted_peak": "layer4", "least_confident": "layer4"}
 # with_replacement: the paper's set-up (authors' earlier code behind its augmentation figure): per class
 # size_per_class draws with replacement from the top p % (targeted) or from the whole class (random).
 # without_replacement: keep p % of each class, targeted by rank, random drawn without replacement.
@@ -100,24 +106,26 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
         raise ValueError(f"need cam (N, P) and labels (N,), got {cam.shape} and {labels.shape}")
     if not np.isfinite(cam).all():
         raise ValueError("the Grad-CAM maps contain NaN or Inf")
-    score = cam_score(cam)
+    score = cam.astype(np.float64).max(axis=1) if arm == "targeted_peak" else cam_score(cam)
+    if arm == "least_confident":
+        score = -score
     rng = np.random.default_rng(seed)
     kept = []
     for label in range(NUM_CLASSES):
         members = np.flatnonzero(labels == label)
         k = keep_count(members.size, percent)
-        if arm == "targeted":
-            order = np.argsort(-score[members], kind="stable")  # largest mean first, stable on ties
-            pool = members[order[:k]]
-        else:
+        if arm == "random":
             pool = members
+        else:
+            order = np.argsort(-score[members], kind="stable")  # largest score first, stable on ties
+            pool = members[order[:k]]
         if draw == "with_replacement":
             # a class absent from the shard has nothing to draw from
             kept.append(rng.choice(pool, size=size_per_class, replace=True) if pool.size else pool)
-        elif arm == "targeted":
-            kept.append(pool)
-        else:
+        elif arm == "random":
             kept.append(rng.choice(members, size=k, replace=False))
+        else:
+            kept.append(pool)
     return np.sort(np.concatenate(kept)).astype(np.int64)
 
 
@@ -325,8 +333,9 @@ def _summary_row(arm: str, sigma: float, metric: str, values: np.ndarray, method
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Tidy summary: one row per (arm, sigma, metric) with n, mean, se (std ddof=1 / sqrt n), 95 % t interval.
 
-    Adds arm ``targeted-random``: the difference of the two arms paired by
-    training seed, per level and metric, with a paired t interval. The
+    Adds arm ``<arm>-random`` for every other arm in the results: its
+    difference from the random arm paired by training seed, per level and
+    metric, with a paired t interval. The
     intervals are over training seeds: with 5-10 seeds a percentile bootstrap
     would cover only 83-91 % (tests/test_intervals.py).
     """
@@ -344,18 +353,19 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     for (arm, sigma), group in results.groupby(["arm", "sigma"], sort=True):
         for metric in METRICS:
             rows.append(_summary_row(arm, float(sigma), metric, group[metric].to_numpy(float), T_SEEDS))
-    if set(ARMS) <= set(results["arm"]):
-        for sigma, group in results[results["arm"].isin(ARMS)].groupby("sigma", sort=True):
-            targeted = group[group["arm"] == "targeted"].set_index("seed")
+    present = set(results["arm"])
+    for arm in (a for a in ARMS if a != "random" and a in present and "random" in present):
+        for sigma, group in results[results["arm"].isin([arm, "random"])].groupby("sigma", sort=True):
+            other = group[group["arm"] == arm].set_index("seed")
             random = group[group["arm"] == "random"].set_index("seed")
-            if set(targeted.index) != set(random.index):
-                only = sorted(set(targeted.index) ^ set(random.index))
+            if set(other.index) != set(random.index):
+                only = sorted(set(other.index) ^ set(random.index))
                 raise ValueError(
-                    f"seed(s) {only} at sigma {sigma} are in one arm only; the paired difference needs the "
-                    "same seeds in both arms"
+                    f"seed(s) {only} at sigma {sigma} are in one of {arm} and random only; the paired "
+                    "difference needs the same seeds in both arms"
                 )
-            seeds = sorted(targeted.index)
+            seeds = sorted(other.index)
             for metric in METRICS:
-                diff = targeted.loc[seeds, metric].to_numpy(float) - random.loc[seeds, metric].to_numpy(float)
-                rows.append(_summary_row(DIFFERENCE, float(sigma), metric, diff, PAIRED_T_SEEDS))
+                diff = other.loc[seeds, metric].to_numpy(float) - random.loc[seeds, metric].to_numpy(float)
+                rows.append(_summary_row(f"{arm}-random", float(sigma), metric, diff, PAIRED_T_SEEDS))
     return pd.DataFrame(rows)

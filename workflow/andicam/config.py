@@ -116,6 +116,8 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
     if aug["shard"] >= n_train:
         raise ConfigError(f"config: augment.shard: {aug['shard']} but the {aug['regime']} regime has only "
                           f"{n_train} training shard(s) (indices from 0)")
+    if "random" not in aug["arms"]:
+        raise ConfigError(f"config: augment.arms: {aug['arms']} lacks 'random', the arm every other is compared with")
     model = config["model"]
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")

@@ -5,11 +5,11 @@
 from andicam.seeding import derive_seed
 
 AUG = config["augment"]
-AUG_ARMS = ("targeted", "random")
+AUG_ARMS = tuple(AUG["arms"])
 
 
 wildcard_constraints:
-    arm="targeted|random",
+    arm="|".join(AUG_ARMS),
 
 
 rule augment_select:

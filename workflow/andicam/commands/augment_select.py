@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from andicam.augment import ARMS, DRAWS, augmented_set, check_cam_matches, read_cam
+from andicam.augment import ARM_LAYER, ARMS, DRAWS, augmented_set, check_cam_matches, read_cam
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES, read_trajectories, write_trajectories
 
@@ -16,8 +16,10 @@ HELP = "Keep the top p %% of a training shard by Grad-CAM (or as many at random)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="training shard (.h5) the Grad-CAM was computed on")
     parser.add_argument("--gradcam", required=True, help="Grad-CAM file of that shard (its layer4 maps are used)")
-    parser.add_argument("--arm", required=True, choices=ARMS, help="targeted: top p %% by time-mean Grad-CAM; "
-                        "random: the same count per class drawn without replacement")
+    parser.add_argument("--arm", required=True, choices=ARMS,
+                        help="targeted: top p %% by time-mean layer4 Grad-CAM; random: the whole class; "
+                        "targeted_layer3: top p %% by time-mean layer3 map; targeted_peak: top p %% by the layer4 "
+                        "map's maximum over time; least_confident: bottom p %% by time-mean layer4 map")
     parser.add_argument("--percent", required=True, type=float, help="p in (0, 100]: share kept per class")
     parser.add_argument("--draw", choices=DRAWS, default="without_replacement",
                         help="with_replacement: --size-per-class draws per class from the top p %% (targeted) "
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.size_per_class is not None and args.size_per_class < 1:
         raise UserInputError(f"--size-per-class must be positive, got {args.size_per_class}")
     data = read_trajectories(args.data)
-    cam, cam_labels = read_cam(args.gradcam)
+    cam, cam_labels = read_cam(args.gradcam, ARM_LAYER[args.arm])
     check_cam_matches(cam_labels, data, args.gradcam, args.data)
     out = augmented_set(data, cam, args.arm, args.percent, args.seed,
                         {"source": str(args.data), "gradcam": str(args.gradcam)}, args.draw, args.size_per_class)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from andicam.augment import ARMS, BASELINE, DIFFERENCE
+from andicam.augment import BASELINE, DIFFERENCE, PAPER_ARMS
 from andicam.dataio import CLASS_NAMES
 
 ARM_STYLE: dict[str, dict[str, str]] = {
@@ -20,13 +20,13 @@ def _check(summary: pd.DataFrame) -> None:
     missing = {"arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high"} - set(summary.columns)
     if missing:
         raise ValueError(f"summary lacks column(s) {', '.join(sorted(missing))}; is it augment-aggregate's output?")
-    if not set(summary["arm"]) & {*ARMS, BASELINE}:
+    if not set(summary["arm"]) & {*PAPER_ARMS, BASELINE}:
         raise ValueError("summary holds no arm to plot")
 
 
 def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str) -> None:
     """Mean (in %) against sigma per arm, with a +-1 standard-error band where there are several seeds."""
-    for arm in (BASELINE, *ARMS):
+    for arm in (BASELINE, *PAPER_ARMS):
         rows = summary[(summary["arm"] == arm) & (summary["metric"] == metric)].sort_values("sigma")
         if rows.empty:
             continue

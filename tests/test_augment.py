@@ -417,7 +417,7 @@ def test_aggregate_and_plot_commands(tmp_path: Path) -> None:
     table = pd.read_csv(summary)
     assert list(table.columns) == ["arm", "sigma", "metric", "n", "mean", "se", "ci_low", "ci_high", "ci_method"]
     assert len(table) == 4 * 3 * len(aug.METRICS)
-    for name in ("augmentation_noise", "augmentation_by_class"):
+    for name in ("augmentation_noise", "augmentation_by_class", "augmentation_arms"):
         out = tmp_path / "figures" / f"{name}.pdf"
         assert main([f"plot-{name.replace('_', '-')}", "--summary", str(summary), "--out", str(out)]) == 0
         assert out.stat().st_size > 0 and out.with_suffix(".png").stat().st_size > 0
@@ -438,3 +438,12 @@ def test_figures_have_their_panels() -> None:
     assert [ax.get_title() for ax in fig.axes] == list(CLASS_NAMES)
     with pytest.raises(ValueError, match="lacks column"):
         plot_noise(summary.drop(columns="se"))
+    from andicam.plots.augment import plot_arms
+
+    extra = pd.concat([hand_results(), hand_results().query("arm == 'random'").assign(
+        arm="least_confident", accuracy=[0.6, 0.7, 0.8])])
+    fig = plot_arms(aug.aggregate(extra))
+    left, right = fig.axes
+    assert len(left.get_lines()) == 4  # baseline, targeted, random, least confident
+    # targeted - random 15 points; least confident - random: -0.1, 0, -0.05 -> -5 points
+    assert sorted(float(line.get_ydata()[0]) for line in right.get_lines()[1:]) == pytest.approx([-5.0, 15.0])

@@ -67,8 +67,9 @@ def test_data_do_not_depend_on_cores(tmp_path):
 FIGURE_NAMES = (
     "dataset_overview", "confusion_variable", "confusion_fixed", "class_share_vs_alpha", "accuracy_vs_depth",
     "training_curves", "erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne",
-    "gradcam_examples", "augmentation_noise", "augmentation_by_class", "relevance_train", "relevance_test",
-    "relevance_layers", "relevance_blocks", "ablation_heatmap", "ablation_top1", "ablation_independence",
+    "gradcam_examples", "augmentation_noise", "augmentation_by_class", "augmentation_arms", "relevance_train",
+    "relevance_test", "relevance_layers", "relevance_blocks", "ablation_heatmap", "ablation_top1",
+    "ablation_independence",
     "noise_robustness",
 )
 

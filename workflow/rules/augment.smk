@@ -153,11 +153,28 @@ rule fig_augmentation_by_class:
         "python -m andicam plot-augmentation-by-class --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
+rule fig_augmentation_arms:
+    input:
+        f"results/augment/{AUG['regime']}/summary.csv",
+    output:
+        pdf=report("results/figures/augmentation_arms.pdf", caption=caption("augmentation_arms"),
+                   category="Augmentation"),
+        png="results/figures/augmentation_arms.png",
+    log:
+        "logs/figures/augmentation_arms.log",
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot-augmentation-arms --summary {input} --out {output.pdf} > {log} 2>&1"
+
+
 rule augment:
     """The augmentation experiment and its figures (named target: `snakemake augment`)."""
     input:
         "results/figures/augmentation_noise.pdf",
         "results/figures/augmentation_by_class.pdf",
+        "results/figures/augmentation_arms.pdf",
 
 
-FIGURES += ["results/figures/augmentation_noise.pdf", "results/figures/augmentation_by_class.pdf"]
+FIGURES += ["results/figures/augmentation_noise.pdf", "results/figures/augmentation_by_class.pdf",
+            "results/figures/augmentation_arms.pdf"]

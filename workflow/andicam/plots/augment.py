@@ -6,12 +6,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from andicam.augment import BASELINE, DIFFERENCE, PAPER_ARMS
+from andicam.augment import ARMS, BASELINE, DIFFERENCE, PAPER_ARMS
 from andicam.dataio import CLASS_NAMES
 
 ARM_STYLE: dict[str, dict[str, str]] = {
     "targeted": {"color": "#d62728", "linestyle": "-", "label": "Grad-CAM targeted"},
     "random": {"color": "#1f77b4", "linestyle": "-", "label": "random"},
+    "targeted_layer3": {"color": "#2ca02c", "linestyle": "-", "label": "layer3 time-mean"},
+    "targeted_peak": {"color": "#9467bd", "linestyle": "-", "label": "layer4 peak"},
+    "least_confident": {"color": "#ff7f0e", "linestyle": "-", "label": "least confident"},
     BASELINE: {"color": "#7f7f7f", "linestyle": "--", "label": "no augmentation"},
 }
 
@@ -24,9 +27,9 @@ def _check(summary: pd.DataFrame) -> None:
         raise ValueError("summary holds no arm to plot")
 
 
-def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str) -> None:
+def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str, arms: tuple[str, ...] = PAPER_ARMS) -> None:
     """Mean (in %) against sigma per arm, with a +-1 standard-error band where there are several seeds."""
-    for arm in (BASELINE, *PAPER_ARMS):
+    for arm in (BASELINE, *arms):
         rows = summary[(summary["arm"] == arm) & (summary["metric"] == metric)].sort_values("sigma")
         if rows.empty:
             continue
@@ -41,7 +44,7 @@ def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str) -> None:
 
 
 def plot_noise(summary: pd.DataFrame) -> plt.Figure:
-    """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % bootstrap CI."""
+    """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % paired t CI."""
     _check(summary)
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     _arm_lines(ax, summary, "accuracy")
@@ -75,5 +78,32 @@ def plot_by_class(summary: pd.DataFrame) -> plt.Figure:
         ax.set_ylabel("recall (%)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.tight_layout()
+    return fig
+
+
+def plot_arms(summary: pd.DataFrame) -> plt.Figure:
+    """Every arm that ran: accuracy against sigma (mean +- SE), and each arm minus random, paired by seed (95 % t CI)."""
+    _check(summary)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    _arm_lines(left, summary, "accuracy", ARMS)
+    left.set_xlabel(r"localisation noise $\sigma$")
+    left.set_ylabel("test accuracy (%)")
+    left.legend(frameon=False, fontsize=6)
+    right.axhline(0, color="black", linewidth=0.6)
+    acc = summary[summary["metric"] == "accuracy"]
+    for arm in (a for a in ARMS if a != "random"):
+        diff = acc[acc["arm"] == f"{arm}-random"].sort_values("sigma")
+        if diff.empty:
+            continue
+        style = ARM_STYLE[arm]
+        right.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color=style["color"],
+                           alpha=0.15, linewidth=0)
+        right.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2.5, color=style["color"],
+                   label=f"{style['label']} (n={int(diff['n'].max())} pairs)")
+    right.set_xlabel(r"localisation noise $\sigma$")
+    right.set_ylabel("arm $-$ random (points, 95 % paired t CI)")
+    if right.get_legend_handles_labels()[0]:
+        right.legend(frameon=False, fontsize=6)
     fig.tight_layout()
     return fig

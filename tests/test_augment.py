@@ -375,9 +375,15 @@ def test_aggregate_on_a_hand_example() -> None:
     # t_{0.975,2} = 4.302653: half widths 4.302653 x 0.05 / sqrt 3 = 0.124207 (paired) and 0.248414
     assert (diff["ci_low"], diff["ci_high"]) == pytest.approx((0.15 - 0.124207, 0.15 + 0.124207), abs=1e-6)
     assert diff["ci_method"] == "paired t interval over training seeds"
-    assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.9 - 0.248414,
-                                                                                            0.9 + 0.248414), abs=1e-6)
+    # 0.9 + 0.248414 passes 100 %: clipped
+    assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.9 - 0.248414, 1.0),
+                                                                                            abs=1e-6)
     assert acc.loc["targeted", "ci_method"] == "t interval over training seeds"
+    # random 0.1, 0.1, 0.25 after the shift: mean 0.15 +- 4.302653 x 0.086603 / sqrt 3 = 0.215133, low clipped at 0
+    low = aug.aggregate(hand_results().assign(accuracy=lambda f: f["accuracy"] - 0.6))
+    row = low[(low["metric"] == "accuracy") & (low["arm"] == "random")].iloc[0]
+    assert row["ci_low"] == 0.0 and row["ci_high"] == pytest.approx(0.15 + 0.215133, abs=1e-6)
+    assert acc.loc["baseline", "ci_method"] == ""
     assert acc.loc["baseline", "mean"] == pytest.approx(0.6)
     assert math.isnan(acc.loc["baseline", "se"]) and math.isnan(acc.loc["baseline", "ci_low"])
     extra = aug.aggregate(pd.concat([hand_results(), hand_results().query("arm == 'random'").assign(

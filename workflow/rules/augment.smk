@@ -58,8 +58,8 @@ rule augment_train:
         depth=config["model"]["main_depth"],
         width=config["model"]["width"],
         epochs=AUG["epochs"],
-        t=config["train"],
-        amp="--amp" if config["train"]["amp"] else "--no-amp",
+        patience=config["train"]["patience"],
+        options=train_options(),
     threads: 2
     resources:
         runtime=minutes(240),
@@ -72,11 +72,8 @@ rule augment_train:
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master}"
         " --tag regime={wildcards.regime} --tag augment_arm={wildcards.arm}"
-        " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
-        " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
-        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
-        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
-        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+        " --depth {params.depth} --width {params.width} --epochs {params.epochs} --patience {params.patience}"
+        " {params.options} --threads {threads} > {log} 2>&1"
 
 
 rule augment_noise_eval:

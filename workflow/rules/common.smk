@@ -59,6 +59,16 @@ def caption(name):
 # Input functions of the classifier (train.smk).
 
 
+def train_options(lr=None, schedule=None):
+    """The `andicam train` options every training rule takes from config `train` (optimiser, schedule,
+    device, precision); lr and schedule override the config's. Epochs and patience are each rule's own."""
+    t = config["train"]
+    return (f"--lr {lr or t['lr']} --schedule {schedule or t['schedule']} --batch-size {t['batch_size']}"
+            f" --step-size {t['step_size']} --gamma {t['gamma']} --min-delta {t['min_delta']}"
+            f" --weight-decay {t['weight_decay']} --device {t['device']} --gpu-batch-size {t['gpu_batch_size']}"
+            f" {'--amp' if t['amp'] else '--no-amp'}")
+
+
 def run_dir(kind, regime, depth, seed):
     """results/{models|eval}/{regime}/depth{depth}/seed{seed}."""
     return f"results/{kind}/{regime}/depth{depth}/seed{seed}"
@@ -99,6 +109,14 @@ def noise_eval_models(regime):
     return paths, arms, seeds
 
 
+# Input functions of the noise-robust classifier (robust.smk) and predict.
+
+
+def robust_run(kind, regime, seed):
+    """results/robust/{models|eval}/{regime}/seed{seed}."""
+    return f"results/robust/{kind}/{regime}/seed{seed}"
+
+
 # Input functions of the relevance (relevance.smk).
 
 
@@ -121,7 +139,7 @@ def predict_model(wildcards):
     if cfg["model"]:
         return cfg["model"]
     if cfg["model_kind"] == "robust":
-        return f"results/robust/models/{cfg['regime']}/seed{config['train']['seeds'][0]}/model.pt"
+        return f"{robust_run('models', cfg['regime'], config['train']['seeds'][0])}/model.pt"
     return main_model(cfg["regime"])
 
 

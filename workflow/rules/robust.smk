@@ -6,11 +6,6 @@
 ROBUST = config["robust"]
 
 
-def robust_run(kind, regime, seed):
-    """results/robust/{models|eval}/{regime}/seed{seed}."""
-    return f"results/robust/{kind}/{regime}/seed{seed}"
-
-
 rule train_robust:
     """One noise-robust classifier; resumes from its checkpoint like `train`."""
     input:
@@ -29,10 +24,9 @@ rule train_robust:
         master=config["seed"],
         depth=MAIN_DEPTH,
         width=config["model"]["width"],
-        t=TRAIN,
         epochs=ROBUST["epochs"] or TRAIN["epochs"],
         patience=ROBUST["patience"] or TRAIN["patience"],
-        amp="--amp" if TRAIN["amp"] else "--no-amp",
+        options=train_options(),
         noise=f"--noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]} --noise-clean {ROBUST['clean']}"
               + (" --rotate" if ROBUST["rotate"] else " --no-rotate"),
     threads: 2
@@ -46,11 +40,8 @@ rule train_robust:
         "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime} --tag kind=robust"
-        " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
-        " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
-        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.patience}"
-        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
-        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} {params.noise} --threads {threads} > {log} 2>&1"
+        " --depth {params.depth} --width {params.width} --epochs {params.epochs} --patience {params.patience}"
+        " {params.options} {params.noise} --threads {threads} > {log} 2>&1"
 
 
 rule evaluate_robust:
@@ -80,8 +71,8 @@ rule evaluate_robust:
 rule robust_noise_eval:
     """Noiseless (paper) and robust models of every training seed on the same noisy test inputs."""
     input:
-        noiseless=lambda w: [run_dir("models", w.regime, MAIN_DEPTH, s) + "/model.pt" for s in TRAIN["seeds"]],
-        robust=lambda w: [robust_run("models", w.regime, s) + "/model.pt" for s in TRAIN["seeds"]],
+        noiseless=lambda w: [f"{run_dir('models', w.regime, MAIN_DEPTH, s)}/model.pt" for s in TRAIN["seeds"]],
+        robust=lambda w: [f"{robust_run('models', w.regime, s)}/model.pt" for s in TRAIN["seeds"]],
         data=lambda w: shards(w.regime, "test"),
     output:
         "results/robust/noise_{regime}.csv",

@@ -28,10 +28,7 @@ rule scaling_train:
     params:
         checkpoint="checkpoints/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.pt",
         master=config["seed"],
-        lr=SCALING["lr"],
-        schedule=SCALING["schedule"],
-        t=config["train"],
-        amp="--amp" if config["train"]["amp"] else "--no-amp",
+        options=train_options(SCALING["lr"], SCALING["schedule"]),
     threads: 2
     resources:
         runtime=minutes(240),
@@ -45,10 +42,7 @@ rule scaling_train:
         " --seed {wildcards.seed} --master-seed {params.master} --per-class {wildcards.per_class}"
         " --tag regime={wildcards.regime} --tag per_class={wildcards.per_class}"
         " --depth {wildcards.depth} --width {wildcards.width} --epochs {wildcards.epochs}"
-        " --patience {wildcards.epochs} --lr {params.lr} --schedule {params.schedule}"
-        " --batch-size {params.t[batch_size]} --step-size {params.t[step_size]} --gamma {params.t[gamma]}"
-        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
-        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+        " --patience {wildcards.epochs} {params.options} --threads {threads} > {log} 2>&1"
 
 
 rule scaling_evaluate:

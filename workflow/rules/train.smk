@@ -24,8 +24,9 @@ rule train:
         checkpoint="checkpoints/models/{regime}/depth{depth}/seed{seed}.pt",
         master=config["seed"],
         width=config["model"]["width"],
-        t=TRAIN,
-        amp="--amp" if TRAIN["amp"] else "--no-amp",
+        epochs=TRAIN["epochs"],
+        patience=TRAIN["patience"],
+        options=train_options(),
     threads: 2
     resources:
         runtime=minutes(720),
@@ -37,11 +38,8 @@ rule train:
         "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime}"
-        " --depth {wildcards.depth} --width {params.width} --epochs {params.t[epochs]}"
-        " --batch-size {params.t[batch_size]} --lr {params.t[lr]} --schedule {params.t[schedule]}"
-        " --step-size {params.t[step_size]} --gamma {params.t[gamma]} --patience {params.t[patience]}"
-        " --min-delta {params.t[min_delta]} --weight-decay {params.t[weight_decay]} --device {params.t[device]}"
-        " --gpu-batch-size {params.t[gpu_batch_size]} {params.amp} --threads {threads} > {log} 2>&1"
+        " --depth {wildcards.depth} --width {params.width} --epochs {params.epochs}"
+        " --patience {params.patience} {params.options} --threads {threads} > {log} 2>&1"
 
 
 rule evaluate:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -289,29 +289,45 @@ def evaluate_noise(
 ) -> pd.DataFrame:
     """Accuracy and per-class recall of every model at every noise level, one row per (model, sigma).
 
-    Each level's noisy input is built once (seed ``noise_seed(seed, sigma)``)
-    and every model is run on it. ``arms`` and ``model_seeds`` label the models
-    (one each, in order) for the aggregation. ``amp``: bf16 autocast on CUDA.
+    ``arms`` and ``model_seeds`` label the models (one each, in order) for the
+    aggregation. ``amp``: bf16 autocast on CUDA.
     """
-    from andicam.model import load_model
-
     if not models or not len(models) == len(arms) == len(model_seeds):
         raise ValueError(
             f"need one arm and one seed per model, got {len(models)} models, {len(arms)} arms, {len(model_seeds)} seeds"
         )
+    labels = data.labels.astype(np.int64)
+    return pd.DataFrame([
+        {"model": str(models[i]), "arm": arms[i], "seed": int(model_seeds[i]), "sigma": float(sigma),
+         "n": int(labels.size), **scores(labels, predicted)}
+        for sigma, i, predicted in noisy_predictions(models, data, sigmas, seed, device, batch_size, amp)
+    ])
+
+
+def noisy_predictions(
+    models: Sequence[str | Path],
+    data: Trajectories,
+    sigmas: Sequence[float],
+    seed: int,
+    device: torch.device | str = "cpu",
+    batch_size: int = 512,
+    amp: bool = False,
+) -> Iterator[tuple[float, int, np.ndarray]]:
+    """(sigma, index of the model, predicted class (N,)) for every noise level and model, levels outermost.
+
+    Each level's noisy input is built once (seed ``noise_seed(seed, sigma)``) and
+    every model is run on it, so all models are compared on the same noise.
+    """
+    from andicam.model import load_model
+
     if not sigmas or min(sigmas) < 0 or len(set(sigmas)) != len(sigmas):
         raise ValueError(f"noise levels must be a non-empty list of distinct values >= 0, got {list(sigmas)}")
     device = torch.device(device)
     loaded = [load_model(str(path), device) for path in models]
-    labels = data.labels.astype(np.int64)
-    rows = []
     for sigma in sigmas:
         x = noisy_inputs(data, sigma, noise_seed(seed, sigma))  # (N, 2, 1000)
-        for path, arm, model_seed, model in zip(models, arms, model_seeds, loaded):
-            predicted = predict(model, x, batch_size, amp)
-            rows.append({"model": str(path), "arm": arm, "seed": int(model_seed), "sigma": float(sigma),
-                         "n": int(labels.size), **scores(labels, predicted)})
-    return pd.DataFrame(rows)
+        for i, model in enumerate(loaded):
+            yield sigma, i, predict(model, x, batch_size, amp)
 
 
 # --- 4. aggregation ----------------------------------------------------------------------------------------------

@@ -195,11 +195,10 @@ def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data
     """Accuracy and macro-F1 of every model at every noise level, overall and per length bin.
 
     One row per (model, sigma, length bin); ``length_bin`` is ``all`` for the whole test set. The noise
-    of a level is the noise experiment's (``andicam.augment.noisy_inputs`` with ``noise_seed(seed,
-    sigma)``): the same draw for every model, so the kinds are compared on identical inputs.
+    of a level is the noise experiment's (``andicam.augment.noisy_predictions``): the same draw for
+    every model, so the kinds are compared on identical inputs.
     """
-    from andicam.augment import noise_seed, noisy_inputs, predict
-    from andicam.model import load_model
+    from andicam.augment import noisy_predictions
 
     if not models or not len(models) == len(kinds) == len(seeds):
         raise ValueError(f"need one kind and one seed per model, got {len(models)}, {len(kinds)}, {len(seeds)}")
@@ -210,18 +209,12 @@ def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data
     bins = length_bins(data.lengths, edges)
     names = length_bin_labels(edges)
     groups = [("all", np.ones(len(labels), bool))] + [(name, bins == b) for b, name in enumerate(names)]
-    loaded = [load_model(str(path), device) for path in models]
-    rows = []
-    for sigma in sigmas:
-        x = noisy_inputs(data, sigma, noise_seed(seed, sigma))  # (N, 2, 1000)
-        for path, kind, model_seed, model in zip(models, kinds, seeds, loaded):
-            predicted = predict(model, x, batch_size)
-            for name, members in groups:
-                if members.any():
-                    rows.append({"model": str(path), "kind": kind, "seed": int(model_seed), "sigma": float(sigma),
-                                 "length_bin": name, "n": int(members.sum()),
-                                 **_scores(labels[members], predicted[members])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        {"model": str(models[i]), "kind": kinds[i], "seed": int(seeds[i]), "sigma": float(sigma), "length_bin": name,
+         "n": int(members.sum()), **_scores(labels[members], predicted[members])}
+        for sigma, i, predicted in noisy_predictions(models, data, sigmas, seed, device, batch_size)
+        for name, members in groups if members.any()
+    ])
 
 
 def robustness_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ wildcard_constraints:
     shard=r"\d+",
     depth=r"\d+",
     seed=r"\d+",
+    positions="trajectory|all",
 
 
 include: "workflow/rules/common.smk"

@@ -50,6 +50,11 @@ BAD = [
      "'targeted_peak'] lacks 'random'"),
     ("unknown augment arm", "augment.arms", ["random", "best"], "augment.arms.1: 'best' is not one of"),
     ("unknown draw", "augment.draw", "bootstrap", "augment.draw: 'bootstrap' is not one of"),
+    ("no erasing mode", "explain.erasing.positions", [], "explain.erasing.positions: must not be empty"),
+    ("erasing mode twice", "explain.erasing.positions", ["all", "all"], "has non-unique elements"),
+    ("unknown erasing mode", "explain.erasing.positions", ["padding"], "positions.0: 'padding' is not one of"),
+    ("old erasing key", "explain.erasing.include_padding", True,
+     "explain.erasing.include_padding: unknown key; replaced by explain.erasing.positions"),
 ]
 
 

@@ -21,6 +21,7 @@ from andicam.erasing import (
     valid_positions,
 )
 from andicam.erasing_tables import (
+    PAPER_DECILES,
     control_differences,
     paired_bootstrap_ci,
     read_correctness,
@@ -232,6 +233,34 @@ def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
     table = pd.read_csv(out)
     assert (table["positions"] == "all").all()
     assert table.loc[(table["class"] == "all") & (table["method"] == "gradcam"), "segments"].sum() == pytest.approx(32)
+
+
+def test_one_figure_for_both_positions_modes(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--seeds", "1",
+            "--master-seed", "7", "--device", "cpu"]
+    files = {}
+    for mode, flag in (("all", ["--include-padding"]), ("trajectory", [])):
+        files[mode] = (tmp_path / f"{mode}.csv", tmp_path / f"{mode}.npz")
+        assert cli_main([*args, "--out", str(files[mode][0]), "--correctness", str(files[mode][1]), *flag]) == 0
+    pdf = tmp_path / "both.pdf"
+    # trajectory first on the command line; the figure still puts the padding-included run first
+    assert cli_main(["plot-erasing", "--erasing", str(files["trajectory"][0]), str(files["all"][0]),
+                     "--correctness", str(files["trajectory"][1]), str(files["all"][1]), "--out", str(pdf)]) == 0
+    assert pdf.with_suffix(".png").stat().st_size > 0
+    tables = [pd.read_csv(files[m][0]) for m in ("trajectory", "all")]
+    fig = plot_erasing(tables)
+    assert len(fig.axes) == 4
+    top_left, top_right = fig.axes[0], fig.axes[1]
+    assert "trajectory segments" in top_left.get_title() and "padding included" in top_right.get_title()
+    # the paper's deciles stand beside the run computed as the paper's was, and only there
+    paper = [line for line in top_right.get_lines() if line.get_label().startswith("paper's deciles")]
+    assert len(paper) == 1 and list(paper[0].get_ydata()) == list(PAPER_DECILES)
+    assert not [line for line in top_left.get_lines() if line.get_label().startswith("paper")]
+    with pytest.raises(ValueError, match="same positions"):
+        plot_erasing([tables[0], tables[0]])
+    assert cli_main(["plot-erasing", "--erasing", str(files["all"][0]), "--correctness", str(files["all"][1]),
+                     str(files["trajectory"][1]), "--out", str(pdf)]) == 2  # one table, two correctness files
 
 
 def test_control_differences_pair_each_bin_with_its_control_seeds() -> None:

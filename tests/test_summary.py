@@ -234,11 +234,12 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     table = pd.read_csv(inputs["erasing"]).assign(positions="trajectory")
     table.to_csv(tmp_path / "positions.csv", index=False)
     segments = by_result(sm.erasing_rows(tmp_path / "positions.csv"))
-    assert "trajectory segments" in segments["erasing_none"]["description"]
+    assert "trajectory segments" in segments["erasing_none_trajectory"]["description"]
     # the paper's deciles only beside a run that erased padding as its code did
-    assert segments["erasing_gradcam_bin9"]["paper"] == sm.ERASING_NOT_COMPARABLE
-    assert math.isnan(segments["erasing_gradcam_bin9"]["paper_value"])
-    assert math.isnan(segments["erasing_uniform_mean"]["paper_value"])
+    assert segments["erasing_gradcam_bin9_trajectory"]["paper"] == sm.ERASING_NOT_COMPARABLE
+    assert math.isnan(segments["erasing_gradcam_bin9_trajectory"]["paper_value"])
+    assert math.isnan(segments["erasing_uniform_mean_trajectory"]["paper_value"])
+    assert set(segments) == {f"{r}_trajectory" for r in rows}  # the same rows, named apart
     uni = rows["erasing_uniform_mean"]
     mean, lo, hi = sm.t_interval([30.0, 34.0, 32.0])
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))
@@ -251,6 +252,28 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     assert rows["erasing_minus_run_length_bin9"]["value"] == pytest.approx(2.0)
     assert rows["erasing_run_length_mean"]["paper"] == ""
     assert rows["erasing_none"]["value"] == pytest.approx(90.0)
+
+
+def test_both_erasing_modes_in_one_table(inputs: dict, tmp_path: Path) -> None:
+    padded = pd.read_csv(inputs["erasing"]).assign(positions="all")
+    padded.to_csv(tmp_path / "all.csv", index=False)
+    segments = padded.assign(positions="trajectory", accuracy=padded["accuracy"] - 0.1)
+    segments.to_csv(tmp_path / "trajectory.csv", index=False)
+    table = sm.summarize(erasing=[tmp_path / "trajectory.csv", tmp_path / "all.csv"])
+    rows = by_result(table.to_dict("records"))
+    # the padding-included run carries the paper's deciles; the other one is named apart and says why not
+    assert rows["erasing_gradcam_bin0"]["paper_value"] == 44.7
+    assert rows["erasing_gradcam_bin0"]["value"] == pytest.approx(80.0)
+    assert rows["erasing_gradcam_bin0_trajectory"]["value"] == pytest.approx(70.0)
+    assert rows["erasing_gradcam_bin0_trajectory"]["paper"] == sm.ERASING_NOT_COMPARABLE
+    results = list(table["result"])
+    assert results.index("erasing_none") < results.index("erasing_none_trajectory")  # padded run first
+    assert len(results) == len(set(results))
+    with pytest.raises(ValueError, match="second erasing table"):
+        sm.summarize(erasing=[tmp_path / "all.csv", tmp_path / "all.csv"])
+    with pytest.raises(ValueError, match="2 erasing tables but 1 correctness"):
+        sm.summarize(erasing=[tmp_path / "trajectory.csv", tmp_path / "all.csv"],
+                     erasing_correctness=[tmp_path / "x.npz"])
 
 
 def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path: Path) -> None:

@@ -52,11 +52,16 @@ def _key(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
 
+# Keys an earlier version of the configuration had, and what took their place.
+RENAMED = {"explain.erasing.include_padding": "explain.erasing.positions (a list of trajectory, all)"}
+
+
 def _schema_message(err: jsonschema.ValidationError) -> str:
     where = _key(err.absolute_path)
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-        return f"config: {_key([*err.absolute_path, extra[0]])}: unknown key"
+        key = _key([*err.absolute_path, extra[0]])
+        return f"config: {key}: unknown key" + (f"; replaced by {RENAMED[key]}" if key in RENAMED else "")
     if err.validator == "required":
         return f"config: {where}: {err.message}"
     if err.validator == "minimum":

@@ -14,11 +14,26 @@ import pandas as pd
 
 CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 
+# Which positions an erasing run ranked and erased (the tables' ``positions`` column, the rule's wildcard):
+# only those whose segments hold real steps, or all of them, the left zero-padding included (the paper's code).
+POSITIONS: tuple[str, ...] = ("trajectory", "all")
+POSITIONS_TEXT = {"trajectory": "trajectory segments", "all": "padding included"}
+
+# The paper's erasing curve (METHODS §6): accuracy (%) after erasing each decile of the layer4 map, ranked over
+# all 32 positions with the padding; and its uniform random control's mean. Comparable only to a "all" run.
+PAPER_DECILES: tuple[float, ...] = (44.7, 42.7, 40.2, 36.3, 31.5, 29.0, 27.8, 26.4, 25.6, 23.8)
+PAPER_UNIFORM_MEAN = 27.2
+
 
 def includes_padding(table: pd.DataFrame) -> bool:
     """Did the erasing table rank the padding too? Tables without a ``positions`` column predate the
     choice and ranked every position."""
     return "positions" not in table or bool((table["positions"] == "all").any())
+
+
+def positions_of(table: pd.DataFrame) -> str:
+    """"all" or "trajectory": the positions the table's run ranked (see ``includes_padding``)."""
+    return "all" if includes_padding(table) else "trajectory"
 
 
 def paired_differences(table: pd.DataFrame) -> pd.DataFrame:

@@ -41,8 +41,11 @@ from andicam import intervals
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import CONTROLS as ERASING_CONTROLS
 from andicam.erasing_tables import (
-    includes_padding,
+    PAPER_DECILES,
+    PAPER_UNIFORM_MEAN,
+    POSITIONS_TEXT,
     paired_differences,
+    positions_of,
     read_correctness,
     trajectory_bootstrap_differences,
 )
@@ -109,8 +112,8 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
     *_recalls("variable", (75.5, 93.0, 96.2, 90.9, 90.1, 96.9, 92.7, 87.5)),
     PaperValue("confusion_fixed", "SubATTM -> BM 9.0 %", 9.0, PERCENT),
     PaperValue("confusion_variable", "SubATTM -> BM 12.5 %", 12.5, PERCENT),
-    *_erasing_bins((44.7, 42.7, 40.2, 36.3, 31.5, 29.0, 27.8, 26.4, 25.6, 23.8)),
-    PaperValue("erasing_uniform_mean", "27.2 % (random control)", 27.2, PERCENT),
+    *_erasing_bins(PAPER_DECILES),
+    PaperValue("erasing_uniform_mean", f"{PAPER_UNIFORM_MEAN} % (random control)", PAPER_UNIFORM_MEAN, PERCENT),
     PaperValue("block_layer1", "89.4 %", 89.4, PERCENT),
     PaperValue("block_layer2", "86.9 %", 86.9, PERCENT),
     PaperValue("block_layer3", "93.2 %", 93.2, PERCENT),
@@ -365,7 +368,7 @@ def _bin_label(b: int, n_bins: int) -> str:
     return f"{100 * b / n_bins:g}-{100 * (b + 1) / n_bins:g} %"
 
 
-ERASING_NOT_COMPARABLE = "not comparable: the paper's code erased padding too (see an include_padding run)"
+ERASING_NOT_COMPARABLE = "not comparable: the paper's code erased padding too (see the padding-included rows)"
 
 
 def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: str | Path | None = None,
@@ -375,6 +378,9 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
     With the per-trajectory ``correctness`` file, Grad-CAM minus a control gets a paired bootstrap over
     test trajectories; without it, only a t interval over control seeds, which ignores the Grad-CAM
     arm's sampling error over trajectories (65 % coverage in simulation) and says so in its method.
+
+    The result ids of a run that ranked the padding too (the paper's code) are plain and carry the paper's
+    values; those of a trajectory-segments run end in ``_trajectory`` and say the paper is not comparable.
     """
     if path is None:
         rows = [_not_run("erasing_none", "erasing: accuracy with nothing erased", PERCENT)]
@@ -389,7 +395,8 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     if frame.empty:
         raise ValueError(f"{path}: no rows of stage {stage} and class 'all'")
-    where = f"{stage}, padding included" if includes_padding(frame) else f"{stage}, trajectory segments"
+    positions = positions_of(frame)
+    where = f"{stage}, {POSITIONS_TEXT[positions]}"
     rows = []
     none = frame[frame["method"] == "none"]
     if len(none) != 1:
@@ -443,13 +450,36 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
             differences.append(_row(f"erasing_minus_{method}_bin{b}", desc,
                              mean, lo, hi, len(diff), _plural(len(diff), "control seed"), path, POINTS,
                              "t CI over control seeds only (undercovers)" if len(diff) > 1 else ""))
-    if not includes_padding(frame):
+    rows += differences
+    if positions == "trajectory":
         # The paper's deciles ranked and erased the zero-padding too; beside a run that excludes it they
-        # would read as a replication, so they stand only beside an include_padding run.
+        # would read as a replication, so they stand only beside the padding-included run.
         for r in rows:
             if r["paper"]:
                 r["paper"], r["paper_value"] = ERASING_NOT_COMPARABLE, math.nan
-    return rows + differences
+            r["result"] += "_trajectory"
+    return rows
+
+
+def erasing_mode_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
+                      correctness: Sequence[str | Path | None] | None = None, n_boot: int = 2000,
+                      seed: int = 0) -> list[dict[str, Any]]:
+    """``erasing_rows`` of each erasing run (one per positions mode), the padding-included run first."""
+    if not paths:
+        return erasing_rows(None)
+    correctness = list(correctness) if correctness else [None] * len(paths)
+    if len(correctness) != len(paths):
+        raise ValueError(f"{len(paths)} erasing tables but {len(correctness)} correctness files")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for path, correct in zip(paths, correctness):
+        rows = erasing_rows(path, stage, correct, n_boot, seed)
+        mode = "trajectory" if rows[0]["result"].endswith("_trajectory") else "all"
+        if mode in runs:
+            raise ValueError(f"{path}: a second erasing table that ranked {POSITIONS_TEXT[mode]}")
+        runs[mode] = rows
+    return [r for mode in ("all", "trajectory") for r in runs.get(mode, [])]
+
+
 
 
 # --- block heads -----------------------------------------------------------------------------------------------
@@ -566,7 +596,7 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
 
 def summarize(
     eval_metrics: Sequence[str | Path] | None = None,
-    erasing: str | Path | None = None,
+    erasing: str | Path | Sequence[str | Path] | None = None,
     blocks: str | Path | None = None,
     augment: str | Path | None = None,
     relevance: str | Path | None = None,
@@ -574,18 +604,27 @@ def summarize(
     main_depth: int | None = None,
     main_seed: int | None = None,
     erasing_stage: str = "layer4",
-    erasing_correctness: str | Path | None = None,
+    erasing_correctness: str | Path | Sequence[str | Path] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """The whole summary table (columns ``COLUMNS``); a group whose input is None is listed as "not run"."""
+    """The whole summary table (columns ``COLUMNS``); a group whose input is None is listed as "not run".
+
+    ``erasing`` is one erasing table or one per positions mode, ``erasing_correctness`` as many files.
+    """
     records = read_eval_metrics(eval_metrics) if eval_metrics else None
     rows = classifier_rows(records, main_depth, main_seed, n_boot, seed)
-    rows += erasing_rows(erasing, erasing_stage, erasing_correctness, n_boot, seed)
+    rows += erasing_mode_rows(_as_list(erasing), erasing_stage, _as_list(erasing_correctness), n_boot, seed)
     rows += block_rows(blocks)
     rows += augment_rows(augment)
     rows += correlation_rows(relevance)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _as_list(paths: str | Path | Sequence[str | Path] | None) -> list[str | Path] | None:
+    if paths is None:
+        return None
+    return [paths] if isinstance(paths, (str, Path)) else list(paths)
 
 
 def _cell(text: Any) -> str:

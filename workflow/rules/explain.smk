@@ -4,6 +4,11 @@
 # Named target: `snakemake explain`; each figure also by name (`snakemake fig_erasing`).
 
 EXPLAIN = config["explain"]
+# One erasing run per positions mode: "trajectory" ranks only the segments that hold real steps, "all" the
+# left zero-padding too, as the paper's code did. The first listed mode also gets the per-class figure.
+ERASING_POSITIONS = EXPLAIN["erasing"]["positions"]
+ERASING_TABLES = [f"results/explain/erasing_{p}.csv" for p in ERASING_POSITIONS]
+ERASING_CORRECTNESS = [f"results/explain/erasing_{p}_correctness.npz" for p in ERASING_POSITIONS]
 
 
 rule gradcam:
@@ -35,23 +40,24 @@ rule gradcam:
 
 
 rule erasing:
-    """Accuracy after erasing each Grad-CAM percentile bin, and the uniform and run-length controls."""
+    """Accuracy after erasing each Grad-CAM percentile bin, and the uniform and run-length controls, ranking
+    the trajectory's own segments ({positions}=trajectory) or all positions with the padding ({positions}=all)."""
     input:
         model=main_model(EXPLAIN["erasing"]["regime"]),
         data=shards(EXPLAIN["erasing"]["regime"], "test")[: EXPLAIN["erasing"]["shards"]],
         gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
     output:
-        table="results/explain/erasing.csv",
-        correctness="results/explain/erasing_correctness.npz",
+        table="results/explain/erasing_{positions}.csv",
+        correctness="results/explain/erasing_{positions}_correctness.npz",
     log:
-        "logs/explain/erasing.log",
+        "logs/explain/erasing_{positions}.log",
     benchmark:
-        "results/benchmarks/explain/erasing.tsv"
+        "results/benchmarks/explain/erasing_{positions}.tsv"
     params:
         e=EXPLAIN["erasing"],
         subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
                 if EXPLAIN["erasing"]["max_trajectories"] else ""),
-        padding="--include-padding" if EXPLAIN["erasing"]["include_padding"] else "",
+        padding=lambda w: "--include-padding" if w.positions == "all" else "",
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
@@ -138,8 +144,8 @@ rule tsne:
 
 rule fig_erasing:
     input:
-        table="results/explain/erasing.csv",
-        correctness="results/explain/erasing_correctness.npz",
+        table=ERASING_TABLES,
+        correctness=ERASING_CORRECTNESS,
     output:
         pdf=report("results/figures/erasing.pdf", caption=caption("erasing"), category="Grad-CAM"),
         png="results/figures/erasing.png",
@@ -156,7 +162,7 @@ rule fig_erasing:
 
 rule fig_erasing_by_class:
     input:
-        "results/explain/erasing.csv",
+        ERASING_TABLES[0],
     output:
         pdf=report("results/figures/erasing_by_class.pdf", caption=caption("erasing_by_class"), category="Grad-CAM"),
         png="results/figures/erasing_by_class.png",

@@ -10,8 +10,8 @@ rule summary:
         # Main depth, both regimes, every training seed; the first seed of each regime (the main model) first.
         metrics=[f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json"
                  for r in REGIMES for s in config["train"]["seeds"]],
-        erasing="results/explain/erasing.csv",
-        erasing_correctness="results/explain/erasing_correctness.npz",
+        erasing=ERASING_TABLES,
+        erasing_correctness=ERASING_CORRECTNESS,
         blocks="results/blocks/accuracy.csv",
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
         relevance="results/relevance/train.csv",

@@ -1,33 +1,56 @@
-"""``andicam plot-erasing``: figure erasing."""
+"""``andicam plot-erasing``: figure erasing, one column per erasing run (positions mode)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+import pandas as pd
 
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import read_correctness, trajectory_bootstrap_differences
-from andicam.plots.common import figure_from_csv
+from andicam.plots.common import save_figure
 from andicam.plots.gradcam import plot_erasing
 
-HELP = "Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes)."
+HELP = ("Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes), "
+        "one column per erasing table.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--erasing", required=True, help="erasing CSV written by the erasing command")
-    parser.add_argument("--correctness", default=None,
-                        help="per-trajectory correctness (.npz of `andicam erasing --correctness`): the "
-                             "differences get a paired bootstrap over trajectories instead of the seed range")
+    parser.add_argument("--erasing", required=True, nargs="+",
+                        help="erasing CSV(s) written by the erasing command, at most one per positions mode")
+    parser.add_argument("--correctness", default=None, nargs="+",
+                        help="per-trajectory correctness (.npz of `andicam erasing --correctness`), one per table "
+                             "in the same order: the differences get a paired bootstrap over trajectories instead "
+                             "of the seed range")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples")
     parser.add_argument("--out", required=True, help="figure path (.pdf; a .png is written beside it)")
 
 
 def run(args: argparse.Namespace) -> int:
-    differences = None
-    if args.correctness:
+    if not str(args.out).endswith(".pdf"):
+        raise UserInputError(f"--out must end in .pdf, got {args.out}")
+    if args.correctness is not None and len(args.correctness) != len(args.erasing):
+        raise UserInputError(f"{len(args.erasing)} erasing tables but {len(args.correctness)} correctness files")
+    tables = []
+    for path in args.erasing:
+        if not Path(path).is_file():
+            raise UserInputError(f"{path}: no such file")
         try:
-            labels, correct = read_correctness(args.correctness)
+            tables.append(pd.read_csv(path))
+        except ValueError as exc:
+            raise UserInputError(f"{path}: {exc}") from None
+    differences = []
+    for path in args.correctness or []:
+        try:
+            labels, correct = read_correctness(path)
         except ValueError as exc:
             raise UserInputError(str(exc)) from None
-        differences = trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed)
-    return figure_from_csv(args.erasing, args.out, lambda table: plot_erasing(table, differences))
+        differences.append(trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed))
+    try:
+        fig = plot_erasing(tables, differences or None)
+    except (ValueError, KeyError) as exc:
+        raise UserInputError(f"{', '.join(args.erasing)}: {exc}") from None
+    save_figure(fig, args.out)
+    return 0

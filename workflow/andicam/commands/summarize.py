@@ -16,10 +16,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-metrics", nargs="+", default=None,
                    help="metrics JSON files of 'andicam evaluate' (regime, depth and seed come from their model "
                         "metadata); list the main model's seed first in each regime")
-    p.add_argument("--erasing", default=None, help="erasing table of 'andicam erasing'")
-    p.add_argument("--erasing-correctness", default=None,
-                   help="its per-trajectory correctness (.npz of 'andicam erasing --correctness'): Grad-CAM "
-                        "minus control then gets a paired bootstrap over test trajectories")
+    p.add_argument("--erasing", nargs="+", default=None,
+                   help="erasing table(s) of 'andicam erasing', at most one per positions mode (trajectory "
+                        "segments; padding included)")
+    p.add_argument("--erasing-correctness", nargs="+", default=None,
+                   help="their per-trajectory correctness (.npz of 'andicam erasing --correctness'), in the same "
+                        "order: Grad-CAM minus control then gets a paired bootstrap over test trajectories")
     p.add_argument("--blocks", default=None, help="block-heads accuracy CSV of 'andicam block-heads'")
     p.add_argument("--augment", default=None, help="augmentation summary CSV of 'andicam augment-aggregate'")
     p.add_argument("--relevance", default=None, help="relevance table of 'andicam relevance' on the train split")
@@ -39,8 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n_boot < 1:
         raise UserInputError(f"--n-boot must be positive, got {args.n_boot}")
-    given = [*(args.eval_metrics or []), args.erasing, args.erasing_correctness, args.blocks, args.augment,
-             args.relevance]
+    given = [*(args.eval_metrics or []), *(args.erasing or []), *(args.erasing_correctness or []), args.blocks,
+             args.augment, args.relevance]
     missing = [p for p in given if p is not None and not Path(p).is_file()]
     if missing:
         raise UserInputError(f"input file(s) not found: {', '.join(missing)}")

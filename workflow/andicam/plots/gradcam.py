@@ -11,7 +11,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, PowerNorm
 
 from andicam.dataio import CLASS_NAMES
-from andicam.erasing_tables import control_differences, includes_padding
+from andicam.erasing_tables import (
+    PAPER_DECILES,
+    PAPER_UNIFORM_MEAN,
+    POSITIONS,
+    POSITIONS_TEXT,
+    control_differences,
+    positions_of,
+)
 from andicam.model import STAGES
 from andicam.plots.common import CLASS_COLORS
 
@@ -51,20 +58,58 @@ def _erasing_panel(ax: plt.Axes, table: pd.DataFrame, cls: str) -> None:
     ax.set_ylim(0, 100)
 
 
-def plot_erasing(table: pd.DataFrame, differences: pd.DataFrame | None = None) -> plt.Figure:
-    """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls;
-    below, Grad-CAM minus each matched control: with ``differences`` (``trajectory_bootstrap_differences``)
-    its paired bootstrap interval over trajectories, else the range over control seeds."""
-    _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
-    if not (table["class"] == "all").any():
-        raise ValueError("erasing table has no rows for class 'all'")
-    fig, (ax, dax) = plt.subplots(2, 1, figsize=(4.6, 5.2), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+def plot_erasing(
+    tables: pd.DataFrame | Sequence[pd.DataFrame],
+    differences: pd.DataFrame | None | Sequence[pd.DataFrame | None] = None,
+) -> plt.Figure:
+    """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls, one
+    column per erasing run (positions mode); below, Grad-CAM minus each matched control: with
+    ``differences`` (``trajectory_bootstrap_differences``, one per table) its paired bootstrap interval over
+    trajectories, else the range over control seeds. A run that ranked the padding too, as the paper's code
+    did, also shows the paper's deciles."""
+    tables = [tables] if isinstance(tables, pd.DataFrame) else list(tables)
+    if not tables:
+        raise ValueError("no erasing table to plot")
+    if differences is None:
+        differences = [None] * len(tables)
+    elif isinstance(differences, pd.DataFrame):
+        differences = [differences]
+    differences = list(differences)
+    if len(differences) != len(tables):
+        raise ValueError(f"{len(tables)} erasing tables but {len(differences)} sets of differences")
+    for table in tables:
+        _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
+        if not (table["class"] == "all").any():
+            raise ValueError("erasing table has no rows for class 'all'")
+    modes = [positions_of(t) for t in tables]
+    if len(set(modes)) != len(modes):
+        raise ValueError(f"two erasing tables of the same positions ({', '.join(modes)})")
+    order = sorted(range(len(tables)), key=lambda i: POSITIONS.index(modes[i]))
+    fig, axes = plt.subplots(2, len(tables), figsize=(4.6 * len(tables), 5.4), sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1]})
+    for col, i in enumerate(order):
+        _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i])
+    handles, labels = {}, {}
+    for ax in axes[0]:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", fontsize=7, frameon=False,
+               ncol=min(len(tables), 2))
+    fig.tight_layout(rect=(0, 0.15 if len(tables) == 1 else 0.1, 1, 1))
+    return fig
+
+
+def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, differences: pd.DataFrame | None,
+                    mode: str) -> None:
     _erasing_panel(ax, table, "all")
     stage = table["stage"].iloc[0] if "stage" in table else "layer4"
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
+    bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
+    if mode == "all" and len(bins) == len(PAPER_DECILES):
+        ax.plot(bins, PAPER_DECILES, color="#2166ac", marker="s", ms=3, lw=0, label="paper's deciles (padding included)")
+        ax.axhline(PAPER_UNIFORM_MEAN, color="#2166ac", lw=0.8, ls="-.", label="paper's uniform control, mean")
     ax.set_ylabel("accuracy (%)")
-    where = " (padding included)" if includes_padding(table) else ""
-    ax.set_title(f"Erasing segments, {n} trajectories{where}")
+    ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]})", fontsize=9)
     if differences is None:
         diff = control_differences(table[table["class"] == "all"])
         band = "range over control seeds"
@@ -80,13 +125,8 @@ def plot_erasing(table: pd.DataFrame, differences: pd.DataFrame | None = None) -
     dax.set_ylabel("Grad-CAM - control\n(points)")
     dax.set_title(f"band: {band}", fontsize=7)
     dax.set_xlabel(f"percentile bin of the trajectory's own {stage} Grad-CAM (%)")
-    bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
     dax.set_xticks(bins, _bin_labels(len(bins)), rotation=45, ha="right")
     ax.tick_params(axis="x", labelbottom=False)
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", fontsize=7, frameon=False, ncol=1)
-    fig.tight_layout(rect=(0, 0.13, 1, 1))
-    return fig
 
 
 def plot_erasing_by_class(table: pd.DataFrame) -> plt.Figure:

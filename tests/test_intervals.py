@@ -81,3 +81,54 @@ def test_percentile_bootstrap_over_few_seeds_undercovers() -> None:
         hits += lo <= TRUE_MEAN <= hi
     # about 83 % in theory at n = 5 (plug-in sd shrinks by sqrt(4/5), normal instead of t_4 quantiles)
     assert hits / REPEATS < 0.88
+
+
+# --- the other interval methods the summary names, each checked for coverage by simulation -------------------
+
+
+def test_wilson_interval_covers_a_test_set_accuracy() -> None:
+    from andicam.summary import wilson_interval
+
+    rng = np.random.default_rng(11)
+    n, p = 400, 0.8  # e.g. recall of one class on 400 test trajectories
+    hits = [lo <= p <= hi for lo, hi in (wilson_interval(int(k), n) for k in rng.binomial(n, p, size=REPEATS))]
+    assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)  # 0.951
+
+
+def test_bootstrap_of_macro_f1_covers_the_population_value() -> None:
+    from andicam.summary import bootstrap_macro_f1, macro_f1_from_counts
+
+    rng = np.random.default_rng(12)
+    classes = 8
+    confusion = np.full((classes, classes), 0.2 / (classes - 1))  # rows: true class; 80 % correct on average
+    np.fill_diagonal(confusion, 0.8)
+    confusion[0] = np.r_[0.6, np.full(classes - 1, 0.4 / (classes - 1))]  # one harder class, as SubATTM
+    cells = (confusion / classes).ravel()
+    truth = float(macro_f1_from_counts(confusion))  # F1 depends only on the cell proportions
+    n = 2000  # test trajectories
+    hits = []
+    for k in range(1000):
+        counts = rng.multinomial(n, cells).reshape(classes, classes)
+        lo, hi = bootstrap_macro_f1(counts, n_boot=400, seed=k)
+        hits.append(lo <= truth <= hi)
+    assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)  # 0.947
+
+
+def test_trajectory_bootstrap_of_a_pooled_correlation_covers_it() -> None:
+    """The relevance correlations pool positions of many trajectories, which are not independent: a
+    trajectory's positions share its level. Resampling whole trajectories covers the population r."""
+    from andicam.relevance import _interval, bootstrap_counts, pearson_bootstrap
+
+    rng = np.random.default_rng(13)
+    n_traj, positions = 200, 32
+    a, b, c = 1.0, 0.8, 0.3  # cam = a u + e, stat = b u + c e + f, with u per trajectory and e, f per position
+    truth = (a * b + c) / math.sqrt((a * a + 1) * (b * b + c * c + 1))
+    hits = []
+    for _ in range(1000):
+        u = rng.standard_normal((n_traj, 1))
+        e = rng.standard_normal((n_traj, positions))
+        f = rng.standard_normal((n_traj, positions))
+        _, replicates = pearson_bootstrap(a * u + e, b * u + c * e + f, bootstrap_counts(n_traj, 400, rng))
+        lo, hi = _interval(replicates)
+        hits.append(lo <= truth <= hi)
+    assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)  # 0.945

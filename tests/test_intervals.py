@@ -1,4 +1,5 @@
-"""Interval methods over training seeds: exact on hand examples, and covering at their level by simulation."""
+"""Interval methods: exact on hand examples, and covering at their level by simulation (over training seeds;
+Wilson, macro-F1 and correlation bootstraps over test trajectories)."""
 
 from __future__ import annotations
 

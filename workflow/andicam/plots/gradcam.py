@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -89,10 +89,10 @@ def plot_erasing(
                              gridspec_kw={"height_ratios": [2, 1]})
     for col, i in enumerate(order):
         _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i])
-    handles, labels = {}, {}
+    handles: dict[str, Any] = {}  # one legend entry per label over the columns
     for ax in axes[0]:
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
     fig.legend(list(handles.values()), list(handles), loc="lower center", fontsize=7, frameon=False,
                ncol=min(len(tables), 2))
     fig.tight_layout(rect=(0, 0.15 if len(tables) == 1 else 0.1, 1, 1))

@@ -391,6 +391,12 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
         rows += [_not_run(f"erasing_minus_{m}_bin{b}", f"erasing: Grad-CAM minus {m} control, bin "
                           f"{_bin_label(b, PAPER_BINS)}", POINTS) for m in ERASING_CONTROLS for b in (0, PAPER_BINS - 1)]
         return rows
+    return _erasing_run(path, stage, correctness, n_boot, seed)[1]
+
+
+def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n_boot: int,
+                 seed: int) -> tuple[str, list[dict[str, Any]]]:
+    """(positions mode of the table, its rows): the body of ``erasing_rows`` for one table."""
     frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     if frame.empty:
@@ -458,7 +464,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
             if r["paper"]:
                 r["paper"], r["paper_value"] = ERASING_NOT_COMPARABLE, math.nan
             r["result"] += "_trajectory"
-    return rows
+    return positions, rows
 
 
 def erasing_mode_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
@@ -472,8 +478,7 @@ def erasing_mode_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
         raise ValueError(f"{len(paths)} erasing tables but {len(correctness)} correctness files")
     runs: dict[str, list[dict[str, Any]]] = {}
     for path, correct in zip(paths, correctness):
-        rows = erasing_rows(path, stage, correct, n_boot, seed)
-        mode = "trajectory" if rows[0]["result"].endswith("_trajectory") else "all"
+        mode, rows = _erasing_run(path, stage, correct, n_boot, seed)
         if mode in runs:
             raise ValueError(f"{path}: a second erasing table that ranked {POSITIONS_TEXT[mode]}")
         runs[mode] = rows

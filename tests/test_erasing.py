@@ -235,7 +235,7 @@ def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
     assert table.loc[(table["class"] == "all") & (table["method"] == "gradcam"), "segments"].sum() == pytest.approx(32)
 
 
-def test_one_figure_for_both_positions_modes(tmp_path) -> None:
+def test_one_figure_for_both_positions_modes(tmp_path, capsys) -> None:
     model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
     args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--seeds", "1",
             "--master-seed", "7", "--device", "cpu"]
@@ -261,6 +261,14 @@ def test_one_figure_for_both_positions_modes(tmp_path) -> None:
         plot_erasing([tables[0], tables[0]])
     assert cli_main(["plot-erasing", "--erasing", str(files["all"][0]), "--correctness", str(files["all"][1]),
                      str(files["trajectory"][1]), "--out", str(pdf)]) == 2  # one table, two correctness files
+    # each bad table is one error that names it: missing, empty, or the same mode twice
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    for second, named in ((tmp_path / "none.csv", "none.csv: no such file"), (empty, "empty.csv: No columns"),
+                          (files["all"][0], "same positions")):
+        capsys.readouterr()
+        assert cli_main(["plot-erasing", "--erasing", str(files["all"][0]), str(second), "--out", str(pdf)]) == 2
+        assert named in capsys.readouterr().err
 
 
 def test_control_differences_pair_each_bin_with_its_control_seeds() -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-import pandas as pd
 
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import read_correctness, trajectory_bootstrap_differences
-from andicam.plots.common import save_figure
+from andicam.plots.common import figure_from_csvs
 from andicam.plots.gradcam import plot_erasing
 
 HELP = ("Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes), "
@@ -29,18 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not str(args.out).endswith(".pdf"):
-        raise UserInputError(f"--out must end in .pdf, got {args.out}")
     if args.correctness is not None and len(args.correctness) != len(args.erasing):
         raise UserInputError(f"{len(args.erasing)} erasing tables but {len(args.correctness)} correctness files")
-    tables = []
-    for path in args.erasing:
-        if not Path(path).is_file():
-            raise UserInputError(f"{path}: no such file")
-        try:
-            tables.append(pd.read_csv(path))
-        except ValueError as exc:
-            raise UserInputError(f"{path}: {exc}") from None
     differences = []
     for path in args.correctness or []:
         try:
@@ -48,9 +35,4 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserInputError(str(exc)) from None
         differences.append(trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed))
-    try:
-        fig = plot_erasing(tables, differences or None)
-    except (ValueError, KeyError) as exc:
-        raise UserInputError(f"{', '.join(args.erasing)}: {exc}") from None
-    save_figure(fig, args.out)
-    return 0
+    return figure_from_csvs(args.erasing, args.out, lambda tables: plot_erasing(tables, differences or None))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
 from andicam.cli import UserInputError
 from andicam.files import write_csv
-from andicam.plots.common import save_figure
+from andicam.plots.common import read_tables, save_figure
 from andicam.plots.robust import plot_noise_robustness
 from andicam.robust import robustness_summary
 
@@ -25,11 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.out.endswith(".pdf"):
         raise UserInputError(f"--out must end in .pdf, got {args.out}")
-    frames = []
-    for path in args.tables:
-        if not Path(path).is_file():
-            raise UserInputError(f"{path}: no such file")
-        frames.append(pd.read_csv(path))
+    frames = read_tables(args.tables)
     try:
         summary = robustness_summary(pd.concat(frames, ignore_index=True))
         fig = plot_noise_robustness(summary)

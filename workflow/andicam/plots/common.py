@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import matplotlib
 
@@ -36,18 +36,40 @@ def save_figure(fig: plt.Figure, out_pdf: str | Path) -> None:
     plt.close(fig)
 
 
+def read_tables(csv_paths: Sequence[str]) -> list[pd.DataFrame]:
+    """Read CSV tables in order; a missing or unparsable one is a user error naming that file."""
+    tables = []
+    for path in csv_paths:
+        if not Path(path).is_file():
+            raise UserInputError(f"{path}: no such file")
+        try:
+            tables.append(pd.read_csv(path))
+        except ValueError as exc:  # pandas parse errors (and an empty file) are ValueErrors
+            raise UserInputError(f"{path}: {exc}") from None
+    return tables
+
+
 def figure_from_csv(csv_path: str, out_pdf: str, draw: Callable[[pd.DataFrame], plt.Figure]) -> int:
     """The whole of a plot command that draws one table: read it, draw it, write PDF + PNG.
 
     A missing, unreadable or malformed table is one user error naming the file.
     """
+    return figure_from_csvs([csv_path], out_pdf, lambda tables: draw(tables[0]))
+
+
+def figure_from_csvs(csv_paths: Sequence[str], out_pdf: str,
+                     draw: Callable[[list[pd.DataFrame]], plt.Figure]) -> int:
+    """As `figure_from_csv` for a figure drawn from several tables (in the order given).
+
+    A missing or unreadable table is a user error naming that file; a table the drawing rejects is one
+    naming all of them (the fault may lie in how they combine).
+    """
     if not str(out_pdf).endswith(".pdf"):
         raise UserInputError(f"--out must end in .pdf, got {out_pdf}")
-    if not Path(csv_path).is_file():
-        raise UserInputError(f"{csv_path}: no such file")
+    tables = read_tables(csv_paths)
     try:
-        fig = draw(pd.read_csv(csv_path))
-    except (ValueError, KeyError) as exc:  # pandas parse errors are ValueErrors too
-        raise UserInputError(f"{csv_path}: {exc}") from None
+        fig = draw(tables)
+    except (ValueError, KeyError) as exc:
+        raise UserInputError(f"{', '.join(map(str, csv_paths))}: {exc}") from None
     save_figure(fig, out_pdf)
     return 0

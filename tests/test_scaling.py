@@ -111,9 +111,9 @@ def test_sizes_that_do_not_fit_the_shards_stop_the_study_only(tmp_path) -> None:
     work = copy_workflow(tmp_path / "wf")
     run = snakemake(work, "-n", "fig_scaling", "--configfile", "presets/quick.yaml")
     assert run.returncode != 0
-    # 1,000 per class fits the quick preset's 2 shards of 500; 4,000 or more does not.
-    assert re.search(r"config scaling.per_class (4000|16000|50000) needs (8|32|100) fixed training shards of "
-                     r"data.n_per_class.train 500, but data.regimes.fixed.shards.train is 2", run.stderr + run.stdout)
+    # 1,000 and 4,000 per class fit the quick preset's 4 shards of 1,000; 16,000 or more does not.
+    assert re.search(r"config scaling.per_class (16000|50000) needs (16|50) fixed training shards of "
+                     r"data.n_per_class.train 1000, but data.regimes.fixed.shards.train is 4", run.stderr + run.stdout)
     assert snakemake(work, "-n", "--configfile", "presets/quick.yaml").returncode == 0  # `all` is unaffected
 
 

@@ -13,7 +13,10 @@ import pytest
 from andicam.cli import main as cli_main
 from andicam.dataio import Trajectories, write_trajectories
 from andicam.plots.scaling import scaling_figure
-from andicam.scaling import PAPER_ACCURACY, first_per_class, scaling_records, scaling_summary, summary_markdown
+from andicam.scaling import (
+    PAPER_ACCURACY, cheapest_within, first_per_class, scaling_records, scaling_summary, summary_markdown,
+)
+from andicam.summary import wilson_interval
 from andicam.config import ConfigError, load_config, validate
 from helpers import REPO, copy_workflow, snakemake
 
@@ -38,7 +41,7 @@ def _metrics(per_class: int, width: int, seed: int, acc: float, seconds: float =
              "best_epoch": 4, "train_seconds": seconds, "samples_per_second": 4 * n / seconds,
              "config": {"width": width, "depth": 10},
              "used": {"amp": True, "precision": "bf16: the CPU has native bf16 (avx512_bf16)"}}
-    return train, {"accuracy": acc, "macro_f1": acc - 0.01}
+    return train, {"accuracy": acc, "macro_f1": acc - 0.01, "n": 2000}
 
 
 def test_records_and_summary_from_metrics() -> None:
@@ -62,6 +65,29 @@ def test_records_and_summary_from_metrics() -> None:
     assert "| fixed | 4,000 | 8 | 10 | 4 | 128,000 | 2 | 90.0 +- 1.4 | -4.9 | 4.0 | 533 |" in md
     with pytest.raises(ValueError, match="per_class"):
         scaling_records([({**pairs[0][0], "tags": {"regime": "fixed"}}, pairs[0][1])])
+
+
+def test_one_models_interval_is_wilson_over_its_test_trajectories_and_the_cheapest_point_is_named() -> None:
+    pairs = [_metrics(1000, 8, 0, 0.80, 60.0), _metrics(4000, 8, 0, 0.935, 240.0), _metrics(4000, 8, 1, 0.945, 240.0),
+             _metrics(4000, 16, 0, 0.95, 480.0), _metrics(1000, 8, 0, 0.70, regime="variable")]
+    records = scaling_records(pairs)
+    first = records.iloc[0]
+    low, high = wilson_interval(1600, 2000)  # 80 % of 2,000 test trajectories
+    assert first["n_test"] == 2000 and first["accuracy_low"] == pytest.approx(100 * low)
+    assert first["accuracy_high"] == pytest.approx(100 * high)
+    summary = scaling_summary(records)
+    two_seeds = summary[(summary["per_class"] == 4000) & (summary["width"] == 8)].iloc[0]
+    assert np.isnan(two_seeds["accuracy_low"])  # a mean over seeds gets the SD, not one model's interval
+    # fixed: 4,000 x width 8 (94.0 %, -0.9) is within 1.5 points and cheaper than width 16 (95.0 %, +0.1)
+    within = cheapest_within(summary, 1.5)
+    assert within[["regime", "per_class", "width"]].values.tolist() == [["fixed", 4000, 8]]
+    assert cheapest_within(summary, 0.0)[["per_class", "width"]].values.tolist() == [[4000, 16]]
+    md = summary_markdown(summary)
+    assert f"| fixed | 1,000 | 8 | 10 | 4 | 32,000 | 1 | 80.0 [{100 * low:.1f}, {100 * high:.1f}] |" in md
+    assert "- fixed: cheapest point within 1.5 points of it: 4,000 per class, width 8, depth 10, 4 epochs, 94.0 % " \
+           "(-0.9) in 4.0 min of training." in md
+    assert "- variable: no point of the grid comes at or above the paper's accuracy; the best, 70.0 % (1,000 per " \
+           "class, width 8, 4 epochs), is 20.4 points below." in md
 
 
 def test_figure_has_a_panel_per_regime_and_the_paper_lines() -> None:

@@ -15,13 +15,18 @@ import numpy as np
 import pandas as pd
 
 from andicam.dataio import CLASS_NAMES
-from andicam.summary import PAPER_VALUES
+from andicam.summary import PAPER_VALUES, wilson_interval
 
 # The paper's noiseless test accuracy (%) per regime, with its full training set (400,000 trajectories).
 PAPER_ACCURACY: dict[str, float] = {v.result.removeprefix("accuracy_"): v.value for v in PAPER_VALUES
                                     if v.result in ("accuracy_fixed", "accuracy_variable")}
 RECORD_COLUMNS = ("regime", "per_class", "n_train", "width", "depth", "epochs", "seed", "samples_x_epochs",
-                  "accuracy", "macro_f1", "best_epoch", "train_minutes", "samples_per_second", "precision")
+                  "accuracy", "accuracy_low", "accuracy_high", "n_test", "macro_f1", "best_epoch", "train_minutes",
+                  "samples_per_second", "precision")
+# One model's interval: its test trajectories are the unit (seed-to-seed spread is the summary's SD).
+MODEL_INTERVAL = "Wilson 95 % over test trajectories"
+# The issue's goal for a paper-strength model: within this many points of the paper's accuracy.
+GOAL_POINTS = 1.5
 GROUP = ["regime", "per_class", "width", "depth", "epochs"]
 
 
@@ -43,9 +48,12 @@ def first_per_class(labels: np.ndarray, per_class: int, num_classes: int = len(C
 
 def scaling_records(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> pd.DataFrame:
     """(training metrics of ``andicam train``, evaluation metrics of ``andicam evaluate``) per model -> one row
-    each, sorted by regime, width, depth, epochs, size and seed. Accuracy and macro-F1 in %."""
+    each, sorted by regime, width, depth, epochs, size and seed. Accuracy and macro-F1 in %, the accuracy with
+    its Wilson interval over the model's test trajectories (`MODEL_INTERVAL`)."""
     rows = []
     for train, evaluation in pairs:
+        n_test = int(evaluation["n"])
+        low, high = wilson_interval(round(float(evaluation["accuracy"]) * n_test), n_test)
         cfg, tags = train["config"], train.get("tags", {})
         if "per_class" not in tags or "regime" not in tags:
             raise ValueError("training metrics lack the tags regime and per_class of a scaling run")
@@ -54,7 +62,8 @@ def scaling_records(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> p
             "regime": tags["regime"], "per_class": int(tags["per_class"]), "n_train": int(train["n_train"]),
             "width": int(cfg["width"]), "depth": int(cfg["depth"]), "epochs": epochs, "seed": int(train["seed"]),
             "samples_x_epochs": int(train["n_train"]) * epochs,
-            "accuracy": 100 * float(evaluation["accuracy"]), "macro_f1": 100 * float(evaluation["macro_f1"]),
+            "accuracy": 100 * float(evaluation["accuracy"]), "accuracy_low": 100 * low, "accuracy_high": 100 * high,
+            "n_test": n_test, "macro_f1": 100 * float(evaluation["macro_f1"]),
             "best_epoch": int(train["best_epoch"]), "train_minutes": float(train["train_seconds"]) / 60,
             "samples_per_second": float(train["samples_per_second"]),
             "precision": train["used"]["precision"].split(":")[0],  # "bf16" or "fp32", without the reason
@@ -71,20 +80,48 @@ def scaling_summary(records: pd.DataFrame) -> pd.DataFrame:
     grouped = records.groupby(GROUP, sort=True)
     out = grouped.agg(n_seeds=("seed", "count"), samples_x_epochs=("samples_x_epochs", "first"),
                       accuracy=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
+                      accuracy_low=("accuracy_low", "first"), accuracy_high=("accuracy_high", "first"),
                       train_minutes=("train_minutes", "mean"),
                       samples_per_second=("samples_per_second", "mean")).reset_index()
     out["paper_accuracy"] = out["regime"].map(PAPER_ACCURACY)
     out["gap_to_paper"] = out["accuracy"] - out["paper_accuracy"]
+    several = out["n_seeds"] > 1  # a Wilson interval is one model's; a mean over seeds gets the SD instead
+    out.loc[several, ["accuracy_low", "accuracy_high"]] = np.nan
     return out
 
 
+def cheapest_within(summary: pd.DataFrame, points: float) -> pd.DataFrame:
+    """Per regime, the grid point with the least training time whose mean accuracy is at most ``points`` below
+    the paper's (none for a regime where no point gets there)."""
+    near = summary[summary["gap_to_paper"] >= -points]
+    return near.loc[near.groupby("regime")["train_minutes"].idxmin()].reset_index(drop=True)
+
+
 def summary_markdown(summary: pd.DataFrame) -> str:
-    """The summary as a Markdown table (one row per grid point)."""
-    lines = ["| regime | per class | width | depth | epochs | samples x epochs | seeds | test accuracy % "
+    """The summary as a Markdown table (one row per grid point), then the cheapest points that reach the paper's
+    accuracy and come within `GOAL_POINTS` of it."""
+    lines = [f"Test accuracy: one seed, the model's accuracy with its {MODEL_INTERVAL}; several seeds, the mean "
+             "+- the SD over training seeds. Train min: mean training time of one model.", "",
+             "| regime | per class | width | depth | epochs | samples x epochs | seeds | test accuracy % "
              "| gap to paper | train min | samples/s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples(index=False):
-        sd = f" +- {r.accuracy_sd:.1f}" if r.n_seeds > 1 else ""
+        spread = f" +- {r.accuracy_sd:.1f}" if r.n_seeds > 1 else f" [{r.accuracy_low:.1f}, {r.accuracy_high:.1f}]"
         lines.append(f"| {r.regime} | {r.per_class:,} | {r.width} | {r.depth} | {r.epochs} | {r.samples_x_epochs:,} "
-                     f"| {r.n_seeds} | {r.accuracy:.1f}{sd} | {r.gap_to_paper:+.1f} | {r.train_minutes:.1f} "
+                     f"| {r.n_seeds} | {r.accuracy:.1f}{spread} | {r.gap_to_paper:+.1f} | {r.train_minutes:.1f} "
                      f"| {r.samples_per_second:,.0f} |")
+    lines.append("")
+    for points, goal in ((0.0, "at or above the paper's accuracy"), (GOAL_POINTS, f"within {GOAL_POINTS} points of it")):
+        found = cheapest_within(summary, points)
+        for regime in summary["regime"].unique():
+            row = found[found["regime"] == regime]
+            if row.empty:
+                best = summary[summary["regime"] == regime].sort_values("accuracy").iloc[-1]
+                lines.append(f"- {regime}: no point of the grid comes {goal}; the best, {best.accuracy:.1f} % "
+                             f"({best.per_class:,} per class, width {best.width}, {best.epochs} epochs), is "
+                             f"{-best.gap_to_paper:.1f} points below.")
+            else:
+                r = row.iloc[0]
+                lines.append(f"- {regime}: cheapest point {goal}: {r.per_class:,} per class, width {r.width}, depth "
+                             f"{r.depth}, {r.epochs} epochs, {r.accuracy:.1f} % ({r.gap_to_paper:+.1f}) in "
+                             f"{r.train_minutes:.1f} min of training.")
     return "\n".join(lines) + "\n"

@@ -375,9 +375,10 @@ def test_model_kind_metadata_and_noise_warning(tmp_path: Path, model_file: Path,
 
     robust = tmp_path / "robust.pt"
     save_model(str(robust), trained_like_model(),
-               {"train_config": {"noise_min": 0.0, "noise_max": 1.5, "rotate": True}})
+               {"train_config": {"noise_min": 0.0, "noise_max": 1.5, "rotate": True, "noise_clean": 0.25}})
     assert _predict(robust, tmp_path / "spots.csv", tmp_path / "pred2.csv") == 0
     meta = json.loads((tmp_path / "pred2.json").read_text())
-    assert meta["model_kind"] == "robust" and meta["training_noise"] == {"low": 0.0, "high": 1.5, "rotate": True}
+    assert meta["model_kind"] == "robust" and meta["training_noise"] == {"low": 0.0, "high": 1.5, "rotate": True,
+                                                                    "clean_share": 0.25}
     err = capsys.readouterr().err
     assert "(robust model)" in err and "warning" not in err

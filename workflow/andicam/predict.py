@@ -551,7 +551,8 @@ def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prep
 def model_noise(model: ResNet1d) -> NoiseRange:
     """The noise range a model was trained with (from its metadata); none for the paper's noiseless models."""
     cfg = getattr(model, "meta", {}).get("train_config", {})
-    return NoiseRange(float(cfg.get("noise_min", 0.0)), float(cfg.get("noise_max", 0.0)), bool(cfg.get("rotate", False)))
+    return NoiseRange(float(cfg.get("noise_min", 0.0)), float(cfg.get("noise_max", 0.0)), bool(cfg.get("rotate", False)),
+                      float(cfg.get("noise_clean", 0.0)))
 
 
 def model_kind(noise: NoiseRange) -> str:
@@ -618,7 +619,8 @@ def run_predict(
         figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, cams)
     noise = model_noise(model)
     metadata = {"model": str(model_path), "model_kind": model_kind(noise),
-                "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate},
+                "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate,
+                                   "clean_share": noise.clean},
                 "input": str(input_path), "summary": summary_line(data, prep),
                 "noise_est": "localisation-noise std relative to the step std, from the negative lag-1 "
                              "covariance of the track's increments (andicam.robust.estimate_noise)"}

@@ -102,6 +102,9 @@ def test_figure_has_a_panel_per_regime_and_the_paper_lines() -> None:
     means = [ln for ln in fixed.lines if ln.get_label().startswith("width 8")]
     np.testing.assert_allclose(means[0].get_xdata(), [32000, 128000])
     np.testing.assert_allclose(means[0].get_ydata(), [80.0, 90.0])
+    # sizes labelled once per x position; the y axis starts under the weakest model (70 %), without chance
+    assert sorted(t.get_text() for t in fixed.texts if not t.get_text().startswith(" ")) == ["1,000", "4,000"]
+    assert fixed.get_ylim()[0] == 60.0 and not [ln for ln in fixed.lines if list(ln.get_ydata()) == [12.5, 12.5]]
 
 
 def test_train_per_class_is_checked(tmp_path, capsys) -> None:

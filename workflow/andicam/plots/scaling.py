@@ -16,6 +16,8 @@ def scaling_figure(records: pd.DataFrame) -> plt.Figure:
     widths = sorted(records["width"].unique())
     epochs = sorted(records["epochs"].unique())
     styles = ["-", "--", ":", "-."]
+    # the y axis starts a little under the weakest model (at 0 when one is near chance), so gaps of a point show
+    y_low = max(0.0, 10.0 * ((float(records["accuracy"].min()) - 5.0) // 10.0))
     fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.6), layout="constrained",
                              squeeze=False, sharey=True)
     for ax, regime in zip(axes[0], regimes):
@@ -32,21 +34,24 @@ def scaling_figure(records: pd.DataFrame) -> plt.Figure:
                 depth = ", ".join(f"depth {d}" for d in sorted(s["depth"].unique()))
                 ax.plot(s["samples_x_epochs"], s["accuracy"], styles[j % len(styles)], marker="o", ms=4,
                         color=color, label=f"width {width}, {n_epochs} epochs ({depth})")
-                for r in s.itertuples(index=False):
-                    ax.annotate(f"{r.per_class:,}", (r.samples_x_epochs, r.accuracy), textcoords="offset points",
-                                xytext=(3, -9), fontsize=6, color=color)
+        # the training size once per position on the x axis (every width shares them), along the bottom
+        sizes = summary[summary["regime"] == regime].groupby("samples_x_epochs")["per_class"].unique()
+        for x, per_class in sizes.items():
+            ax.annotate(" / ".join(f"{n:,}" for n in sorted(per_class)), (x, 0.02),
+                        xycoords=("data", "axes fraction"), ha="center", fontsize=6.5, color="0.3")
         paper = PAPER_ACCURACY[regime]
         ax.axhline(paper, color="k", ls="--", lw=0.9)
         ax.text(0.02, paper, f" paper {paper:.1f} % (400,000 trajectories)", transform=ax.get_yaxis_transform(),
                 va="bottom", fontsize=7)
-        ax.axhline(12.5, color="0.6", ls=":", lw=0.8)
-        ax.text(0.02, 12.5, " chance", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="0.4")
         ax.set_xscale("log")
         ax.margins(x=0.08)
-        ax.set_ylim(0, 100)
+        ax.set_ylim(y_low, 100)
+        if y_low < 12.5:
+            ax.axhline(12.5, color="0.6", ls=":", lw=0.8)
+            ax.text(0.02, 12.5, " chance", transform=ax.get_yaxis_transform(), va="bottom", fontsize=7, color="0.4")
         ax.set_xlabel("training samples x epochs")
-        ax.set_title(f"{regime} length (labels: trajectories per class)")
+        ax.set_title(f"{regime} length (at the bottom: training trajectories per class)")
         ax.grid(alpha=0.3, which="both", lw=0.4)
     axes[0][0].set_ylabel("test accuracy (%)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 0.07))  # above the size labels
     return fig

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+import pandas as pd
+from matplotlib.figure import Figure
+
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import read_correctness, trajectory_bootstrap_differences
@@ -28,11 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.correctness is not None and len(args.correctness) != len(args.erasing):
         raise UserInputError(f"{len(args.erasing)} erasing tables but {len(args.correctness)} correctness files")
-    differences = []
+    loaded = []  # read (and checked) up front; the bootstrap runs only once the tables have been read
     for path in args.correctness or []:
         try:
-            labels, correct = read_correctness(path)
+            loaded.append(read_correctness(path))
         except ValueError as exc:
             raise UserInputError(str(exc)) from None
-        differences.append(trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed))
-    return figure_from_csvs(args.erasing, args.out, lambda tables: plot_erasing(tables, differences or None))
+
+    def draw(tables: list[pd.DataFrame]) -> Figure:
+        differences = [trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed)
+                       for labels, correct in loaded]
+        return plot_erasing(tables, differences or None)
+
+    return figure_from_csvs(args.erasing, args.out, draw)

@@ -124,3 +124,25 @@ def test_tiny_preset_end_to_end(tmp_path):
     # The noise estimator's bias table, one per regime, with a row per class and noise level.
     bias = pd.read_csv(work / "results" / "tables" / "noise_estimator_bias_variable.csv")
     assert set(bias["class"]) >= {"BM", "SubFBM", "all"} and set(bias["sigma"]) == {0.0, 0.5}
+
+
+def _noise_eval_inputs(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "rule augment_noise_eval:")
+    inputs = next(line for line in lines[start:] if line.strip().startswith("input:"))
+    return [path.strip() for path in inputs.split(":", 1)[1].split(",")]
+
+
+@pytest.mark.parametrize("override, expected", [
+    (None, 1),  # config.yaml: the paper's first test file only, of the 5 fixed-length ones
+    ("augment: {test_shards: 3}\n", 3),
+])
+def test_augment_noise_eval_uses_first_test_shards(workdir, override, expected):
+    extra = []
+    if override is not None:
+        (workdir / "three_test_shards.yaml").write_text(override)
+        extra = ["--configfile", "three_test_shards.yaml"]
+    run = snakemake(workdir, "-n", "results/augment/fixed/noise.csv", *extra)
+    assert run.returncode == 0, run.stderr[-3000:]
+    test_files = [p for p in _noise_eval_inputs(run.stdout) if "/test/" in p]
+    assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]

@@ -137,11 +137,11 @@ def _noise_eval_inputs(stdout: str) -> list[str]:
     (None, 1),  # config.yaml: the paper's first test file only, of the 5 fixed-length ones
     ("augment: {test_shards: 3}\n", 3),
 ])
-def test_augment_noise_eval_uses_first_test_shards(workdir, override, expected):
+def test_augment_noise_eval_uses_first_test_shards(workdir, tmp_path, override, expected):
     extra = []
     if override is not None:
-        (workdir / "three_test_shards.yaml").write_text(override)
-        extra = ["--configfile", "three_test_shards.yaml"]
+        (tmp_path / "three_test_shards.yaml").write_text(override)
+        extra = ["--configfile", str(tmp_path / "three_test_shards.yaml")]
     run = snakemake(workdir, "-n", "results/augment/fixed/noise.csv", *extra)
     assert run.returncode == 0, run.stderr[-3000:]
     test_files = [p for p in _noise_eval_inputs(run.stdout) if "/test/" in p]

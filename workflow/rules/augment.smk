@@ -81,7 +81,7 @@ rule augment_noise_eval:
     run on it (with one GPU, a job per model would only repeat the data loading and the noise)."""
     input:
         models=lambda w: noise_eval_models(w.regime)[0],
-        data=lambda w: shards(w.regime, "test")[: AUG["test_shards"]],
+        data=lambda w: shards(w.regime, "test", AUG["test_shards"]),
     output:
         "results/augment/{regime}/noise.csv",
     log:

@@ -34,10 +34,11 @@ FIGURES = []
 
 
 
-def shards(regime, split):
-    """Every shard file of one regime and split, in index order."""
+def shards(regime, split, first=None):
+    """The shard files of one regime and split, in index order: all of them, or the first `first` (all
+    of them when `first` exceeds their number, as every "first N shards" key of the config reads)."""
     n = config["data"]["regimes"][regime]["shards"][split]
-    return [f"results/data/{regime}/{split}/shard{i}.h5" for i in range(n)]
+    return [f"results/data/{regime}/{split}/shard{i}.h5" for i in range(n)][:first]
 
 
 def main_model(regime):
@@ -84,7 +85,7 @@ def all_runs(kind, name):
 
 def gradcam_files(regime, split, n):
     """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number)."""
-    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split)[:n]]
+    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split, n)]
 
 
 # Input functions of the augmentation (augment.smk).

@@ -44,7 +44,7 @@ rule erasing:
     the trajectory's own segments ({positions}=trajectory) or all positions with the padding ({positions}=all)."""
     input:
         model=main_model(EXPLAIN["erasing"]["regime"]),
-        data=shards(EXPLAIN["erasing"]["regime"], "test")[: EXPLAIN["erasing"]["shards"]],
+        data=shards(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
         gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
     output:
         table="results/explain/erasing_{positions}.csv",
@@ -118,7 +118,7 @@ rule tsne:
     """t-SNE of the pooled features after each stage on a seeded subsample."""
     input:
         model=main_model(EXPLAIN["tsne"]["regime"]),
-        data=shards(EXPLAIN["tsne"]["regime"], EXPLAIN["tsne"]["split"])[:1],
+        data=shards(EXPLAIN["tsne"]["regime"], EXPLAIN["tsne"]["split"], 1),
     output:
         "results/explain/tsne.csv",
     log:
@@ -220,7 +220,7 @@ rule fig_tsne:
 
 rule fig_gradcam_examples:
     input:
-        data=shards(EXPLAIN["examples"]["regime"], "test")[:1],
+        data=shards(EXPLAIN["examples"]["regime"], "test", 1),
         gradcam=gradcam_files(EXPLAIN["examples"]["regime"], "test", 1),
     output:
         pdf=report("results/figures/gradcam_examples.pdf", caption=caption("gradcam_examples"), category="Grad-CAM"),

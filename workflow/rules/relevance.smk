@@ -19,7 +19,7 @@ wildcard_constraints:
 rule relevance_table:
     """Per-class correlations of the main model's Grad-CAM with the window statistics, on one split."""
     input:
-        data=lambda w: shards("fixed", w.relsplit)[: REL["shards"][w.relsplit]],
+        data=lambda w: shards("fixed", w.relsplit, REL["shards"][w.relsplit]),
         gradcam=lambda w: gradcam_files("fixed", w.relsplit, REL["shards"][w.relsplit]),
     output:
         "results/relevance/{relsplit}.csv",
@@ -49,8 +49,8 @@ rule block_heads:
     """Linear heads on merged labels after layer1/2/3 of the frozen fixed-length model; their Grad-CAM."""
     input:
         model=main_model("fixed"),
-        train=shards("fixed", "train")[: BLOCKS["train_shards"]],
-        eval=shards("fixed", "test")[: BLOCKS["eval_shards"]],
+        train=shards("fixed", "train", BLOCKS["train_shards"]),
+        eval=shards("fixed", "test", BLOCKS["eval_shards"]),
     output:
         heads="results/blocks/heads.pt",
         accuracy="results/blocks/accuracy.csv",
@@ -83,7 +83,7 @@ rule block_heads:
 rule relevance_block:
     """Correlations of one block head's Grad-CAM with the statistics in windows matched to its stage."""
     input:
-        data=shards("fixed", "test")[: BLOCKS["eval_shards"]],
+        data=shards("fixed", "test", BLOCKS["eval_shards"]),
         gradcam="results/blocks/gradcam_{cut}.h5",
     output:
         "results/blocks/relevance_{cut}.csv",
@@ -110,7 +110,7 @@ rule ablation:
     """Window-transplant feature ablation (for, inverse, random control) on the fixed-length test set."""
     input:
         model=main_model("fixed"),
-        data=shards("fixed", "test")[: ABL["shards"]],
+        data=shards("fixed", "test", ABL["shards"]),
     output:
         results="results/ablation/results.csv",
         independence="results/ablation/independence.csv",

@@ -49,7 +49,7 @@ rule scaling_evaluate:
     """Test accuracy of one model of the grid on the first `test_shards` test shards of its regime."""
     input:
         model="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/model.pt",
-        data=lambda w: shards(w.regime, "test")[: SCALING["test_shards"]],
+        data=lambda w: shards(w.regime, "test", SCALING["test_shards"]),
     output:
         predictions="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/predictions.csv",
         metrics="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/eval.json",

@@ -30,7 +30,7 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -50,25 +50,32 @@ from andicam.preprocess import to_model_input  # noqa: E402
 WAYS = ("fp32", "bf16", "bf16, fp32 stem")
 
 
-@contextmanager
-def fp32_stem(model: ResNet1d) -> Iterator[None]:
-    """Run the model's stem (conv1, bn1) outside autocast while inside the block."""
-    def stem(x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            x = model.relu(model.bn1(model.conv1(x.float())))  # (B, 2, 1000) -> (B, w, 500), fp32
-        return model.maxpool(x)  # (B, w, 250)
+def _stem_in_fp32(self: ResNet1d, x: torch.Tensor) -> torch.Tensor:
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x = self.relu(self.bn1(self.conv1(x.float())))  # (B, 2, 1000) -> (B, w, 500), fp32
+    return self.maxpool(x)  # (B, w, 250)
 
-    model.stem = stem  # an instance attribute shadows the method
+
+@contextmanager
+def fp32_stem() -> Iterator[None]:
+    """Inside the block, every ResNet1d runs its stem (conv1, bn1) outside autocast, in training too."""
+    original = ResNet1d.stem
+    ResNet1d.stem = _stem_in_fp32
     try:
         yield
     finally:
-        del model.stem
+        ResNet1d.stem = original
+
+
+def way_context(way: str) -> AbstractContextManager[None]:
+    """The stem patch of a way of WAYS ('bf16, fp32 stem'), or nothing."""
+    return fp32_stem() if way == "bf16, fp32 stem" else nullcontext()
 
 
 def predictions(model: ResNet1d, x: torch.Tensor, way: str, batch_size: int, repeats: int) -> tuple[np.ndarray, float]:
     """Predicted classes (N,) of one way, and its best trajectories/s over ``repeats`` passes after a warm-up."""
     amp = way != "fp32"
-    with fp32_stem(model) if way == "bf16, fp32 stem" else _nothing():
+    with way_context(way):
         predict_logits(model, x[:batch_size], batch_size=batch_size, amp=amp)
         best, logits = 0.0, None
         for _ in range(repeats):
@@ -76,11 +83,6 @@ def predictions(model: ResNet1d, x: torch.Tensor, way: str, batch_size: int, rep
             logits = predict_logits(model, x, batch_size=batch_size, amp=amp)
             best = max(best, len(x) / (time.perf_counter() - start))
     return logits.argmax(dim=1).cpu().numpy(), best
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def compare(model: ResNet1d, x: torch.Tensor, args: argparse.Namespace,

@@ -1,0 +1,82 @@
+"""The precision benchmarks: the fp32-stem patch does what it says and is undone; both scripts run at toy sizes."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from andicam.dataio import Trajectories, write_trajectories
+from andicam.model import ResNet1d, build_model
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _bench_inference():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_inference", BENCHMARKS / "bench_inference.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_fp32_stem_keeps_the_input_out_of_bf16_and_is_undone() -> None:
+    bench = _bench_inference()
+    torch.manual_seed(0)
+    model = build_model(depth=10, width=4).eval()
+    # Positions in [0.5, 1) one bf16 ulp (2^-8) apart at most: bf16 rounds most of the steps away.
+    x = (0.5 + torch.cumsum(torch.full((2, 2, 1000), 2.0 ** -12), dim=2)).clamp(max=0.99)
+    with torch.no_grad():
+        exact = model.stem(x)  # fp32, no autocast
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rounded = model.stem(x)
+            with bench.fp32_stem():
+                kept = model.stem(x)
+    assert kept.dtype == torch.float32 and torch.equal(kept, exact)
+    assert rounded.dtype == torch.bfloat16 and not torch.allclose(rounded.float(), exact, atol=1e-3)
+    assert ResNet1d.stem is not bench._stem_in_fp32  # the class is restored after the block
+    assert isinstance(bench.way_context("bf16"), contextlib.nullcontext)
+
+
+def test_bench_inference_runs_and_reports_every_way() -> None:
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "bench_inference.py"), "--n", "64", "--width", "4",
+                          "--depth", "10", "--batch-size", "32"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for way in ("fp32", "bf16", "bf16, fp32 stem"):
+        assert re.search(rf"  {re.escape(way)} +[\d,]+ trajectories/s", run.stdout), run.stdout
+    assert re.search(r"^\| 10 \| 4 \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d.]+ \| [\d.]+ \|$", run.stdout, re.M)
+
+
+def _shard(path: Path, n_per_class: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(8), n_per_class).astype(np.int8)
+    n = labels.size
+    # class k: a random walk with drift k / 4, so the classes are learnable at toy size
+    traj = np.cumsum(rng.standard_normal((n, 2, 200)) + labels[:, None, None] / 4, axis=2).astype(np.float32)
+    write_trajectories(path, Trajectories(traj, np.full(n, 200, np.int32), labels, np.ones(n, np.float32)))
+    return path
+
+
+def test_bench_precision_training_pairs_the_ways_by_seed(tmp_path: Path) -> None:
+    train, val, test = (_shard(tmp_path / f"{s}.h5", n, i) for i, (s, n) in enumerate(
+        (("train", 8), ("val", 2), ("test", 4))))
+    out = tmp_path / "table.csv"
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "bench_precision_training.py"), "--train", str(train),
+                          "--val", str(val), "--test", str(test), "--width", "4", "--epochs", "1", "--seeds", "0", "1",
+                          "--sigmas", "0", "1", "--out-csv", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = pd.read_csv(out)
+    assert len(table) == 2 * 2 * 2 and set(table["way"]) == {"bf16", "bf16, fp32 stem"}
+    assert table["accuracy"].between(0, 1).all()
+    assert "64 training, 16 validation, 32 test trajectories" in run.stdout
+    assert len(re.findall(r"^sigma [01]: bf16 [\d.]+ %, fp32 stem [\d.]+ %: [+-][\d.]+ \[", run.stdout, re.M)) == 2

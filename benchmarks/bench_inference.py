@@ -7,8 +7,9 @@ and inputs, measured side by side in one run:
 * fp32;
 * bf16: the whole network under ``torch.autocast(dtype=torch.bfloat16)``, as training runs
   where bf16 is native (andicam.device.resolve_amp);
-* bf16, fp32 stem: the same, but the first convolution and its batch norm outside autocast, so
-  the min-max scaled positions reach the network with fp32's 24 bits of mantissa, not bf16's 8.
+* bf16, fp32 stem: the same, but the first convolution and its batch norm outside autocast
+  (config train.fp32_stem), so the min-max scaled positions reach the network with fp32's 24
+  bits of mantissa, not bf16's 8.
 
 Without ``--model``: freshly initialised networks of every depth x width asked for, on random
 walks of lengths U(10, 1000), preprocessed as the workflow does: trajectories/s of each way,
@@ -30,7 +31,8 @@ import argparse
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,32 +52,21 @@ from andicam.preprocess import to_model_input  # noqa: E402
 WAYS = ("fp32", "bf16", "bf16, fp32 stem")
 
 
-def _stem_in_fp32(self: ResNet1d, x: torch.Tensor) -> torch.Tensor:
-    with torch.autocast(device_type=x.device.type, enabled=False):
-        x = self.relu(self.bn1(self.conv1(x.float())))  # (B, 2, 1000) -> (B, w, 500), fp32
-    return self.maxpool(x)  # (B, w, 250)
-
-
 @contextmanager
-def fp32_stem() -> Iterator[None]:
-    """Inside the block, every ResNet1d runs its stem (conv1, bn1) outside autocast, in training too."""
-    original = ResNet1d.stem
-    ResNet1d.stem = _stem_in_fp32
+def stem_precision(model: ResNet1d, fp32_stem: bool) -> Iterator[None]:
+    """Inside the block the model runs with ``cfg.fp32_stem`` set as asked (andicam.model.ModelConfig)."""
+    original = model.cfg
+    model.cfg = replace(original, fp32_stem=fp32_stem)
     try:
         yield
     finally:
-        ResNet1d.stem = original
-
-
-def way_context(way: str) -> AbstractContextManager[None]:
-    """The stem patch of a way of WAYS ('bf16, fp32 stem'), or nothing."""
-    return fp32_stem() if way == "bf16, fp32 stem" else nullcontext()
+        model.cfg = original
 
 
 def predictions(model: ResNet1d, x: torch.Tensor, way: str, batch_size: int, repeats: int) -> tuple[np.ndarray, float]:
     """Predicted classes (N,) of one way, and its best trajectories/s over ``repeats`` passes after a warm-up."""
     amp = way != "fp32"
-    with way_context(way):
+    with stem_precision(model, way == "bf16, fp32 stem"):
         predict_logits(model, x[:batch_size], batch_size=batch_size, amp=amp)
         best, logits = 0.0, None
         for _ in range(repeats):

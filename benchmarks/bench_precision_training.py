@@ -6,7 +6,8 @@ them (benchmarks/bench_inference.py). This trains the same network on the same d
 seed, two ways:
 
 * bf16: as the workflow trains where bf16 is native (andicam.train, amp on);
-* bf16, fp32 stem: the same, with the first convolution and its batch norm outside autocast.
+* bf16, fp32 stem: the same, with the first convolution and its batch norm outside autocast
+  (config train.fp32_stem).
 
 Same seed, same initial weights and batch order for both ways; every model is scored in fp32 on
 the test shards at each noise level of ``--sigmas`` (the noise experiment's input and draws).
@@ -30,8 +31,6 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
-
-from bench_inference import way_context  # noqa: E402  (this folder is on sys.path when run as a script)
 
 from andicam.augment import noise_seed, noisy_inputs, predict  # noqa: E402
 from andicam.dataio import read_many  # noqa: E402
@@ -78,12 +77,13 @@ def main() -> int:
     for seed in args.seeds:
         for way in WAYS:
             cfg = TrainConfig(epochs=args.epochs, lr=args.lr, schedule=args.schedule, patience=args.epochs,
-                              device="cpu", threads=args.threads, seed=seed, depth=args.depth, width=args.width)
+                              device="cpu", threads=args.threads, seed=seed, depth=args.depth, width=args.width,
+                              fp32_stem=way == "bf16, fp32 stem")
             start = time.perf_counter()
-            with tempfile.TemporaryDirectory() as scratch, way_context(way):
+            with tempfile.TemporaryDirectory() as scratch:
                 model = train(x, y, vx, vy, cfg, Path(scratch) / "checkpoint.pt", log=lambda _: None).model
             seconds = time.perf_counter() - start
-            for sigma in args.sigmas:  # scored in fp32, outside the patch: the same for both ways
+            for sigma in args.sigmas:  # scored in fp32, where the stem setting changes nothing
                 accuracy = float(np.mean(predict(model, inputs[sigma]) == labels))
                 rows.append({"way": way, "seed": seed, "sigma": sigma, "accuracy": accuracy, "train_s": seconds})
                 print(f"seed {seed} {way:16s} sigma {sigma:g}: test accuracy {100 * accuracy:.2f} % "

@@ -51,3 +51,30 @@ def test_a_bad_model_file_is_one_line_naming_it(tmp_path):
     assert str(bad) in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(DataFileError, match="no such model file"):
         load_model(tmp_path / "absent.pt")
+
+
+def test_fp32_stem_keeps_the_input_out_of_bf16_under_autocast(tmp_path) -> None:
+    """config train.fp32_stem: under bf16 autocast the stem computes exactly as without autocast; off, bf16
+    rounds positions one bf16 ulp apart away. The setting travels with the model file; old files lack it."""
+    from andicam.model import load_model, save_model
+
+    torch.manual_seed(0)
+    plain = build_model(depth=10, width=4).eval()
+    kept = build_model(depth=10, width=4, fp32_stem=True).eval()
+    kept.load_state_dict(plain.state_dict())
+    # Positions in [0.5, 0.99], steps of 2^-12: bf16's spacing there is 2^-8, so most steps round away.
+    x = (0.5 + torch.cumsum(torch.full((2, 2, 1000), 2.0 ** -12), dim=2)).clamp(max=0.99)
+    with torch.no_grad():
+        exact = plain.stem(x)
+        assert torch.equal(kept.stem(x), exact)  # no autocast: the setting changes nothing
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rounded, fp32 = plain.stem(x), kept.stem(x)
+            assert kept(x).dtype == torch.bfloat16  # the rest of the network still runs in bf16
+    assert fp32.dtype == torch.float32 and torch.equal(fp32, exact)
+    assert rounded.dtype == torch.bfloat16 and not torch.allclose(rounded.float(), exact, atol=1e-3)
+    save_model(str(tmp_path / "m.pt"), kept)
+    assert load_model(str(tmp_path / "m.pt")).cfg.fp32_stem is True
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    del blob["model_config"]["fp32_stem"]  # a model file written before the setting existed
+    torch.save(blob, tmp_path / "old.pt")
+    assert load_model(str(tmp_path / "old.pt")).cfg == ModelConfig(depth=10, width=4)

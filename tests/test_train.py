@@ -160,6 +160,22 @@ def test_bf16_cpu_training_is_bit_reproducible_and_not_fp32(tmp_path: Path, nati
     assert not state_equal(runs[0].model.state_dict(), runs[2].model.state_dict())
 
 
+def test_fp32_stem_training_is_bit_reproducible_changes_bf16_and_not_fp32(tmp_path: Path, native_bf16) -> None:
+    """train.fp32_stem: under bf16 it trains other weights (the input is no longer rounded), the same ones
+    again on a rerun, and the model file says so; in fp32 it changes nothing."""
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    run = {(amp, stem): train(tx, ty, vx, vy, small(epochs=2, seed=5, amp=amp, fp32_stem=stem),
+                              tmp_path / f"ck{amp}{stem}.pt", **QUIET)
+           for amp in (True, False) for stem in (True, False)}
+    again = train(tx, ty, vx, vy, small(epochs=2, seed=5, amp=True, fp32_stem=True), tmp_path / "again.pt", **QUIET)
+    assert state_equal(run[True, True].model.state_dict(), again.model.state_dict())
+    assert not state_equal(run[True, True].model.state_dict(), run[True, False].model.state_dict())
+    assert state_equal(run[False, True].model.state_dict(), run[False, False].model.state_dict())
+    assert run[True, True].model.cfg.fp32_stem and not run[True, False].model.cfg.fp32_stem
+    assert run[True, True].metrics["config"]["fp32_stem"] is True
+
+
 def test_interrupted_bf16_training_resumes_bit_identically(tmp_path: Path, native_bf16) -> None:
     """Two threads, as the workflow's training jobs: killed after the checkpoint of epoch 2, resumed, it ends
     where the uninterrupted run does."""

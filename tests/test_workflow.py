@@ -146,3 +146,20 @@ def test_augment_noise_eval_uses_first_test_shards(workdir, tmp_path, override, 
     assert run.returncode == 0, run.stderr[-3000:]
     test_files = [p for p in _noise_eval_inputs(run.stdout) if "/test/" in p]
     assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
+
+
+@pytest.mark.parametrize("fp32_stem", [False, True])
+def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_path, fp32_stem):
+    """config train.fp32_stem adds --fp32-stem to train, augment_train and train_robust; off, no command has
+    it, so the commands are those written before the key existed."""
+    overlay = tmp_path / "fp32_stem.yaml"
+    overlay.write_text(f"train: {{fp32_stem: {str(fp32_stem).lower()}}}\n")
+    run = snakemake(workdir, "-n", "-p", "--forceall", "--configfile", "presets/tiny.yaml", str(overlay))
+    assert run.returncode == 0, run.stderr[-3000:]
+    commands = [line[line.index("python -m andicam "):] for line in run.stdout.splitlines()
+                if "python -m andicam " in line]  # "Shell command: python -m andicam ..."
+    training = [c for c in commands if c.split()[3] == "train"]
+    assert len(training) >= 3 and any("kind=robust" in c for c in training)
+    assert any("augment/" in c for c in training)
+    assert all((" --fp32-stem" in c) is fp32_stem for c in training)
+    assert not any("--fp32-stem" in c for c in commands if c not in training)

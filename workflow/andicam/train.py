@@ -71,6 +71,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     device: str = "auto"
     amp: bool = True  # bf16 autocast where bf16 is native (CUDA, CPU with AVX512-BF16/AMX); False: fp32
+    fp32_stem: bool = False  # the first convolution in fp32 under autocast too (andicam.model.ModelConfig)
     gpu_batch_size: int | None = None  # batch size on CUDA (lr scaled linearly); None: batch_size
     threads: int = 1  # torch CPU threads
     seed: int = 0  # seeds weight init and batch order
@@ -355,7 +356,7 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
     device = torch.device(plan.device)
     with torch_settings(plan):
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.depth, cfg.width, num_classes).to(device)
+        model = build_model(cfg.depth, cfg.width, num_classes, cfg.fp32_stem).to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=plan.lr, weight_decay=cfg.weight_decay)
         n_train = train_x.shape[0]
         steps_per_epoch = -(-n_train // plan.batch_size)

@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d.device, help="auto, cpu or cuda[:i]")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=d.amp,
                    help="bf16 autocast where bf16 is native (CUDA, a CPU with AVX512-BF16 or AMX); --no-amp: fp32")
+    p.add_argument("--fp32-stem", action=argparse.BooleanOptionalAction, default=d.fp32_stem,
+                   help="keep the first convolution in fp32 under bf16 autocast: the input positions are not "
+                        "rounded to bf16 (config train.fp32_stem)")
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")

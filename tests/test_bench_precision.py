@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from andicam.dataio import Trajectories, write_trajectories
+from andicam.dataio import write_trajectories
+from test_augment import random_walks
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -24,19 +24,10 @@ def test_bench_inference_runs_and_reports_every_way() -> None:
     assert re.search(r"^\| 10 \| 4 \| [\d,]+ \| [\d,]+ \| [\d,]+ \| [\d.]+ \| [\d.]+ \|$", run.stdout, re.M)
 
 
-def _shard(path: Path, n_per_class: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(8), n_per_class).astype(np.int8)
-    n = labels.size
-    # class k: a random walk with drift k / 4, so the classes are learnable at toy size
-    traj = np.cumsum(rng.standard_normal((n, 2, 200)) + labels[:, None, None] / 4, axis=2).astype(np.float32)
-    write_trajectories(path, Trajectories(traj, np.full(n, 200, np.int32), labels, np.ones(n, np.float32)))
-    return path
-
-
 def test_bench_precision_training_pairs_the_ways_by_seed(tmp_path: Path) -> None:
-    train, val, test = (_shard(tmp_path / f"{s}.h5", n, i) for i, (s, n) in enumerate(
-        (("train", 8), ("val", 2), ("test", 4))))
+    train, val, test = (tmp_path / f"{split}.h5" for split in ("train", "val", "test"))
+    for i, (path, n) in enumerate(((train, 8), (val, 2), (test, 4))):
+        write_trajectories(path, random_walks([n] * 8, seed=i))
     out = tmp_path / "table.csv"
     run = subprocess.run([sys.executable, str(BENCHMARKS / "bench_precision_training.py"), "--train", str(train),
                           "--val", str(val), "--test", str(test), "--width", "4", "--epochs", "1", "--seeds", "0", "1",

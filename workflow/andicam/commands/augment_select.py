@@ -10,7 +10,7 @@ from andicam.augment import ARM_LAYER, ARMS, DRAWS, augmented_set, check_cam_mat
 from andicam.cli import UserInputError
 from andicam.dataio import CLASS_NAMES, read_trajectories, write_trajectories
 
-HELP = "Keep the top p %% of a training shard by Grad-CAM (or as many at random), add a rotated copy of each."
+HELP = "Keep the top p % of a training shard by Grad-CAM (or as many at random), add a rotated copy of each."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,9 +28,9 @@ def command_names() -> list[str]:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every subcommand, or of ``only`` alone.
 
-    A command module imports what its work needs (torch, scipy, matplotlib): about 3.5 s for all of
-    them against about 1 s for one plot command. A workflow job runs one command, so ``main`` builds
-    the parser of that command alone; the full listing (``--help``, an unknown command) imports all.
+    A command module imports what its work needs (torch, scipy, matplotlib); importing all of them
+    took about 3.5 s per process. A workflow job runs one command, so ``main`` builds the parser of that
+    command alone; the full listing (``--help``, an unknown command) imports all.
     """
     parser = argparse.ArgumentParser(prog="andicam", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

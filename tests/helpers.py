@@ -1,4 +1,4 @@
-"""Run the workflow from a test: a private copy of the repository, the venv's tools on PATH."""
+"""Shared test helpers: run the workflow from a private copy of the repository, small models and data."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
+from andicam.dataio import Trajectories
 from andicam.model import build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,3 +59,18 @@ def trained_like_model(width: int = 4, dtype: torch.dtype = torch.float32) -> nn
             m.weight.data.uniform_(0.5, 1.5, generator=gen)
             m.bias.data.uniform_(-0.2, 0.2, generator=gen)
     return model.to(dtype).eval()
+
+
+def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, seed: int = 0) -> Trajectories:
+    """Unit-step Gaussian walks from 0, left-aligned, variable lengths; class c has n_per_class[c] members."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(n_per_class)), n_per_class).astype(np.int8)
+    labels = labels[rng.permutation(labels.size)]
+    n = labels.size
+    lengths = rng.integers(min_length, tmax + 1, size=n).astype(np.int32)
+    steps = rng.standard_normal((n, 2, tmax)).astype(np.float32)
+    steps[:, :, 0] = 0
+    traj = np.cumsum(steps, axis=2)
+    traj *= np.arange(tmax)[None, None, :] < lengths[:, None, None]
+    alpha = rng.uniform(0.1, 1.9, size=n).astype(np.float32)
+    return Trajectories(traj.astype(np.float32), lengths, labels, alpha, {"regime": "variable", "split": "train"})

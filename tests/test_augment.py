@@ -17,22 +17,7 @@ from andicam.gradcam import gradcam_all_stages, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.preprocess import to_model_input
 from andicam.seeding import derive_seed
-from helpers import trained_like_model
-
-
-def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, seed: int = 0) -> Trajectories:
-    """Unit-step Gaussian walks from 0, left-aligned, variable lengths; class c has n_per_class[c] members."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(len(n_per_class)), n_per_class).astype(np.int8)
-    labels = labels[rng.permutation(labels.size)]
-    n = labels.size
-    lengths = rng.integers(min_length, tmax + 1, size=n).astype(np.int32)
-    steps = rng.standard_normal((n, 2, tmax)).astype(np.float32)
-    steps[:, :, 0] = 0
-    traj = np.cumsum(steps, axis=2)
-    traj *= np.arange(tmax)[None, None, :] < lengths[:, None, None]
-    alpha = rng.uniform(0.1, 1.9, size=n).astype(np.float32)
-    return Trajectories(traj.astype(np.float32), lengths, labels, alpha, {"regime": "variable", "split": "train"})
+from helpers import random_walks, trained_like_model
 
 
 def write_cam(path: Path, cam: np.ndarray, labels: np.ndarray) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from andicam.dataio import write_trajectories
-from test_augment import random_walks
+from helpers import random_walks
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -8,6 +8,7 @@ config) end the program with one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
 import sys
@@ -20,9 +21,10 @@ from andicam.errors import UserInputError
 __all__ = ["UserInputError", "build_parser", "command_names", "main"]
 
 
-def command_names() -> list[str]:
-    """Every subcommand, as typed: the modules of ``andicam.commands`` with ``_`` read as ``-``."""
-    return sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(commands.__path__))
+@functools.cache
+def command_names() -> tuple[str, ...]:
+    """Every subcommand, as typed: the modules of ``andicam.commands`` with ``_`` read as ``-`` (scanned once)."""
+    return tuple(sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(commands.__path__)))
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

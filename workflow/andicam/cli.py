@@ -28,7 +28,7 @@ def command_names() -> tuple[str, ...]:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every subcommand, or of ``only`` alone.
+    """The parser of every subcommand, or of ``only`` (a name from ``command_names``) alone.
 
     A command module imports what its work needs (torch, scipy, matplotlib); importing all of them
     took about 3.5 s per process. A workflow job runs one command, so ``main`` builds the parser of that
@@ -36,10 +36,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="andicam", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in command_names():
-        if only is not None and name != only:
-            sub.add_parser(name)  # a name to choose, nothing imported
-            continue
+    for name in (only,) if only is not None else command_names():
         module = importlib.import_module(f"andicam.commands.{name.replace('-', '_')}")
         # HELP is plain text; argparse %-formats a subcommand's help (not its description).
         p = sub.add_parser(name, help=module.HELP.replace("%", "%%"), description=module.HELP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -66,7 +67,8 @@ def test_loss_decreases_on_a_separable_problem(tmp_path: Path) -> None:
     assert h["train_loss"].iloc[-1] < 0.5 * h["train_loss"].iloc[0]
     assert h["val_acc"].iloc[-1] > 0.6  # chance is 0.125
     assert result.metrics["used"] == {"device": "cpu", "batch_size": 64, "lr": 3e-3, "amp": False,
-                                      "deterministic": True, "threads": 1, "precision": "fp32: amp switched off"}
+                                      "deterministic": True, "threads": 1, "precision": "fp32: amp switched off",
+                                      "fp32_math": "ieee"}
 
 
 def test_early_stopping_rule() -> None:
@@ -203,14 +205,72 @@ def test_interrupted_bf16_training_resumes_bit_identically(tmp_path: Path, nativ
                                   check_exact=True)
 
 
+def test_a_checkpoint_with_cuda_generator_states_resumes_where_fewer_cards_are_visible(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    """Earlier checkpoints saved one CUDA generator state per card, and restoring them raised on a node with
+    fewer cards. They are ignored now (training draws nothing from them): the run resumes and ends where
+    the uninterrupted one does."""
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    cfg = small(epochs=3, batch_size=32)
+    straight = train(tx, ty, vx, vy, cfg, tmp_path / "straight.pt", **QUIET)
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_epoch_3(line: str) -> None:
+        if line.startswith("epoch   3/"):
+            raise Killed
+
+    ck = tmp_path / "resumed.pt"
+    with pytest.raises(Killed):
+        train(tx, ty, vx, vy, cfg, ck, log=kill_in_epoch_3)
+    state = torch.load(ck, weights_only=True)
+    assert "cuda" not in state["rng"]
+    state["rng"]["cuda"] = [torch.zeros(16, dtype=torch.uint8) for _ in range(4)]  # saved on a 4-card node
+    torch.save(state, ck)
+
+    def restore_fails(states):  # what torch does with 4 states and 1 visible card
+        raise RuntimeError("set_rng_state_all: more states than visible devices")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restore_fails)
+    resumed = train(tx, ty, vx, vy, cfg, ck, **QUIET)
+    assert resumed.resumed_from_epoch == 2
+    assert state_equal(resumed.model.state_dict(), straight.model.state_dict())
+
+
+def test_a_checkpoint_resumes_on_another_card(tmp_path: Path) -> None:
+    """The checkpoint's identity names the device type, not the card: a job that gets cuda:1 after a restart
+    resumes the checkpoint that cuda:0 wrote; a CPU run does not take a CUDA run's checkpoint."""
+    cfg = small()
+    plan = resolve_plan(cfg)
+    on = lambda device: train_module._identity(cfg, dataclasses.replace(plan, device=device), "data")  # noqa: E731
+    assert on("cuda:0") == on("cuda:1") == on("cuda")
+    assert on("cpu") != on("cuda:0")
+
+
 def test_cuda_plan_scales_the_lr_with_the_batch(monkeypatch) -> None:
     """The CUDA branch of the plan, checked without a GPU: linear lr scaling, bf16, non-deterministic."""
-    monkeypatch.setattr(train_module, "resolve_device", lambda name: torch.device("cuda", 0))
-    plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=512, lr=1e-4, amp=True))
-    assert (plan.device, plan.batch_size, plan.amp, plan.deterministic) == ("cuda:0", 512, True, False)
-    assert plan.lr == pytest.approx(8e-4)  # 1e-4 x 512 / 64
-    plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=None, lr=1e-4, amp=False))
-    assert (plan.batch_size, plan.lr, plan.amp) == (64, 1e-4, False)
+    asked: list[str] = []
+
+    def fake_cuda(name: str, fp32_math: str = "ieee") -> torch.device:
+        asked.append(device_module.set_cuda_fp32_math(fp32_math))
+        return torch.device("cuda", 0)
+
+    monkeypatch.setattr(train_module, "resolve_device", fake_cuda)
+    before = device_module.cuda_fp32_math()
+    try:
+        plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=512, lr=1e-4, amp=True))
+        assert (plan.device, plan.batch_size, plan.amp, plan.deterministic) == ("cuda:0", 512, True, False)
+        assert plan.lr == pytest.approx(8e-4)  # 1e-4 x 512 / 64
+        assert plan.fp32_math == "ieee"  # not torch's TF32 default for cuDNN convolutions
+        plan = resolve_plan(TrainConfig(device="cuda", gpu_batch_size=None, lr=1e-4, amp=False, tf32=True))
+        assert (plan.batch_size, plan.lr, plan.amp, plan.fp32_math) == (64, 1e-4, False, "tf32")
+        assert asked == ["ieee", "tf32"]
+    finally:
+        device_module.set_cuda_fp32_math(before)
 
 
 def test_bf16_autocast_path_learns_and_predicts_like_fp32() -> None:

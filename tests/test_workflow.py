@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -163,3 +164,42 @@ def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_pat
     assert any("augment/" in c for c in training)
     assert all((" --fp32-stem" in c) is fp32_stem for c in training)
     assert not any("--fp32-stem" in c for c in commands if c not in training)
+
+
+def _device_option(command: str) -> bool:
+    """Whether ``andicam COMMAND`` takes --device (runs the network)."""
+    from andicam.cli import build_parser
+
+    parser = build_parser(command)
+    sub = parser._subparsers._group_actions[0].choices[command]  # the one subcommand built
+    return any("--device" in action.option_strings for action in sub._actions)
+
+
+@pytest.mark.parametrize("predict_device", ["cpu", "auto"])
+def test_every_job_that_may_take_a_gpu_declares_one(workdir, tmp_path, predict_device):
+    """Local Snakemake runs as many GPU jobs at once as --resources gpu=N allows, and each claims a card
+    (andicam.device): a job whose command may resolve to CUDA (--device other than cpu) must declare gpu=1,
+    or it would run beside them on a card it never claimed. Checked on every job of the tiny DAG and predict."""
+    tracks = tmp_path / "tracks.csv"
+    tracks.write_text("track_id,frame,x,y\n0,0,0,0\n0,1,1,1\n")
+    overlay = tmp_path / "predict.yaml"
+    overlay.write_text(f"predict: {{input: {tracks}, device: {predict_device}}}\n")
+    run = snakemake(workdir, "-n", "-p", "--forceall", "all", "predict", "--configfile", "presets/tiny.yaml",
+                    str(overlay))
+    assert run.returncode == 0, run.stderr[-3000:]
+    takes: dict[str, bool] = {}
+    seen = set()
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", run.stdout):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        command = re.search(r"Shell command: python -m andicam (\S+)(.*)", block)
+        if not rule or not command:
+            continue
+        name = command.group(1)
+        takes.setdefault(name, _device_option(name))
+        device = re.search(r"--device (\S+)", command.group(2))
+        may_use_gpu = takes[name] and (device is None or device.group(1) != "cpu")
+        declares = re.search(r"resources: .*\bgpu=1\b", block) is not None
+        assert declares == may_use_gpu, (rule.group(1), name, device and device.group(1))
+        seen.add((rule.group(1), may_use_gpu))
+    assert {("train", True), ("gradcam", True), ("layer_response", False)} <= seen
+    assert ("predict", predict_device != "cpu") in seen

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 import andicam
 from andicam.dataio import read_trajectories
-from andicam.device import resolve_amp, resolve_device
+from andicam.device import cuda_fp32_math, resolve_amp, resolve_device
 from andicam.evaluate import predict_logits
 from andicam.files import atomic_output, write_csv, write_json
 from andicam.model import BLOCKS_PER_STAGE, ResNet1d, build_model, count_parameters, save_model
@@ -72,6 +72,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast where bf16 is native (CUDA, CPU with AVX512-BF16/AMX); False: fp32
     fp32_stem: bool = False  # the first convolution in fp32 under autocast too (andicam.model.ModelConfig)
+    tf32: bool = False  # CUDA only: fp32 convolutions and matrix products as TF32 (10 mantissa bits), not IEEE
     gpu_batch_size: int | None = None  # batch size on CUDA (lr scaled linearly); None: batch_size
     threads: int = 1  # torch CPU threads
     seed: int = 0  # seeds weight init and batch order
@@ -122,15 +123,18 @@ class Plan:
     deterministic: bool
     threads: int
     precision: str  # bf16 or fp32, and why (andicam.device.resolve_amp)
+    fp32_math: str = "ieee"  # how fp32 convolutions and matrix products run: ieee, or tf32 (CUDA, cfg.tf32)
 
 
 def resolve_plan(cfg: TrainConfig) -> Plan:
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, "tf32" if cfg.tf32 else "ieee")
     amp, precision = resolve_amp(device, cfg.amp)
     if device.type == "cuda":
         batch = cfg.gpu_batch_size or cfg.batch_size
-        return Plan(str(device), batch, cfg.lr * batch / cfg.batch_size, amp, False, cfg.threads, precision)
-    # CPU: exactly the configured batch and lr, and deterministic kernels, in bf16 as in fp32.
+        return Plan(str(device), batch, cfg.lr * batch / cfg.batch_size, amp, False, cfg.threads, precision,
+                    cuda_fp32_math())
+    # CPU: exactly the configured batch and lr, and deterministic kernels, in bf16 as in fp32; oneDNN's fp32
+    # is IEEE (tf32 is a CUDA setting).
     return Plan(str(device), cfg.batch_size, cfg.lr, amp, True, cfg.threads, precision)
 
 
@@ -207,7 +211,10 @@ def make_scheduler(cfg: TrainConfig, optimiser: torch.optim.Optimizer, lr: float
 
 
 def _rng_states(gen: torch.Generator, noise_gen: torch.Generator | None = None) -> dict[str, Any]:
-    """RNG states as plain tensors/lists, so the checkpoint loads with weights_only=True."""
+    """RNG states as plain tensors/lists, so the checkpoint loads with weights_only=True.
+
+    No CUDA generator states: training draws nothing from them (batch order and noise have generators of
+    their own), and restoring one per card fails on a node with fewer cards than the one that saved it."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     py_version, py_state, py_gauss = random.getstate()
     states: dict[str, Any] = {
@@ -215,8 +222,6 @@ def _rng_states(gen: torch.Generator, noise_gen: torch.Generator | None = None) 
         "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
         "python": [py_version, list(py_state), py_gauss],
     }
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
     if noise_gen is not None:
         states["noise"] = noise_gen.get_state()
     return states
@@ -231,12 +236,14 @@ def _set_rng_states(gen: torch.Generator, states: dict[str, Any], noise_gen: tor
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     py_version, py_state, py_gauss = states["python"]
     random.setstate((py_version, tuple(py_state), py_gauss))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+    # states["cuda"], written by earlier versions, is ignored (see _rng_states).
 
 
 def _identity(cfg: TrainConfig, plan: Plan, fingerprint: str) -> dict[str, Any]:
-    return {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "plan": asdict(plan), "data": fingerprint}
+    """What a checkpoint must match to be resumed. The device by its type: a job resumed on another node,
+    or given another card of the same workstation, resumes on whichever card it got."""
+    used = {**asdict(plan), "device": torch.device(plan.device).type}
+    return {"format": CHECKPOINT_FORMAT, "config": asdict(cfg), "plan": used, "data": fingerprint}
 
 
 def _load_checkpoint(path: Path, identity: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any] | None:

@@ -23,9 +23,12 @@ rule predict:
     params:
         options=predict_options(),
     threads: 1
-    # No gpu resource: a few thousand tracks per second on one CPU core, and Grad-CAM figures dominate.
+    # On the CPU by default (config predict.device): a few thousand tracks per second on one core, and the
+    # Grad-CAM figures dominate. Any other device may take a GPU, so the job then claims one.
+    resources:
+        gpu=0 if config["predict"]["device"] == "cpu" else 1,
     conda:
-        CPU_ENV
+        CPU_ENV if config["predict"]["device"] == "cpu" else GPU_ENV
     shell:
         "python -m andicam predict --model {input.model:q} --input {input.tracks:q} --out {output.csv}"
         " {params.options} > {log} 2>&1"

@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fp32-stem", action=argparse.BooleanOptionalAction, default=d.fp32_stem,
                    help="keep the first convolution in fp32 under bf16 autocast: the input positions are not "
                         "rounded to bf16 (config train.fp32_stem)")
+    p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=d.tf32,
+                   help="CUDA only: fp32 convolutions and matrix products as TF32 (10 mantissa bits, faster on "
+                        "Ampere and later); default IEEE fp32 (config train.tf32)")
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")

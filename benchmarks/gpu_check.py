@@ -1,19 +1,26 @@
-"""GPU check: the paper's fixed-length training data at full size, the paper's network, as many epochs as fit.
+"""GPU check: the workflow's own commands on the card, then the paper's network on the paper's data size.
 
 On a fresh machine with one NVIDIA GPU (``benchmarks/gpu_check.sh`` builds the
 environment first and calls this), within a wall-clock budget (default 9 minutes,
 counted from ``--started-at``):
 
-1. simulates the paper's fixed-length data with every core: 400,000 training
-   trajectories (T = 1000, 8 classes) and one full test file (80,000), in shards
-   of ``--shard-per-class`` per class;
-2. trains ResNet depth 18 width 64 (the paper's) under bf16 autocast with andicam's
+1. simulates the paper's fixed-length data with every core the process may use:
+   400,000 training trajectories (T = 1000, 8 classes) and one full test file (80,000),
+   in shards of ``--shard-per-class`` per class;
+2. runs the tiny preset's whole DAG through Snakemake with every network job on the
+   card (train, robust training, evaluation, Grad-CAM, erasing, block heads, the
+   augmentation's retraining and noise evaluation), and checks that every training ran
+   there in IEEE fp32 (``used`` in its metrics);
+3. kills ``andicam train`` after its first epoch's checkpoint (exit 75, as a preempted
+   job) and reruns it: it must resume after epoch 1 and finish;
+4. trains ResNet depth 18 width 64 (the paper's) under bf16 autocast with andicam's
    training loop, with the batch size and lr of the recommendation below, for as many
    epochs as the remaining budget holds (estimated from timed warm-up batches), under
    a one-cycle schedule over exactly those epochs;
-3. after every epoch prints samples/s, the convolutions' TFLOP/s and the fraction of
+5. after every epoch prints samples/s, the convolutions' TFLOP/s and the fraction of
    the card's dense bf16 peak, and the test accuracy on the full test file (scored in fp32);
-4. runs the tests that need CUDA (``pytest -m gpu``).
+6. runs the tests that need CUDA (``pytest -m gpu``: training and resume, robust
+   training, Grad-CAM, erasing and predict against the CPU, block heads, ablation).
 
 Recommendation (not yet validated on a GPU): batch 512 and lr 5e-4 at batch 64,
 scaled linearly to 4e-3 at 512 (``andicam.train.resolve_plan``'s rule, config
@@ -29,7 +36,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -43,6 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from andicam.device import resolve_device  # noqa: E402
 from andicam.evaluate import predict_logits  # noqa: E402
 from andicam.model import build_model  # noqa: E402
 from andicam.train import TrainConfig, load_model_inputs, make_scheduler, resolve_plan, torch_settings  # noqa: E402
@@ -83,6 +93,62 @@ def split_paths(paths: list[Path], split: str) -> list[str]:
     return [str(p) for p in paths if p.parent.name == split]
 
 
+def _env() -> dict[str, str]:
+    """This interpreter's bin folder first on PATH and the package importable, as the workflow's jobs have it."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(REPO / "workflow")}
+
+
+def run_workflow(work: Path, device: str, cores: int, targets: list[str]) -> str:
+    """The tiny preset's DAG (or ``targets`` of it) in a fresh copy of the workflow, every network job on
+    ``device``; checks that each training ran there in IEEE fp32. One line of what ran."""
+    dag = work / "tiny-dag"
+    shutil.rmtree(dag, ignore_errors=True)
+    dag.mkdir(parents=True)
+    for name in ("Snakefile", "config.yaml", "workflow", "presets", "profiles", "envs"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dag / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dag / name)
+    (dag / "device.yaml").write_text(f"train: {{device: {device}}}\nexplain: {{device: {device}}}\n")
+    # Targets first: --resources and --configfile take every word after them.
+    cmd = [str(Path(sys.executable).parent / "snakemake"), *targets, "--cores", str(cores), "--resources", "gpu=1",
+           "--configfile", "presets/tiny.yaml", "device.yaml"]
+    done = subprocess.run(cmd, cwd=dag, env=_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the tiny DAG failed on {device} (logs in {dag / 'logs'}):\n{done.stderr[-3000:]}")
+    steps = [line for line in done.stderr.splitlines() if "steps (100%) done" in line]
+    used = [json.loads(p.read_text())["used"] for p in sorted((dag / "results").rglob("metrics.json"))
+            if "used" in json.loads(p.read_text())]
+    wrong = [u for u in used if not u["device"].startswith(device) or u["fp32_math"] != "ieee"]
+    if not used or wrong:
+        raise RuntimeError(f"trainings of the tiny DAG did not all run on {device} in IEEE fp32: {wrong or 'none ran'}")
+    return (f"{steps[-1].strip() if steps else 'done'}; {len(used)} trainings on "
+            f"{', '.join(sorted({u['device'] for u in used}))} in IEEE fp32")
+
+
+def kill_and_resume(work: Path, train: list[str], val: list[str], device: str, per_class: int) -> str:
+    """``andicam train`` preempted after epoch 1 (exit 75), then rerun: it must resume there and finish."""
+    out = work / "resume"
+    shutil.rmtree(out, ignore_errors=True)
+    ck = out / "checkpoint.pt"
+    cmd = [sys.executable, "-m", "andicam", "train", "--train", *train, "--val", *val, "--per-class", str(per_class),
+           "--out-model", str(out / "model.pt"), "--out-metrics", str(out / "metrics.json"),
+           "--out-history", str(out / "history.csv"), "--checkpoint", str(ck), "--depth", "10", "--width", "16",
+           "--epochs", "2", "--lr", "2e-3", "--schedule", "cosine", "--device", device, "--threads", "2"]
+    killed = subprocess.run(cmd, env={**_env(), "ANDICAM_PREEMPT_AFTER_EPOCH": "1"}, capture_output=True, text=True)
+    if killed.returncode != 75 or not ck.is_file() or (out / "model.pt").exists():
+        raise RuntimeError(f"andicam train did not stop after epoch 1 as preempted (exit {killed.returncode}):\n"
+                           f"{killed.stdout[-1500:]}{killed.stderr[-1500:]}")
+    resumed = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    if resumed.returncode != 0 or "after epoch 1" not in resumed.stdout or ck.exists():
+        raise RuntimeError(f"andicam train did not resume after epoch 1 (exit {resumed.returncode}):\n"
+                           f"{resumed.stdout[-1500:]}{resumed.stderr[-1500:]}")
+    used = json.loads((out / "metrics.json").read_text())["used"]
+    return f"killed after epoch 1 (exit 75), resumed after epoch 1 and finished 2 epochs on {used['device']}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tiny", action="store_true", help="toy sizes (width 4, depth 10, 1 epoch) for a CPU")
@@ -96,7 +162,10 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=512, help="batch on CUDA")
     p.add_argument("--lr", type=float, default=5e-4, help="Adam lr at batch 64, scaled linearly to --batch-size")
     p.add_argument("--shard-per-class", type=int, default=1_250, help="trajectories per class in one shard file")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="simulation processes")
+    p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)),
+                   help="simulation processes and workflow cores (default: the CPUs this process may use)")
+    p.add_argument("--dag-target", nargs="*", default=[],
+                   help="targets of the tiny DAG to build (default: all of it; the tests build one model)")
     p.add_argument("--peak-flops", type=float, default=989e12,
                    help="the card's dense bf16 peak in FLOP/s (H100/H200 SXM: 989e12)")
     p.add_argument("--device", default="auto")
@@ -120,6 +189,15 @@ def main() -> int:
     print(f"[simulate] {sum(8 * n for n in sizes.values()):,} trajectories (train {8 * sizes['train']:,}, "
           f"test {8 * sizes['test']:,}) in {len(paths)} shards, {args.jobs} processes: "
           f"{time.time() - t0:.0f} s", flush=True)
+
+    dag_device = resolve_device(args.device).type
+    t0 = time.time()
+    print(f"[workflow] tiny DAG on {dag_device}: {run_workflow(work, dag_device, args.jobs, args.dag_target)} "
+          f"({time.time() - t0:.0f} s)", flush=True)
+    t0 = time.time()
+    resumed = kill_and_resume(work, split_paths(paths, "train"), split_paths(paths, "test")[:1], dag_device,
+                              per_class=8 if args.tiny else 1000)
+    print(f"[resume] {resumed} ({time.time() - t0:.0f} s)", flush=True)
 
     t0 = time.time()
     train_x, train_y = load_model_inputs(split_paths(paths, "train"))

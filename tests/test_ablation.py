@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from andicam import ablation as ab
+from andicam.device import resolve_device
 from andicam.model import build_model
 from andicam.preprocess import minmax_scale
 from andicam.stats import STATISTICS, window_statistics
@@ -181,4 +182,4 @@ def test_predictions_on_cuda_match_cpu() -> None:
     torch.manual_seed(0)
     model = build_model(depth=10, width=4).eval()
     x = _inputs(8, seed=6)
-    assert np.array_equal(ab.predict(model, x), ab.predict(model.cuda(), x))
+    assert np.array_equal(ab.predict(model, x), ab.predict(model.to(resolve_device("cuda")), x))

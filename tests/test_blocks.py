@@ -8,6 +8,7 @@ import torch
 
 from andicam import blocks
 from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
+from andicam.device import resolve_device
 from andicam.gradcam import gradcam_all_stages, model_input
 from andicam.model import build_model
 
@@ -143,7 +144,7 @@ def test_heads_on_cuda_match_cpu() -> None:
     x = _inputs(6)
     targets = {c: np.arange(6) % len(blocks.GROUPS[c]) for c in blocks.CUTS}
     cpu = blocks.head_outputs(model, heads, x, targets)
-    gpu = blocks.head_outputs(model.cuda(), heads, x, targets)
+    gpu = blocks.head_outputs(model.to(resolve_device("cuda")), heads, x, targets)  # IEEE fp32 on the card
     assert all(h.weight.device.type == "cpu" for h in heads.values())  # the caller's heads stay where they were
     for c in blocks.CUTS:
         np.testing.assert_allclose(gpu[c][0], cpu[c][0], rtol=1e-3, atol=1e-5)

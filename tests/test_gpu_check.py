@@ -18,8 +18,10 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
 
 @pytest.mark.slow
 def test_tiny_check_simulates_trains_evaluates_and_runs_the_cuda_tests(tmp_path: Path) -> None:
+    # One model of the tiny DAG: the whole DAG runs in test_workflow; here the check's plumbing is tested.
     run = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--work", str(tmp_path), "--jobs", "2",
-                          "--device", "cpu"], capture_output=True, text=True, timeout=600)
+                          "--device", "cpu", "--dag-target", "results/models/fixed/depth10/seed0/model.pt"],
+                         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     out = run.stdout
     assert "[simulate] 192 trajectories (train 128, test 64) in 3 shards" in out
@@ -29,6 +31,9 @@ def test_tiny_check_simulates_trains_evaluates_and_runs_the_cuda_tests(tmp_path:
         assert len(files) == shards
         for f in files:
             assert np.bincount(read_trajectories(f).labels, minlength=8).tolist() == [8] * 8
+    assert re.search(r"\[workflow\] tiny DAG on cpu: .*steps \(100%\) done; 1 trainings on cpu in IEEE fp32", out)
+    assert "[resume] killed after epoch 1 (exit 75), resumed after epoch 1 and finished 2 epochs on cpu" in out
+    assert (tmp_path / "tiny-dag" / "results" / "models" / "fixed" / "depth10" / "seed0" / "model.pt").is_file()
     assert "[plan] depth 10 width 4 on cpu: batch 64" in out
     epoch = re.search(r"\[epoch 1/1\] .* ([\d,]+) samples/s, .* test accuracy ([\d.]+) % \(64 trajectories\)", out)
     assert epoch and float(epoch.group(1).replace(",", "")) > 0 and 0 <= float(epoch.group(2)) <= 100

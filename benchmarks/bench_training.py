@@ -12,14 +12,20 @@ Same model, same starting weights, same data for every loop:
     after every batch.
 
 Prints samples/s of each loop and the ratios, for every depth x width asked for,
-then a table of them; also the analytic FLOPs of the convolutions and, on CUDA,
-the fraction of the card's dense bf16 peak they reach. Run:
+then a table of them; also the analytic FLOPs of the convolutions and the FLOP/s
+they reach, as a fraction of the peak: on CUDA the card's dense bf16 peak
+(``--peak-flops``); on a CPU the bf16 and fp32 peaks of the cores used, derived
+from the CPU's features and clock (``cpu_peaks``, stated in the output).
+``--batch-size`` sets andicam's batch (its lr scaled linearly from --lr at 64) and
+``--compile`` adds (d)/(e): loops (a)/(b) on a ``torch.compile``d model, with the
+compile time printed apart. Run:
 ``.venv/bin/python benchmarks/bench_training.py --width 8 16 --depth 10 18 --threads 2``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -153,10 +159,67 @@ def conv_flops_per_sample(model: nn.Module, length: int = INPUT_LENGTH) -> tuple
     return forward, 3 * forward - flops[0]
 
 
+# FLOP per cycle per core (a fused multiply-add counts 2) of the units that torch's oneDNN kernels use on x86,
+# assuming two 512-bit FMA ports (Xeon Gold/Platinum; one-port parts have half the AVX-512 rates):
+# AMX-BF16: one tile product of 16 x 32 by 32 x 16 bf16 (8,192 multiply-adds) every 16 cycles = 1,024;
+# AVX512-BF16: vdpbf16ps, 32 bf16 products into 16 fp32 sums per port = 2 x 64 = 128;
+# AVX-512 fp32: 16 lanes x 2 x 2 ports = 64; AVX2 fp32: 8 lanes x 2 x 2 ports = 32.
+CPU_FLOP_PER_CYCLE = {"amx_bf16": 1024, "avx512_bf16": 128, "avx512f": 64, "avx2": 32}
+
+
+def cpu_ghz() -> tuple[float, str]:
+    """The clock the peaks are computed at: /proc/cpuinfo's "cpu MHz" (under a hypervisor, often the base or
+    TSC rate; turbo is higher), else BogoMIPS / 2."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return float("nan"), "unknown (no /proc/cpuinfo)"
+    mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
+    if mhz:
+        return float(mhz.group(1)) / 1000, "/proc/cpuinfo cpu MHz"
+    bogo = re.search(r"^bogomips\s*:\s*([\d.]+)", text, re.M | re.I)
+    return (float(bogo.group(1)) / 2000, "/proc/cpuinfo BogoMIPS / 2") if bogo else (float("nan"), "unknown")
+
+
+def cpu_peaks(threads: int, ghz: float | None = None) -> dict[str, tuple[float, str]]:
+    """{"bf16": (FLOP/s, derivation), "fp32": (...)} of ``threads`` cores, from the features torch detects."""
+    caps = torch.cpu.get_capabilities()
+    clock, source = (ghz, "--cpu-ghz") if ghz else cpu_ghz()
+    fp32_unit = next((u for u in ("avx512f", "avx2") if caps.get(u)), None)
+    bf16_unit = next((u for u in ("amx_bf16", "avx512_bf16") if caps.get(u)), fp32_unit)
+    peaks = {}
+    for kind, unit in (("bf16", bf16_unit), ("fp32", fp32_unit)):
+        if unit is None:
+            continue
+        per_cycle = CPU_FLOP_PER_CYCLE[unit]
+        note = "" if kind == "fp32" or unit in ("amx_bf16", "avx512_bf16") else " (no native bf16: fp32 units)"
+        peaks[kind] = (threads * per_cycle * clock * 1e9,
+                       f"{threads} core(s) x {per_cycle} FLOP/cycle ({unit}) x {clock:.2f} GHz ({source}){note}")
+    return peaks
+
+
+def peak_fractions(achieved: float, device: torch.device, args: argparse.Namespace) -> str:
+    if device.type == "cuda":
+        return f" = {100 * achieved / args.peak_flops:.1f} % of the {args.peak_flops / 1e12:.0f} TFLOP/s bf16 peak"
+    return "".join(f", {100 * achieved / flops:.1f} % of {kind} peak"
+                   for kind, (flops, _) in cpu_peaks(args.threads, args.cpu_ghz).items())
+
+
+def compiled_loop_rate(model: nn.Module, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray, batch: int,
+                       args: argparse.Namespace, lr: float, amp: bool, device: torch.device) -> tuple[float, float]:
+    """(samples/s, compile seconds) of loop (a)/(b) on ``torch.compile(model)``: the first batches compile, the
+    timed ones run compiled code."""
+    compiled = torch.compile(model)
+    t0 = time.perf_counter()
+    rate, _ = bench_ours(compiled, traj, lengths, labels, batch, 1, lr, amp, device, args.seed)  # compiles
+    compile_s = time.perf_counter() - t0
+    rate, _ = bench_ours(compiled, traj, lengths, labels, batch, args.batches, lr, amp, device, args.seed)
+    return rate, compile_s
+
+
 def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
                 args: argparse.Namespace, device: torch.device, batch: int, lr: float) -> dict[str, float]:
     """Samples/s of the three loops for one network, each from the same initial weights."""
-    cuda = device.type == "cuda"
     torch.manual_seed(args.seed)
     model = build_model(depth, width).to(device)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
@@ -170,6 +233,11 @@ def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, l
     model.load_state_dict(initial)
     rates["paper"] = paper = bench_paper(model, traj, lengths, labels, args.batches, args.lr, device, args.seed)
     loader = bench_loader_only(traj, lengths, labels, args.seed)
+    if args.compile:
+        for name, amp in (("fp32 compiled", False), ("bf16 compiled", True)):
+            model.load_state_dict(initial)
+            rates[name], compile_s = compiled_loop_rate(model, traj, lengths, labels, batch, args, lr, amp, device)
+            rates[f"{name} compile s"] = compile_s
     native, why = resolve_amp(device, True)
     print(f"(a) andicam fp32: batch {batch}, lr {lr:g}: {rates['fp32']:,.1f} samples/s "
           f"(one-off preprocessing of all {args.n}: {prep:.3f} s = {args.n / prep:,.0f}/s)")
@@ -178,16 +246,26 @@ def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, l
     print(f"(c) paper loop:   batch 64, fp32, per-sample Dataset + DataLoader: {paper:,.1f} samples/s")
     print(f"    its DataLoader alone (no model): {loader:,.0f} samples/s; andicam preprocessing is "
           f"{args.n / prep / loader:.0f}x faster and runs once")
+    if args.compile:
+        for name in ("fp32", "bf16"):
+            print(f"({'d' if name == 'fp32' else 'e'}) andicam {name}, torch.compile: {rates[name + ' compiled']:,.1f} "
+                  f"samples/s ({rates[name + ' compiled'] / rates[name]:.2f}x uncompiled; compiling took "
+                  f"{rates[name + ' compiled compile s']:.1f} s, worth it after "
+                  f"{_break_even(rates[name], rates[name + ' compiled'], rates[name + ' compiled compile s'])})")
     print(f"ratios: fp32/paper {rates['fp32'] / paper:.2f}x, bf16/paper {rates['bf16'] / paper:.2f}x, "
           f"bf16/fp32 {rates['bf16'] / rates['fp32']:.2f}x")
-    for name in ("fp32", "bf16", "paper"):
+    for name in ("fp32", "bf16", "paper") + (("fp32 compiled", "bf16 compiled") if args.compile else ()):
         achieved = rates[name] * train_flops
-        line = f"conv throughput, {name}: {achieved / 1e12:.3f} TFLOP/s"
-        if cuda:
-            line += f" = {100 * achieved / args.peak_flops:.1f} % of the {args.peak_flops / 1e12:.0f} TFLOP/s bf16 peak"
-        print(line)
+        print(f"conv throughput, {name}: {achieved / 1e12:.3f} TFLOP/s{peak_fractions(achieved, device, args)}")
     print(flush=True)
     return rates
+
+
+def _break_even(plain: float, compiled: float, compile_s: float) -> str:
+    """How many training samples the compile time takes to pay back."""
+    if compiled <= plain:
+        return "never"
+    return f"{compile_s / (1 / plain - 1 / compiled):,.0f} samples"
 
 
 def main() -> int:
@@ -197,6 +275,10 @@ def main() -> int:
     p.add_argument("--depth", type=int, nargs="+", default=[18], choices=[10, 18, 34], help="one or more depths")
     p.add_argument("--batches", type=int, default=8, help="timed batches per loop (after one warm-up batch)")
     p.add_argument("--gpu-batch-size", type=int, default=256, help="andicam's batch on CUDA (paper: 64)")
+    p.add_argument("--batch-size", type=int, default=64, help="andicam's batch on a CPU (the paper loop keeps 64)")
+    p.add_argument("--compile", action="store_true", help="also time loops (a) and (b) on torch.compile(model)")
+    p.add_argument("--cpu-ghz", type=float, default=None,
+                   help="the clock for the CPU peaks (default: /proc/cpuinfo's, often the base clock)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="auto")
@@ -209,8 +291,11 @@ def main() -> int:
     device = resolve_device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    batch = args.gpu_batch_size if device.type == "cuda" else 64
+    batch = args.gpu_batch_size if device.type == "cuda" else args.batch_size
     lr = args.lr * batch / 64  # linear scaling, as andicam train does
+    if device.type == "cpu":
+        for kind, (flops, how) in cpu_peaks(args.threads, args.cpu_ghz).items():
+            print(f"CPU {kind} peak: {flops / 1e12:.2f} TFLOP/s = {how}")
     traj, lengths, labels = fake_trajectories(args.n, args.seed)
     table = [(d, w, bench_shape(d, w, traj, lengths, labels, args, device, batch, lr))
              for d in args.depth for w in args.width]

@@ -24,7 +24,8 @@ import andicam.device as device_module
 import andicam.train as train_module
 from andicam.model import build_model
 from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
-                           load_model_inputs, make_scheduler, resolve_plan, train, train_epoch)
+                           load_model_inputs, make_scheduler, resolve_plan, train, train_epoch,
+                           warmup_cosine)
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 QUIET = dict(log=lambda line: None)
@@ -271,6 +272,67 @@ def test_cuda_plan_scales_the_lr_with_the_batch(monkeypatch) -> None:
         assert asked == ["ieee", "tf32"]
     finally:
         device_module.set_cuda_fp32_math(before)
+
+
+def test_warmup_cosine_rises_linearly_then_follows_the_cosine() -> None:
+    total, warm = 100, 10
+    factors = [warmup_cosine(step, total, warm) for step in range(total)]
+    assert factors[:warm] == pytest.approx([(step + 1) / warm for step in range(warm)])
+    # After the warm-up: CosineAnnealingLR's curve over the remaining steps, from 1 towards 0.
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total - warm)
+    reference = []
+    for _ in range(total - warm):
+        reference.append(opt.param_groups[0]["lr"])
+        opt.step()
+        cosine.step()
+    assert factors[warm:] == pytest.approx(reference)
+    # Through make_scheduler: 10 % of 4 epochs x 25 steps = 10 warm-up steps at lr 2e-3.
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=2e-3)
+    sched = make_scheduler(small(epochs=4, schedule="cosine", warmup=0.1), opt, 2e-3, steps_per_epoch=25)
+    seen = []
+    for _ in range(total):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert seen == pytest.approx([2e-3 * f for f in factors])
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(schedule="step", warmup=0.1), "cosine schedule only"),
+    (dict(schedule="cosine", warmup=1.0), r"warmup must lie in \[0, 1\)"),
+])
+def test_bad_warmup_is_refused(kw, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        small(**kw)
+
+
+@pytest.mark.slow
+def test_compiled_training_is_bit_reproducible_and_resumes(tmp_path: Path) -> None:
+    """train.compile: the same config, data and threads give the same weights, also after a resume; the model
+    file holds plain (uncompiled) parameter names."""
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    cfg = small(epochs=3, batch_size=32, compile=True, schedule="cosine", warmup=0.2)
+    lines: list[str] = []
+    first = train(tx, ty, vx, vy, cfg, tmp_path / "a.pt", log=lines.append)
+    assert any("compiled" in line for line in lines)
+    again = train(tx, ty, vx, vy, cfg, tmp_path / "b.pt", **QUIET)
+    assert state_equal(first.model.state_dict(), again.model.state_dict())
+    assert not any(k.startswith("_orig_mod") for k in first.model.state_dict())
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_epoch_3(line: str) -> None:
+        if line.startswith("epoch   3/"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", log=kill_in_epoch_3)
+    resumed = train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", **QUIET)
+    assert resumed.resumed_from_epoch == 2
+    assert state_equal(resumed.model.state_dict(), first.model.state_dict())
 
 
 def test_bf16_autocast_path_learns_and_predicts_like_fp32() -> None:

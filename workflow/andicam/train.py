@@ -24,12 +24,14 @@ hard right after the checkpoint of epoch k is written.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import platform
 import random
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -64,6 +66,7 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 1e-4
     schedule: str = "step"  # "step": StepLR per epoch; "cosine"/"onecycle": per batch over `epochs`
+    warmup: float = 0.0  # cosine only: share of its steps spent raising the lr linearly from 0 first
     step_size: int = 10
     gamma: float = 0.5
     patience: int = 10
@@ -73,6 +76,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast where bf16 is native (CUDA, CPU with AVX512-BF16/AMX); False: fp32
     fp32_stem: bool = False  # the first convolution in fp32 under autocast too (andicam.model.ModelConfig)
     tf32: bool = False  # CUDA only: fp32 convolutions and matrix products as TF32 (10 mantissa bits), not IEEE
+    compile: bool = False  # torch.compile the network (its compile time counts in the first epoch)
     gpu_batch_size: int | None = None  # batch size on CUDA (lr scaled linearly); None: batch_size
     threads: int = 1  # torch CPU threads
     seed: int = 0  # seeds weight init and batch order
@@ -105,6 +109,10 @@ class TrainConfig:
             raise ValueError(f"min_delta and weight_decay must be >= 0, got {self.min_delta}, {self.weight_decay}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup must lie in [0, 1), got {self.warmup}")
+        if self.warmup and self.schedule != "cosine":
+            raise ValueError(f"warmup applies to the cosine schedule only, got schedule {self.schedule!r}")
         if self.depth not in BLOCKS_PER_STAGE:
             raise ValueError(f"depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {self.depth}")
         if self.seed < 0:
@@ -205,9 +213,20 @@ def make_scheduler(cfg: TrainConfig, optimiser: torch.optim.Optimizer, lr: float
     if cfg.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimiser, step_size=cfg.step_size, gamma=cfg.gamma)
     total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "cosine" and cfg.warmup:
+        return torch.optim.lr_scheduler.LambdaLR(optimiser, partial(warmup_cosine, total=total,
+                                                                    warm=max(1, round(cfg.warmup * total))))
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=total)
     return torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=total)
+
+
+def warmup_cosine(step: int, total: int, warm: int) -> float:
+    """The lr factor at ``step``: linear from 1/warm to 1 over the first ``warm`` steps, then a cosine from 1
+    to 0 over the rest (CosineAnnealingLR's curve, shifted)."""
+    if step < warm:
+        return (step + 1) / warm
+    return 0.5 * (1 + math.cos(math.pi * min(step - warm, total - warm) / max(1, total - warm)))
 
 
 def _rng_states(gen: torch.Generator, noise_gen: torch.Generator | None = None) -> dict[str, Any]:
@@ -364,6 +383,8 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
     with torch_settings(plan):
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.depth, cfg.width, num_classes, cfg.fp32_stem).to(device)
+        # Compiled code shares the model's parameters; state dicts are taken from `model` (no prefix).
+        net = torch.compile(model) if cfg.compile else model
         optimiser = torch.optim.Adam(model.parameters(), lr=plan.lr, weight_decay=cfg.weight_decay)
         n_train = train_x.shape[0]
         steps_per_epoch = -(-n_train // plan.batch_size)
@@ -400,7 +421,8 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
             vx = _noisy_validation(vx, val_lengths, noise, derive_seed(cfg.seed, "validation-noise"))
         log(f"training depth {cfg.depth} width {cfg.width} ({count_parameters(model):,} parameters) on "
             f"{plan.device}: {n_train} train / {len(val_y)} val, batch {plan.batch_size}, lr {plan.lr:g} "
-            f"{cfg.schedule}, {plan.precision}, threads {plan.threads}"
+            f"{cfg.schedule}{f' (warm-up {cfg.warmup:.0%})' if cfg.warmup else ''}, {plan.precision}, "
+            f"threads {plan.threads}{', compiled' if cfg.compile else ''}"
             + (f", noise sigma U({noise.low:g}, {noise.high:g})"
                f"{f' ({noise.clean:.0%} clean)' if noise.clean else ''}{' + rotation' if noise.rotate else ''}"
                if noise.active else ""))
@@ -412,11 +434,11 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
             lr = optimiser.param_groups[0]["lr"]
             t0 = time.perf_counter()
             order = torch.randperm(n_train, generator=gen).to(device)  # (N,)
-            train_loss, train_acc = train_epoch(model, x, y, order, plan.batch_size, optimiser, scheduler,
+            train_loss, train_acc = train_epoch(net, x, y, order, plan.batch_size, optimiser, scheduler,
                                                per_batch_schedule, plan.amp, batch_input)
             if not per_batch_schedule:
                 scheduler.step()
-            val_loss, val_acc = _validate(model, vx, vy, eval_batch, plan.amp)
+            val_loss, val_acc = _validate(net, vx, vy, eval_batch, plan.amp)
             seconds = time.perf_counter() - t0
             if stopper.update(epoch, val_loss):
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

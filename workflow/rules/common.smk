@@ -64,10 +64,13 @@ def train_options(lr=None, schedule=None):
     """The `andicam train` options every training rule takes from config `train` (optimiser, schedule,
     device, precision); lr and schedule override the config's. Epochs and patience are each rule's own."""
     t = config["train"]
-    return (f"--lr {lr or t['lr']} --schedule {schedule or t['schedule']} --batch-size {t['batch_size']}"
+    schedule = schedule or t["schedule"]
+    return (f"--lr {lr or t['lr']} --schedule {schedule} --batch-size {t['batch_size']}"
             f" --step-size {t['step_size']} --gamma {t['gamma']} --min-delta {t['min_delta']}"
             f" --weight-decay {t['weight_decay']} --device {t['device']} --gpu-batch-size {t['gpu_batch_size']}"
-            f" {'--amp' if t['amp'] else '--no-amp'}" + (" --fp32-stem" if t["fp32_stem"] else "") + (" --tf32" if t["tf32"] else ""))
+            f" {'--amp' if t['amp'] else '--no-amp'}" + (" --fp32-stem" if t["fp32_stem"] else "") + (" --tf32" if t["tf32"] else "")
+            + (f" --warmup {t['warmup']}" if t["warmup"] and schedule == "cosine" else "")
+            + (" --compile" if t["compile"] else ""))
 
 
 def run_dir(kind, regime, depth, seed):

@@ -42,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate at batch-size")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
+    p.add_argument("--warmup", type=float, default=d.warmup,
+                   help="cosine schedule only: share of its steps spent raising the lr linearly from 0 first")
     p.add_argument("--step-size", type=int, default=d.step_size, help="epochs between lr drops (step schedule)")
     p.add_argument("--gamma", type=float, default=d.gamma, help="lr factor per drop (step schedule)")
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
@@ -59,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d.compile,
+                   help="torch.compile the network; compiling takes part of the first epoch (config train.compile)")
     p.add_argument("--per-class", type=int, default=None, metavar="N",
                    help="train on the first N trajectories of each class of the training files only (the scaling "
                         "study's training sizes; a smaller N is a subset of a larger one)")

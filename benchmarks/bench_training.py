@@ -164,7 +164,7 @@ def conv_flops_per_sample(model: nn.Module, length: int = INPUT_LENGTH) -> tuple
 # AMX-BF16: one tile product of 16 x 32 by 32 x 16 bf16 (8,192 multiply-adds) every 16 cycles = 1,024;
 # AVX512-BF16: vdpbf16ps, 32 bf16 products into 16 fp32 sums per port = 2 x 64 = 128;
 # AVX-512 fp32: 16 lanes x 2 x 2 ports = 64; AVX2 fp32: 8 lanes x 2 x 2 ports = 32.
-CPU_FLOP_PER_CYCLE = {"amx_bf16": 1024, "avx512_bf16": 128, "avx512f": 64, "avx2": 32}
+CPU_FLOP_PER_CYCLE = {"amx_bf16": 1024, "avx512_bf16": 128, "avx512_f": 64, "avx2": 32}
 
 
 def cpu_ghz() -> tuple[float, str]:
@@ -185,7 +185,7 @@ def cpu_peaks(threads: int, ghz: float | None = None) -> dict[str, tuple[float, 
     """{"bf16": (FLOP/s, derivation), "fp32": (...)} of ``threads`` cores, from the features torch detects."""
     caps = torch.cpu.get_capabilities()
     clock, source = (ghz, "--cpu-ghz") if ghz else cpu_ghz()
-    fp32_unit = next((u for u in ("avx512f", "avx2") if caps.get(u)), None)
+    fp32_unit = next((u for u in ("avx512_f", "avx2") if caps.get(u)), None)
     bf16_unit = next((u for u in ("amx_bf16", "avx512_bf16") if caps.get(u)), fp32_unit)
     peaks = {}
     for kind, unit in (("bf16", bf16_unit), ("fp32", fp32_unit)):

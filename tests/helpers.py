@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -74,3 +75,16 @@ def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, s
     traj *= np.arange(tmax)[None, None, :] < lengths[:, None, None]
     alpha = rng.uniform(0.1, 1.9, size=n).astype(np.float32)
     return Trajectories(traj.astype(np.float32), lengths, labels, alpha, {"regime": "variable", "split": "train"})
+
+
+class Killed(Exception):
+    """Stands for a process killed where ``kill_at`` raised it."""
+
+
+def kill_at(prefix: str) -> Callable[[str], None]:
+    """A training log callback that raises Killed at the first line starting with ``prefix``; "epoch   3/"
+    is logged after epoch 3 trained and before its checkpoint, so the run dies with epoch 2's."""
+    def log(line: str) -> None:
+        if line.startswith(prefix):
+            raise Killed
+    return log

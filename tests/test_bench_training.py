@@ -16,8 +16,8 @@ import bench_training  # noqa: E402
 
 
 @pytest.mark.parametrize("caps, bf16, fp32", [
-    ({"amx_bf16": True, "avx512_bf16": True, "avx512f": True, "avx2": True}, 1024, 64),
-    ({"avx512_bf16": True, "avx512f": True, "avx2": True}, 128, 64),
+    ({"amx_bf16": True, "avx512_bf16": True, "avx512_f": True, "avx2": True}, 1024, 64),
+    ({"avx512_bf16": True, "avx512_f": True, "avx2": True}, 128, 64),
     ({"avx2": True}, 32, 32),  # no native bf16: autocast runs on the fp32 units
 ])
 def test_cpu_peaks_follow_the_features(monkeypatch, caps, bf16, fp32) -> None:

@@ -24,7 +24,7 @@ from andicam.model import save_model
 from andicam.predict import run_predict
 from andicam.preprocess import left_pad, to_model_input
 from andicam.train import TrainConfig, train
-from helpers import random_walks, trained_like_model
+from helpers import Killed, kill_at, random_walks, trained_like_model
 
 pytestmark = pytest.mark.gpu
 
@@ -46,16 +46,9 @@ def test_training_on_cuda_checkpoints_and_resumes(tmp_path: Path, robust: bool) 
     inputs = (padded, y, vpadded, vy) if robust else (x, y, vx, vy)
     extra = dict(train_lengths=lengths, val_lengths=vlengths) if robust else {}
 
-    class Killed(Exception):
-        pass
-
-    def kill_in_epoch_3(line: str) -> None:
-        if line.startswith("epoch   3/"):
-            raise Killed
-
     ck = tmp_path / "ck.pt"
     with pytest.raises(Killed):
-        train(*inputs, cfg, ck, log=kill_in_epoch_3, **extra)
+        train(*inputs, cfg, ck, log=kill_at("epoch   3/"), **extra)
     state = torch.load(ck, weights_only=True)
     assert "cuda" not in state["rng"] and ("noise" in state["rng"]) == robust
     lines: list[str] = []

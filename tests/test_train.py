@@ -26,6 +26,7 @@ from andicam.model import build_model
 from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
                            load_model_inputs, make_scheduler, resolve_plan, train, train_epoch,
                            warmup_cosine)
+from helpers import Killed, kill_at
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 QUIET = dict(log=lambda line: None)
@@ -187,16 +188,9 @@ def test_interrupted_bf16_training_resumes_bit_identically(tmp_path: Path, nativ
     cfg = small(epochs=4, seed=2, amp=True, threads=2, batch_size=16, schedule="onecycle")
     straight = train(tx, ty, vx, vy, cfg, tmp_path / "straight.pt", **QUIET)
 
-    class Killed(Exception):
-        pass
-
-    def kill_in_epoch_3(line: str) -> None:  # logged after epoch 3 trained, before its checkpoint
-        if line.startswith("epoch   3/"):
-            raise Killed
-
     ck = tmp_path / "resumed.pt"
     with pytest.raises(Killed):
-        train(tx, ty, vx, vy, cfg, ck, log=kill_in_epoch_3)
+        train(tx, ty, vx, vy, cfg, ck, log=kill_at("epoch   3/"))
     lines: list[str] = []
     resumed = train(tx, ty, vx, vy, cfg, ck, log=lines.append)
     assert resumed.resumed_from_epoch == 2 and any("bf16: the CPU has native bf16" in line for line in lines)
@@ -216,16 +210,9 @@ def test_a_checkpoint_with_cuda_generator_states_resumes_where_fewer_cards_are_v
     cfg = small(epochs=3, batch_size=32)
     straight = train(tx, ty, vx, vy, cfg, tmp_path / "straight.pt", **QUIET)
 
-    class Killed(Exception):
-        pass
-
-    def kill_in_epoch_3(line: str) -> None:
-        if line.startswith("epoch   3/"):
-            raise Killed
-
     ck = tmp_path / "resumed.pt"
     with pytest.raises(Killed):
-        train(tx, ty, vx, vy, cfg, ck, log=kill_in_epoch_3)
+        train(tx, ty, vx, vy, cfg, ck, log=kill_at("epoch   3/"))
     state = torch.load(ck, weights_only=True)
     assert "cuda" not in state["rng"]
     state["rng"]["cuda"] = [torch.zeros(16, dtype=torch.uint8) for _ in range(4)]  # saved on a 4-card node
@@ -321,15 +308,8 @@ def test_compiled_training_is_bit_reproducible_and_resumes(tmp_path: Path) -> No
     assert state_equal(first.model.state_dict(), again.model.state_dict())
     assert not any(k.startswith("_orig_mod") for k in first.model.state_dict())
 
-    class Killed(Exception):
-        pass
-
-    def kill_in_epoch_3(line: str) -> None:
-        if line.startswith("epoch   3/"):
-            raise Killed
-
     with pytest.raises(Killed):
-        train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", log=kill_in_epoch_3)
+        train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", log=kill_at("epoch   3/"))
     resumed = train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", **QUIET)
     assert resumed.resumed_from_epoch == 2
     assert state_equal(resumed.model.state_dict(), first.model.state_dict())

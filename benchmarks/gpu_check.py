@@ -10,7 +10,7 @@ counted from ``--started-at``):
 2. runs the tiny preset's whole DAG through Snakemake with every network job on the
    card (train, robust training, evaluation, Grad-CAM, erasing, block heads, the
    augmentation's retraining and noise evaluation), and checks that every training ran
-   there in IEEE fp32 (``used`` in its metrics);
+   there in IEEE fp32 (``used`` in the metrics of every training and evaluation);
 3. kills ``andicam train`` after its first epoch's checkpoint (exit 75, as a preempted
    job) and reruns it: it must resume after epoch 1 and finish;
 4. trains ResNet depth 18 width 64 (the paper's) under bf16 autocast with andicam's
@@ -101,7 +101,7 @@ def _env() -> dict[str, str]:
 
 def run_workflow(work: Path, device: str, cores: int, targets: list[str]) -> str:
     """The tiny preset's DAG (or ``targets`` of it) in a fresh copy of the workflow, every network job on
-    ``device``; checks that each training ran there in IEEE fp32. One line of what ran."""
+    ``device``; checks that each training and evaluation ran there in IEEE fp32. One line of what ran."""
     dag = work / "tiny-dag"
     shutil.rmtree(dag, ignore_errors=True)
     dag.mkdir(parents=True)
@@ -123,8 +123,8 @@ def run_workflow(work: Path, device: str, cores: int, targets: list[str]) -> str
             if "used" in json.loads(p.read_text())]
     wrong = [u for u in used if not u["device"].startswith(device) or u["fp32_math"] != "ieee"]
     if not used or wrong:
-        raise RuntimeError(f"trainings of the tiny DAG did not all run on {device} in IEEE fp32: {wrong or 'none ran'}")
-    return (f"{steps[-1].strip() if steps else 'done'}; {len(used)} trainings on "
+        raise RuntimeError(f"jobs of the tiny DAG did not all run on {device} in IEEE fp32: {wrong or 'none ran'}")
+    return (f"{steps[-1].strip() if steps else 'done'}; {len(used)} training and evaluation jobs on "
             f"{', '.join(sorted({u['device'] for u in used}))} in IEEE fp32")
 
 

@@ -107,6 +107,7 @@ def test_evaluate_command(tmp_path: Path) -> None:
     assert metrics["accuracy"] == pytest.approx(float((frame["label"] == frame["predicted"]).mean()))
     assert metrics["model"]["tags"] == {"regime": "variable"} and metrics["model"]["seed"] == 2
     assert metrics["model"]["depth"] == 10
+    assert metrics["used"] == {"device": "cpu", "amp": False, "fp32_math": "ieee"}
 
 
 def test_evaluate_command_reports_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

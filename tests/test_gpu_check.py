@@ -31,7 +31,8 @@ def test_tiny_check_simulates_trains_evaluates_and_runs_the_cuda_tests(tmp_path:
         assert len(files) == shards
         for f in files:
             assert np.bincount(read_trajectories(f).labels, minlength=8).tolist() == [8] * 8
-    assert re.search(r"\[workflow\] tiny DAG on cpu: .*steps \(100%\) done; 1 trainings on cpu in IEEE fp32", out)
+    assert re.search(r"\[workflow\] tiny DAG on cpu: .*steps \(100%\) done; 1 training and evaluation jobs on cpu in IEEE fp32",
+                     out)
     assert "[resume] killed after epoch 1 (exit 75), resumed after epoch 1 and finished 2 epochs on cpu" in out
     assert (tmp_path / "tiny-dag" / "results" / "models" / "fixed" / "depth10" / "seed0" / "model.pt").is_file()
     assert "[plan] depth 10 width 4 on cpu: batch 64" in out

@@ -72,7 +72,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError
 from andicam.device import resolve_device
 from andicam.files import write_csv, write_json

@@ -1,1 +1,52 @@
-"""Command-line subcommands, one module each; see ``andicam.cli``."""
+"""Command-line subcommands, one module each (see ``andicam.cli``), and the options and checks they share.
+
+Nothing here imports torch at import time: ``andicam.cli`` imports this package to list the commands, and a
+command that needs no network must not pay for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from andicam.errors import UserInputError
+
+if TYPE_CHECKING:
+    import torch
+
+
+def add_device_arguments(parser: argparse.ArgumentParser, batch_size: int,
+                         batch_help: str = "inputs per forward pass") -> None:
+    """The options every command that runs the network shares: --device, --batch-size, --threads."""
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto and cuda take a card no other andicam job holds)")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=batch_help)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+
+
+def prepare_device(args: argparse.Namespace) -> "torch.device":
+    """Check --batch-size and --threads, set the threads, and resolve --device (user errors are one line)."""
+    import torch
+
+    from andicam.device import resolve_device
+
+    for name in ("batch_size", "threads"):
+        if getattr(args, name) < 1:
+            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    torch.set_num_threads(args.threads)
+    return resolve_device(args.device)
+
+
+def check_noise_eval_inputs(models: list[str], per_model: dict[str, list], sigmas: list[float]) -> None:
+    """The checks of the commands that score models at noise levels: one entry per model in every option of
+    ``per_model`` (name -> values), model files present, noise levels distinct, finite and >= 0."""
+    counts = [len(models)] + [len(v) for v in per_model.values()]
+    if len(set(counts)) != 1:
+        names = ", ".join(f"--{name}" for name in ("models", *per_model))
+        raise UserInputError(f"{names} need one entry per model; got {', '.join(map(str, counts))}")
+    missing = [m for m in models if not Path(m).is_file()]
+    if missing:
+        raise UserInputError(f"model file(s) not found: {', '.join(missing)}")
+    if not all(math.isfinite(s) and s >= 0 for s in sigmas) or len(set(sigmas)) != len(sigmas):
+        raise UserInputError(f"--sigmas must be distinct, finite and >= 0, got {sigmas}")

@@ -8,9 +8,9 @@ import time
 import numpy as np
 
 from andicam.ablation import MIN_DISTANCE, Windows, run_ablation, select_per_class
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import DataFileError, read_many
-from andicam.device import add_device_arguments, prepare_device
+from andicam.commands import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import load_model

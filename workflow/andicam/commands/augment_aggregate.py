@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from andicam.augment import aggregate
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import write_csv
 
 HELP = "Summarise noise-eval results over seeds, with the paired difference targeted minus random."

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from andicam.augment import ARM_LAYER, ARMS, DRAWS, augmented_set, check_cam_matches, read_cam
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import CLASS_NAMES, read_trajectories, write_trajectories
 
 HELP = "Keep the top p % of a training shard by Grad-CAM (or as many at random), add a rotated copy of each."

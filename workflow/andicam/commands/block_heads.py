@@ -9,7 +9,7 @@ import torch
 
 from andicam.blocks import (CUTS, HeadConfig, accuracy_table, evaluate_heads, features_from_files, group_map,
                             group_names, save_heads, train_heads)
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.device import resolve_device
 from andicam.files import write_csv
 from andicam.gradcam import write_gradcam
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate of the heads")
     p.add_argument("--seed", type=int, required=True, help="the workflow's master seed")
     p.add_argument("--feature-batch-size", type=int, default=256, help="batch of the frozen forward passes")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto and cuda take a card no other andicam job holds)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
 

@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, prepare_device
+from andicam.commands import add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, erasing_table, valid_positions
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams

@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, prepare_device
+from andicam.commands import add_device_arguments, prepare_device
+from andicam.device import cuda_fp32_math
 from andicam.evaluate import classification_metrics, predict_proba, predictions_frame
 from andicam.files import write_csv, write_json
 from andicam.model import load_model
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, device)
     data = read_many(args.data)
     start = time.perf_counter()
-    probs = predict_proba(model, data, batch_size=args.batch_size, amp=args.amp and device.type == "cuda")
+    probs = predict_proba(model, data, batch_size=args.batch_size, amp=args.amp and device.type == "cuda")  # (N, 8)
     seconds = time.perf_counter() - start
     frame = predictions_frame(data, probs)
     metrics = classification_metrics(data.labels, frame["predicted"].to_numpy())
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     metrics["model"] = {"path": args.model, "depth": model.cfg.depth, "width": model.cfg.width,
                         "seed": meta.get("seed"), "tags": meta.get("tags", {}), "best_epoch": meta.get("best_epoch")}
     metrics["data"] = list(args.data)
+    amp = args.amp and device.type == "cuda"
+    # How the numbers were computed: bf16 only when asked on CUDA; fp32 is IEEE on a card too (andicam.device).
+    metrics["used"] = {"device": str(device), "amp": amp, "fp32_math": cuda_fp32_math() if device.type == "cuda"
+                       else "ieee"}
     write_csv(args.out_predictions, frame)
     write_json(args.out_metrics, metrics)
     print(f"{len(data)} trajectories in {seconds:.1f} s ({len(data) / seconds:.0f}/s) on {device}: "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, prepare_device
+from andicam.commands import add_device_arguments, prepare_device
 from andicam.gradcam import TARGET_MODES, compute_gradcam, model_input, write_gradcam
 from andicam.model import STAGES, load_model
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from andicam.cli import UserInputError
-from andicam.device import add_device_arguments, prepare_device
+from andicam.errors import UserInputError
+from andicam.commands import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.model import load_model
 from andicam.response import CHANNELS, layer_response, window_table, write_response

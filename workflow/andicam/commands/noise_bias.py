@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.files import write_csv
 from andicam.robust import estimator_bias

@@ -7,7 +7,7 @@ import time
 
 from andicam.augment import ARMS, BASELINE, evaluate_noise
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, check_noise_eval_inputs, prepare_device
+from andicam.commands import add_device_arguments, check_noise_eval_inputs, prepare_device
 from andicam.files import write_csv
 
 HELP = "Evaluate models on test data at several noise levels; the noise of a level is the same for every model."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import read_json, write_csv
 from andicam.plots.classifier import accuracy_vs_depth, depth_records, depth_summary
 from andicam.plots.common import save_figure

@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 from matplotlib.figure import Figure
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import read_correctness, trajectory_bootstrap_differences
 from andicam.plots.common import figure_from_csvs

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.gradcam import pick_examples, read_gradcams, trajectory_maps
 from andicam.model import STAGES

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.plots.common import save_figure
 from andicam.plots.gradcam import plot_layer_response
 from andicam.response import read_response

@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import write_csv
 from andicam.plots.common import read_tables, save_figure
 from andicam.plots.robust import plot_noise_robustness

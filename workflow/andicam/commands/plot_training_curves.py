@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import read_json
 from andicam.plots.classifier import training_curves
 from andicam.plots.common import save_figure

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.predict import REASONS, run_predict
 
 HELP = "classify your own 2-D tracks (CSV of localisations, TrackMate spots, or AnDi .txt) with a trained model"
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="tracks over 1000 points: use their first or last 1000 points, or reject them")
     p.add_argument("--gradcam-dir", default=None,
                    help="also draw every ok track coloured by its layer4 Grad-CAM for the predicted class here")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:i]")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto and cuda take a card no other andicam job holds)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.epilog = "status values of rejected tracks: " + "; ".join(f"'{k}': {v}" for k, v in REASONS.items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import write_csv
 from andicam.model import STAGES
 from andicam.relevance import METHODS, SPEARMAN_CI, relevance_from_files

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.dataio import read_many
-from andicam.device import add_device_arguments, check_noise_eval_inputs, prepare_device
+from andicam.commands import add_device_arguments, check_noise_eval_inputs, prepare_device
 from andicam.files import write_csv
 from andicam.robust import LENGTH_EDGES, MODEL_KINDS, noise_robustness
 

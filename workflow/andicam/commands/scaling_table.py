@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import atomic_output, read_json, write_csv
 from andicam.scaling import scaling_records, scaling_summary, summary_markdown
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.files import atomic_output, write_csv
 from andicam.summary import summarize, summary_markdown
 

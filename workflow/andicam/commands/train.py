@@ -6,7 +6,7 @@ import argparse
 import time
 from dataclasses import fields
 
-from andicam.cli import UserInputError
+from andicam.errors import UserInputError
 from andicam.scaling import first_per_class
 from andicam.seeding import derive_seed
 from andicam.train import SCHEDULES, TrainConfig, load_model_inputs, load_padded_inputs, train, write_outputs
@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
     p.add_argument("--min-delta", type=float, default=d.min_delta, help="smallest val-loss decrease that counts")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--device", default=d.device, help="auto, cpu or cuda[:i]")
+    p.add_argument("--device", default=d.device, help="auto, cpu, cuda or cuda:N (auto and cuda take a card no other andicam job holds)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=d.amp,
                    help="bf16 autocast where bf16 is native (CUDA, a CPU with AVX512-BF16 or AMX); --no-amp: fp32")
     p.add_argument("--fp32-stem", action=argparse.BooleanOptionalAction, default=d.fp32_stem,

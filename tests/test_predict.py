@@ -340,6 +340,26 @@ def test_gradcam_figures_one_per_ok_track(tmp_path: Path, model_file: Path) -> N
         "00000_a_1.pdf", "00000_a_1.png", "00002_c.pdf", "00002_c.png"]
 
 
+def test_any_track_id_gives_a_bounded_file_name_inside_the_folder(tmp_path: Path, model_file: Path) -> None:
+    """Ids become file names: separators, dots, mathtext, non-ASCII and very long ids must all give names of
+    at most 255 bytes inside --gradcam-dir, two long ids that differ only at the end must stay apart, and
+    the run must not fail."""
+    ids = ["../../escape", "/abs/path", "..", "a$b$c\\frac{", "ü漢字 ☃", "x" * 5000, "x" * 4999 + "y", "CON",
+           "tab\tid"]
+    rows = [r for n, tid in enumerate(ids) for r in _rows(f'"{tid}"', _walk(20, n))]
+    _plain_csv(tmp_path / "tracks.csv", rows)
+    cams = tmp_path / "cams"
+    assert _predict(model_file, tmp_path / "tracks.csv", tmp_path / "pred.csv", "--gradcam-dir", str(cams)) == 0
+    table = pd.read_csv(tmp_path / "pred.csv", keep_default_na=False)
+    assert len(table) == len(ids) and (table["status"] == "ok").all()
+    names = sorted(p.name for p in cams.iterdir())
+    assert len(names) == 2 * len(ids) and len(set(names)) == len(names)
+    assert all(p.parent == cams for p in cams.iterdir())
+    assert max(len(n.encode()) for n in names) <= 255 and all(not n.startswith(".") for n in names)
+    long_pdfs = sorted(n for n in names if n.endswith(".pdf") and "xxxxxxxx" in n)
+    assert len(long_pdfs) == 2 and long_pdfs[0].split("-")[-1] != long_pdfs[1].split("-")[-1]
+
+
 # ----------------------------------------------------------------------------- confidence, noise, model kind
 
 

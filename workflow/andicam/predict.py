@@ -58,6 +58,7 @@ the five model columns plus ``p_BM`` sum to 1. ``alpha_regime`` is ``sub``,
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections import Counter
@@ -499,8 +500,27 @@ def summary_line(data: TrackSet, prep: Prepared) -> str:
     return line
 
 
+# Characters of a track id kept in a file name: file systems allow 255 bytes, and the name also carries the
+# row number and the suffix.
+NAME_CHARS = 80
+
+
 def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "track"
+    """A track id as a file-name part: ASCII letters, digits, '.', '_' and '-' only (no separator, no leading
+    dot), at most NAME_CHARS characters; an id cut short ends in 8 hex digits of its hash, so that long ids
+    differing only at the end stay apart. The row number before it keeps names unique in any case."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-") or "track"
+    if len(name) > NAME_CHARS:
+        name = f"{name[:NAME_CHARS - 9]}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return name
+
+
+def _title_text(text: str, limit: int = 60) -> str:
+    """A track id as figure-title text: at most ``limit`` characters, one line, '$' escaped (matplotlib
+    reads $...$ as mathtext, which an id like 'a$b$' would break)."""
+    text = " ".join(text.split())
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return text.replace("$", r"\$")
 
 
 def track_gradcam_figure(xy: np.ndarray, cam: np.ndarray, title: str) -> Figure:
@@ -541,7 +561,7 @@ def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prep
         k = int(probs[j].argmax())
         track = tracks[i]
         point_cam = upsample_to_track(cams[j], int(prep.n_used[i]))
-        title = f"track {track.track_id}: {CLASS_NAMES[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
+        title = f"track {_title_text(track.track_id)}: {CLASS_NAMES[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
         out = directory / f"{i:05d}_{_safe_name(track.track_id)}.pdf"
         save_figure(track_gradcam_figure(prep.used_xy[j], point_cam, title), out)
         written.append(out)

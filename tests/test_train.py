@@ -396,3 +396,32 @@ def test_training_curves_figure() -> None:
     np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), [20, 40, 70])
     with pytest.raises(ValueError):
         training_curves([])
+
+
+def test_batchnorm_recalibration_is_the_plain_batch_statistics() -> None:
+    """One batch holding every input: the first BatchNorm's running mean and variance become the mean and the
+    unbiased variance of the first convolution's output over those inputs, per channel."""
+    tx, _ = waves(96, 0)
+    x = torch.from_numpy(tx)
+    model = build_model(depth=10, width=4)
+    model.bn1.running_mean.fill_(5.0)  # stale statistics, as after a high-lr epoch
+    train_module.recalibrate_batchnorm(model, x, torch.arange(96), batch_size=96, amp=False)
+    with torch.no_grad():
+        h = model.conv1(x)  # (96, 4, 100)
+    np.testing.assert_allclose(model.bn1.running_mean, h.mean(dim=(0, 2)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.bn1.running_var, h.var(dim=(0, 2), unbiased=True), rtol=1e-4)
+    assert model.bn1.momentum == 0.1  # restored for training
+
+
+def test_batchnorm_recalibration_changes_validation_not_training(tmp_path: Path) -> None:
+    """Only running statistics change: the training losses (hence the weights' path) are those of a run
+    without it, bit for bit; the validation numbers differ."""
+    tx, ty = waves(128, 0)
+    vx, vy = waves(64, 1)
+    plain = train(tx, ty, vx, vy, small(epochs=3, lr=1e-2), tmp_path / "a.pt", **QUIET)
+    cfg = small(epochs=3, lr=1e-2, bn_recalibration=64)
+    recal = train(tx, ty, vx, vy, cfg, tmp_path / "b.pt", **QUIET)
+    again = train(tx, ty, vx, vy, cfg, tmp_path / "c.pt", **QUIET)
+    pd.testing.assert_series_equal(plain.history["train_loss"], recal.history["train_loss"], check_exact=True)
+    assert not plain.history["val_loss"].equals(recal.history["val_loss"])
+    assert state_equal(recal.model.state_dict(), again.model.state_dict())

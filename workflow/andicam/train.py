@@ -77,6 +77,10 @@ class TrainConfig:
     fp32_stem: bool = False  # the first convolution in fp32 under autocast too (andicam.model.ModelConfig)
     tf32: bool = False  # CUDA only: fp32 convolutions and matrix products as TF32 (10 mantissa bits), not IEEE
     compile: bool = False  # torch.compile the network (its compile time counts in the first epoch)
+    # Training inputs over which every BatchNorm's running statistics are recomputed after each epoch, before
+    # validation (0: off, the paper's running averages). At a high lr the running averages lag the weights,
+    # and validation in eval mode then swings (recalibrate_batchnorm).
+    bn_recalibration: int = 0
     gpu_batch_size: int | None = None  # batch size on CUDA (lr scaled linearly); None: batch_size
     threads: int = 1  # torch CPU threads
     seed: int = 0  # seeds weight init and batch order
@@ -105,6 +109,8 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 < self.gamma <= 1:
             raise ValueError(f"gamma must lie in (0, 1], got {self.gamma}")
+        if self.bn_recalibration < 0:
+            raise ValueError(f"bn_recalibration must be >= 0, got {self.bn_recalibration}")
         if self.min_delta < 0 or self.weight_decay < 0:
             raise ValueError(f"min_delta and weight_decay must be >= 0, got {self.min_delta}, {self.weight_decay}")
         if self.schedule not in SCHEDULES:
@@ -310,6 +316,29 @@ def train_epoch(model: nn.Module, x: Tensor, y: Tensor, order: Tensor, batch_siz
     return float(loss_sum) / n, float(correct) / n
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, x: Tensor, idx: Tensor, batch_size: int, amp: bool,
+                          batch_input: Callable[[Tensor], Tensor] | None = None) -> None:
+    """Replace every BatchNorm's running mean and variance by their average over the batches of ``x[idx]``
+    (train-mode forward passes, no gradient; "precise BN"). Only buffers change: the weights, and so the
+    training itself, are untouched. ``batch_input`` as in ``train_epoch``."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average: every batch weighs the same
+    model.train()
+    try:
+        for start in range(0, idx.numel(), batch_size):
+            batch = idx[start:start + batch_size]
+            xb = x[batch] if batch_input is None else batch_input(batch)  # (B, 2, L)
+            with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+                model(xb)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+
+
 def _noisy_validation(padded: Tensor, lengths: np.ndarray, noise: NoiseRange, seed: int,
                       chunk: int = 4096) -> Tensor:
     """One seeded noisy draw of the validation inputs, chunk by chunk (robust training)."""
@@ -423,6 +452,8 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
             f"{plan.device}: {n_train} train / {len(val_y)} val, batch {plan.batch_size}, lr {plan.lr:g} "
             f"{cfg.schedule}{f' (warm-up {cfg.warmup:.0%})' if cfg.warmup else ''}, {plan.precision}, "
             f"threads {plan.threads}{', compiled' if cfg.compile else ''}"
+            + (f", BatchNorm statistics recomputed on {cfg.bn_recalibration} inputs per epoch"
+               if cfg.bn_recalibration else "")
             + (f", noise sigma U({noise.low:g}, {noise.high:g})"
                f"{f' ({noise.clean:.0%} clean)' if noise.clean else ''}{' + rotation' if noise.rotate else ''}"
                if noise.active else ""))
@@ -438,6 +469,8 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
                                                per_batch_schedule, plan.amp, batch_input)
             if not per_batch_schedule:
                 scheduler.step()
+            if cfg.bn_recalibration:
+                recalibrate_batchnorm(model, x, order[:cfg.bn_recalibration], plan.batch_size, plan.amp, batch_input)
             val_loss, val_acc = _validate(net, vx, vy, eval_batch, plan.amp)
             seconds = time.perf_counter() - t0
             if stopper.update(epoch, val_loss):

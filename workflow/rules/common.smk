@@ -70,7 +70,8 @@ def train_options(lr=None, schedule=None):
             f" --weight-decay {t['weight_decay']} --device {t['device']} --gpu-batch-size {t['gpu_batch_size']}"
             f" {'--amp' if t['amp'] else '--no-amp'}" + (" --fp32-stem" if t["fp32_stem"] else "") + (" --tf32" if t["tf32"] else "")
             + (f" --warmup {t['warmup']}" if t["warmup"] and schedule == "cosine" else "")
-            + (" --compile" if t["compile"] else ""))
+            + (" --compile" if t["compile"] else "")
+            + (f" --bn-recalibration {t['bn_recalibration']}" if t["bn_recalibration"] else ""))
 
 
 def run_dir(kind, regime, depth, seed):

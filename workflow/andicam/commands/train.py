@@ -61,6 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gpu-batch-size", type=int, default=d.gpu_batch_size,
                    help="batch size on CUDA, lr scaled by gpu-batch-size / batch-size (default: batch-size)")
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument("--bn-recalibration", type=int, default=d.bn_recalibration, metavar="N",
+                   help="recompute the BatchNorm running statistics on N training inputs after every epoch, before "
+                        "validation (0: off; config train.bn_recalibration)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d.compile,
                    help="torch.compile the network; compiling takes part of the first epoch (config train.compile)")
     p.add_argument("--per-class", type=int, default=None, metavar="N",

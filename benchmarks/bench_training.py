@@ -18,7 +18,8 @@ they reach, as a fraction of the peak: on CUDA the card's dense bf16 peak
 from the CPU's features and clock (``cpu_peaks``, stated in the output).
 ``--batch-size`` sets andicam's batch (its lr scaled linearly from --lr at 64) and
 ``--compile`` adds (d)/(e): loops (a)/(b) on a ``torch.compile``d model, with the
-compile time printed apart. Run:
+compile time printed apart; ``--profile`` prints where a bf16 training step spends
+its time, by operator (torch.profiler). Run:
 ``.venv/bin/python benchmarks/bench_training.py --width 8 16 --depth 10 18 --threads 2``.
 """
 
@@ -238,6 +239,11 @@ def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, l
             model.load_state_dict(initial)
             rates[name], compile_s = compiled_loop_rate(model, traj, lengths, labels, batch, args, lr, amp, device)
             rates[f"{name} compile s"] = compile_s
+    if args.profile and device.type == "cpu":
+        model.load_state_dict(initial)
+        x = torch.from_numpy(to_model_input(traj[:batch], lengths[:batch]))  # (batch, 2, 1000)
+        print(f"profile of 10 bf16 training steps at batch {batch} (self time by operator):")
+        print(profile_step(model, x, torch.from_numpy(labels[:batch].astype(np.int64)), amp=True))
     native, why = resolve_amp(device, True)
     print(f"(a) andicam fp32: batch {batch}, lr {lr:g}: {rates['fp32']:,.1f} samples/s "
           f"(one-off preprocessing of all {args.n}: {prep:.3f} s = {args.n / prep:,.0f}/s)")
@@ -261,6 +267,29 @@ def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, l
     return rates
 
 
+def profile_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool, steps: int = 10) -> str:
+    """torch.profiler's table of the operators of ``steps`` training steps on the batch (x, y), by own time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+
+    def step() -> None:
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(x)
+        loss = nn.functional.cross_entropy(logits.float(), y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+    for _ in range(3):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=40)
+
+
 def _break_even(plain: float, compiled: float, compile_s: float) -> str:
     """How many training samples the compile time takes to pay back."""
     if compiled <= plain:
@@ -277,6 +306,7 @@ def main() -> int:
     p.add_argument("--gpu-batch-size", type=int, default=256, help="andicam's batch on CUDA (paper: 64)")
     p.add_argument("--batch-size", type=int, default=64, help="andicam's batch on a CPU (the paper loop keeps 64)")
     p.add_argument("--compile", action="store_true", help="also time loops (a) and (b) on torch.compile(model)")
+    p.add_argument("--profile", action="store_true", help="on a CPU, also print where a bf16 training step spends its time")
     p.add_argument("--cpu-ghz", type=float, default=None,
                    help="the clock for the CPU peaks (default: /proc/cpuinfo's, often the base clock)")
     p.add_argument("--lr", type=float, default=1e-4)

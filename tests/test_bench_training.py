@@ -39,7 +39,7 @@ def test_break_even_of_a_compile() -> None:
 def test_benchmark_prints_throughput_against_the_cpu_peaks() -> None:
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_training.py"), "--width", "4",
                           "--depth", "10", "--n", "64", "--batches", "2", "--batch-size", "32", "--threads", "1",
-                          "--device", "cpu"], capture_output=True, text=True, timeout=600)
+                          "--device", "cpu", "--profile"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     out = run.stdout
     assert re.search(r"CPU bf16 peak: [\d.]+ TFLOP/s = 1 core\(s\) x \d+ FLOP/cycle", out)
@@ -47,3 +47,4 @@ def test_benchmark_prints_throughput_against_the_cpu_peaks() -> None:
     for loop in ("fp32", "bf16", "paper"):
         assert re.search(rf"conv throughput, {loop}: [\d.]+ TFLOP/s, [\d.]+ % of bf16 peak, [\d.]+ % of fp32 peak", out)
     assert "| 10 | 4 |" in out
+    assert "profile of 10 bf16 training steps at batch 32" in out and "aten::convolution_backward" in out

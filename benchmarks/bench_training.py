@@ -26,6 +26,7 @@ its time, by operator (torch.profiler). Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -182,6 +183,7 @@ def cpu_ghz() -> tuple[float, str]:
     return (float(bogo.group(1)) / 2000, "/proc/cpuinfo BogoMIPS / 2") if bogo else (float("nan"), "unknown")
 
 
+@functools.cache
 def cpu_peaks(threads: int, ghz: float | None = None) -> dict[str, tuple[float, str]]:
     """{"bf16": (FLOP/s, derivation), "fp32": (...)} of ``threads`` cores, from the features torch detects."""
     caps = torch.cpu.get_capabilities()
@@ -268,25 +270,16 @@ def bench_shape(depth: int, width: int, traj: np.ndarray, lengths: np.ndarray, l
 
 
 def profile_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool, steps: int = 10) -> str:
-    """torch.profiler's table of the operators of ``steps`` training steps on the batch (x, y), by own time."""
+    """torch.profiler's table of the operators of ``steps`` training steps (andicam's train_epoch) on the batch
+    (x, y), by own time."""
     from torch.profiler import ProfilerActivity, profile
 
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
-    model.train()
-
-    def step() -> None:
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(x)
-        loss = nn.functional.cross_entropy(logits.float(), y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-
-    for _ in range(3):
-        step()
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1.0)
+    order = torch.arange(len(y)).repeat(steps)  # `steps` batches of the same inputs
+    train_epoch(model, x, y, order[: 3 * len(y)], len(y), optimiser, scheduler, False, amp)  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            step()
+        train_epoch(model, x, y, order, len(y), optimiser, scheduler, False, amp)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=40)
 
 

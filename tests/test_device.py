@@ -35,14 +35,15 @@ def fake_cards(monkeypatch, tmp_path):
         monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
         monkeypatch.setattr(torch.cuda, "set_device", current.append)
         monkeypatch.setattr(device_module, "card_keys", lambda count: [f"fake-card-{i}" for i in range(count)])
-        monkeypatch.setattr(device_module, "_claimed", {})
+        device_module._claimed_card.cache_clear()
+        monkeypatch.setattr(device_module, "_held", [])
         monkeypatch.setenv(device_module.LOCK_DIR_ENV, str(tmp_path / "locks"))
         return current
 
     yield install
-    for _, handle in device_module._claimed.values():
-        if handle is not None:
-            handle.close()
+    for handle in device_module._held:
+        handle.close()
+    device_module._claimed_card.cache_clear()
 
 
 @pytest.mark.parametrize("name", ["nvidia", "cuda:", "cuda:x", "cuda0", "cpu:0", "", "auto cuda"])

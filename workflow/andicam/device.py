@@ -15,6 +15,7 @@ the caller names TF32, so "fp32" means the same on a GPU as on a CPU.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import sys
@@ -30,8 +31,8 @@ DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 FP32_MATH = ("ieee", "tf32")
 LOCK_DIR_ENV = "ANDICAM_GPU_LOCK_DIR"
 
-# The card this process claimed (index, lock file): claimed once, kept until the process exits.
-_claimed: dict[str, tuple[int, IO[str]]] = {}
+# The lock file of the card this process claimed, kept open (so held) until the process exits.
+_held: list[IO[str]] = []
 
 
 def set_cuda_fp32_math(math_mode: str = "ieee") -> str:
@@ -82,17 +83,19 @@ def claim_card(keys: Sequence[str], lock_dir: Path) -> tuple[int, IO[str] | None
     return 0, None
 
 
-def _claim_this_process() -> int:
-    if "card" not in _claimed:
-        n = torch.cuda.device_count()
-        if n == 1:
-            return 0
-        index, handle = claim_card(card_keys(n), gpu_lock_dir())
-        if handle is None:
-            print(f"andicam: all {n} visible CUDA cards are held by other andicam processes; sharing card 0 "
-                  "(run fewer GPU jobs than cards: --resources gpu=N)", file=sys.stderr)
-        _claimed["card"] = (index, handle)  # type: ignore[assignment]
-    return _claimed["card"][0]
+@functools.cache
+def _claimed_card() -> int:
+    """This process's card, claimed on the first call (one visible card: taken without a lock)."""
+    n = torch.cuda.device_count()
+    if n == 1:
+        return 0
+    index, handle = claim_card(card_keys(n), gpu_lock_dir())
+    if handle is None:
+        print(f"andicam: all {n} visible CUDA cards are held by other andicam processes; sharing card 0 "
+              "(run fewer GPU jobs than cards: --resources gpu=N)", file=sys.stderr)
+    else:
+        _held.append(handle)
+    return index
 
 
 def resolve_device(requested: str = "auto", fp32_math: str = "ieee") -> torch.device:
@@ -114,7 +117,7 @@ def resolve_device(requested: str = "auto", fp32_math: str = "ieee") -> torch.de
             raise UserInputError(f"device {requested!r} was requested but {n} CUDA card(s) are visible "
                                  f"(cuda:0 to cuda:{n - 1})")
     else:
-        index = _claim_this_process()
+        index = _claimed_card()
     torch.cuda.set_device(index)
     set_cuda_fp32_math(fp32_math)
     return torch.device("cuda", index)

@@ -68,7 +68,9 @@ def train_options(lr=None, schedule=None):
     return (f"--lr {lr or t['lr']} --schedule {schedule} --batch-size {t['batch_size']}"
             f" --step-size {t['step_size']} --gamma {t['gamma']} --min-delta {t['min_delta']}"
             f" --weight-decay {t['weight_decay']} --device {t['device']} --gpu-batch-size {t['gpu_batch_size']}"
-            f" {'--amp' if t['amp'] else '--no-amp'}" + (" --fp32-stem" if t["fp32_stem"] else "") + (" --tf32" if t["tf32"] else "")
+            f" {'--amp' if t['amp'] else '--no-amp'}"
+            + (" --fp32-stem" if t["fp32_stem"] else "")
+            + (" --tf32" if t["tf32"] else "")
             + (f" --warmup {t['warmup']}" if t["warmup"] and schedule == "cosine" else "")
             + (" --compile" if t["compile"] else "")
             + (f" --bn-recalibration {t['bn_recalibration']}" if t["bn_recalibration"] else ""))

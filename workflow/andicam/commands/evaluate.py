@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
+    amp = args.amp and device.type == "cuda"  # bf16 only when asked, on CUDA
     start = time.perf_counter()
-    probs = predict_proba(model, data, batch_size=args.batch_size, amp=args.amp and device.type == "cuda")  # (N, 8)
+    probs = predict_proba(model, data, batch_size=args.batch_size, amp=amp)  # (N, 8)
     seconds = time.perf_counter() - start
     frame = predictions_frame(data, probs)
     metrics = classification_metrics(data.labels, frame["predicted"].to_numpy())
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     metrics["model"] = {"path": args.model, "depth": model.cfg.depth, "width": model.cfg.width,
                         "seed": meta.get("seed"), "tags": meta.get("tags", {}), "best_epoch": meta.get("best_epoch")}
     metrics["data"] = list(args.data)
-    amp = args.amp and device.type == "cuda"
-    # How the numbers were computed: bf16 only when asked on CUDA; fp32 is IEEE on a card too (andicam.device).
+    # How the numbers were computed; fp32 is IEEE on a card too (andicam.device).
     metrics["used"] = {"device": str(device), "amp": amp, "fp32_math": cuda_fp32_math() if device.type == "cuda"
                        else "ieee"}
     write_csv(args.out_predictions, frame)

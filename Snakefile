@@ -43,6 +43,7 @@ rule all:
     input:
         FIGURES,
         "results/tables/summary.md",
+        rules.docs_page.output,
         PREDICT_TARGETS,
         ROBUST_TABLES,
     default_target: True

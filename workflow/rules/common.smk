@@ -1,5 +1,6 @@
 # Shared by all stages: config validation, the package on the path, paths, input functions.
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -191,3 +192,15 @@ def scaling_train_shards(wildcards):
                          f"shards of data.n_per_class.train {per_shard}, but data.regimes.{wildcards.regime}"
                          f".shards.train is {len(available)}")
     return available[:needed]
+
+
+def preset_names():
+    """The --configfile files of this run, relative to the workflow when they are inside it."""
+    names = []
+    for path in workflow.overwrite_configfiles or []:
+        path = Path(path)
+        try:
+            names.append(str(path.resolve().relative_to(Path(workflow.basedir).resolve())))
+        except ValueError:
+            names.append(str(path))
+    return names

@@ -38,3 +38,40 @@ rule summary:
         " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+
+
+PAGE_TABLES = {
+    "summary": "results/tables/summary.csv",
+    "accuracy_vs_depth": "results/tables/accuracy_vs_depth.csv",
+    "noise_robustness": "results/tables/noise_robustness.csv",
+    **{f"noise_estimator_bias_{r}": f"results/tables/noise_estimator_bias_{r}.csv" for r in REGIMES},
+    "msd_exponents": "results/tables/msd_exponents.csv",
+}
+
+
+rule docs_page:
+    """This run's results page in docs/runs/, rendered from a record of its tables: the numbers the docs cite
+    are written here, never typed. Named target: `snakemake docs_page`."""
+    input:
+        **PAGE_TABLES,
+    output:
+        page=f"docs/runs/{config['run_name']}.md",
+        record=f"docs/runs/{config['run_name']}.json",
+    log:
+        "logs/tables/docs_page.log",
+    params:
+        tables=" ".join(f"--table {k} {shlex.quote(v)}" for k, v in PAGE_TABLES.items()),
+        config_json=json.dumps(config, sort_keys=True, default=str),
+        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
+        name=config["run_name"],
+        workdir=workflow.basedir,
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam render-page {params.tables} --run-name {params.name:q} --config-json {params.config_json:q}"
+        " {params.presets} --benchmarks results/benchmarks --workdir {params.workdir:q}"
+        " --out-record {output.record} --out-page {output.page} > {log} 2>&1"

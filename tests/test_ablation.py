@@ -170,7 +170,7 @@ def test_cli_ablation_and_figures(tmp_path) -> None:
     assert sorted(set(moved["index"])) == list(range(0, 16, 2))  # the first trajectory of every class
     for name, key in (("heatmap", "results"), ("top1", "results"), ("independence", "independence")):
         pdf = tmp_path / f"{name}.pdf"
-        assert main([f"plot-ablation-{name}", f"--{key}", outs[key], "--out", str(pdf)]) == 0
+        assert main(["plot", f"ablation_{name}", f"--{key}", outs[key], "--out", str(pdf)]) == 0
         assert pdf.with_suffix(".png").is_file()
     assert main(["ablation", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d.h5"), "--min-distance",
                  "40", "--seed", "5", "--out", outs["results"], "--out-independence", outs["independence"],

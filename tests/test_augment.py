@@ -410,7 +410,7 @@ def test_aggregate_and_plot_commands(tmp_path: Path) -> None:
     assert len(table) == 4 * 3 * len(aug.METRICS)
     for name in ("augmentation_noise", "augmentation_by_class", "augmentation_arms"):
         out = tmp_path / "figures" / f"{name}.pdf"
-        assert main([f"plot-{name.replace('_', '-')}", "--summary", str(summary), "--out", str(out)]) == 0
+        assert main(["plot", name, "--summary", str(summary), "--out", str(out)]) == 0
         assert out.stat().st_size > 0 and out.with_suffix(".png").stat().st_size > 0
         caption = Path(__file__).resolve().parents[1] / "workflow" / "report" / f"{name}.rst"
         assert caption.read_text().strip()

@@ -128,7 +128,7 @@ def test_cli_block_heads_and_figure(tmp_path) -> None:
                      "--n-boot", "10", "--seed", "1", "--out", rel[-1]]) == 0
     assert set(pd.read_csv(rel[2])["stage"]) == {"layer3"}
     pdf = tmp_path / "blocks.pdf"
-    assert main(["plot-relevance-blocks", "--relevance", *rel, "--accuracy", str(tmp_path / "acc.csv"),
+    assert main(["plot", "relevance_blocks", "--relevance", *rel, "--accuracy", str(tmp_path / "acc.csv"),
                  "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").is_file()
     assert main(["block-heads", "--model", str(tmp_path / "m.pt"), "--train", str(tmp_path / "d.h5"),

@@ -157,9 +157,9 @@ def test_command_and_figures(tmp_path) -> None:
     assert set(table["method"]) == {"none", "gradcam", "uniform", "run_length"}
     assert (table.loc[table["class"] == "all", "n"] == 12).all()
     assert set(table["class"]) <= {"all", *CLASS_NAMES}
-    for name in ("plot-erasing", "plot-erasing-by-class"):
+    for name in ("erasing", "erasing_by_class"):
         pdf = tmp_path / f"{name}.pdf"
-        assert cli_main([name, "--erasing", str(out), "--out", str(pdf)]) == 0
+        assert cli_main(["plot", name, "--erasing", str(out), "--out", str(pdf)]) == 0
         assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0
     assert plot_erasing(table).axes and len(plot_erasing_by_class(table).axes) == 8
     other = str(tmp_path / "other.h5")
@@ -245,7 +245,7 @@ def test_one_figure_for_both_positions_modes(tmp_path, capsys) -> None:
         assert cli_main([*args, "--out", str(files[mode][0]), "--correctness", str(files[mode][1]), *flag]) == 0
     pdf = tmp_path / "both.pdf"
     # trajectory first on the command line; the figure still puts the padding-included run first
-    assert cli_main(["plot-erasing", "--erasing", str(files["trajectory"][0]), str(files["all"][0]),
+    assert cli_main(["plot", "erasing", "--erasing", str(files["trajectory"][0]), str(files["all"][0]),
                      "--correctness", str(files["trajectory"][1]), str(files["all"][1]), "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").stat().st_size > 0
     tables = [pd.read_csv(files[m][0]) for m in ("trajectory", "all")]
@@ -259,7 +259,7 @@ def test_one_figure_for_both_positions_modes(tmp_path, capsys) -> None:
     assert not [line for line in top_left.get_lines() if line.get_label().startswith("paper")]
     with pytest.raises(ValueError, match="same positions"):
         plot_erasing([tables[0], tables[0]])
-    assert cli_main(["plot-erasing", "--erasing", str(files["all"][0]), "--correctness", str(files["all"][1]),
+    assert cli_main(["plot", "erasing", "--erasing", str(files["all"][0]), "--correctness", str(files["all"][1]),
                      str(files["trajectory"][1]), "--out", str(pdf)]) == 2  # one table, two correctness files
     # each bad table is one error that names it: missing, empty, or the same mode twice
     empty = tmp_path / "empty.csv"
@@ -267,7 +267,7 @@ def test_one_figure_for_both_positions_modes(tmp_path, capsys) -> None:
     for second, named in ((tmp_path / "none.csv", "none.csv: no such file"), (empty, "empty.csv: No columns"),
                           (files["all"][0], "same positions")):
         capsys.readouterr()
-        assert cli_main(["plot-erasing", "--erasing", str(files["all"][0]), str(second), "--out", str(pdf)]) == 2
+        assert cli_main(["plot", "erasing", "--erasing", str(files["all"][0]), str(second), "--out", str(pdf)]) == 2
         assert named in capsys.readouterr().err
 
 
@@ -347,7 +347,7 @@ def test_command_stores_per_trajectory_correctness(tmp_path) -> None:
     assert (both["low_x"] <= both["mean_x"]).all() and (both["mean_x"] <= both["high_x"]).all()
     assert (boot["ci_method"] == "paired bootstrap over " + boot["n_traj"].astype(str) + " trajectories").all()
     pdf = tmp_path / "erasing.pdf"
-    assert cli_main(["plot-erasing", "--erasing", str(out), "--correctness", str(npz), "--out", str(pdf)]) == 0
+    assert cli_main(["plot", "erasing", "--erasing", str(out), "--correctness", str(npz), "--out", str(pdf)]) == 0
     assert pdf.stat().st_size > 0
     titles = [ax.get_title() for ax in plot_erasing(table, boot).axes]
     assert "band: 95 % paired bootstrap over 12 trajectories" in titles

@@ -156,7 +156,7 @@ def test_accuracy_vs_depth_command(tmp_path: Path) -> None:
     records = depth_records([read_json(p) for p in paths])
     assert len(records) == 8 and set(records["regime"]) == {"fixed", "variable"}
     out = tmp_path / "fig" / "accuracy_vs_depth.pdf"
-    assert main(["plot-accuracy-vs-depth", "--metrics", *map(str, paths), "--out", str(out),
+    assert main(["plot", "accuracy_vs_depth", "--metrics", *map(str, paths), "--out", str(out),
                  "--out-csv", str(tmp_path / "summary.csv")]) == 0
     assert out.is_file() and out.with_suffix(".png").is_file()
     summary = pd.read_csv(tmp_path / "summary.csv")
@@ -168,7 +168,7 @@ def test_accuracy_vs_depth_command(tmp_path: Path) -> None:
 def test_figure_commands_write_pdf_and_png(tmp_path: Path) -> None:
     frame = shares_frame()
     frame.to_csv(tmp_path / "p.csv", index=False)
-    for command, name in (("plot-confusion", "confusion_fixed"), ("plot-class-share-vs-alpha", "share")):
+    for name in ("confusion_fixed", "class_share_vs_alpha"):
         out = tmp_path / f"{name}.pdf"
-        assert main([command, "--predictions", str(tmp_path / "p.csv"), "--out", str(out)]) == 0
+        assert main(["plot", name, "--predictions", str(tmp_path / "p.csv"), "--out", str(out)]) == 0
         assert out.stat().st_size > 0 and out.with_suffix(".png").stat().st_size > 0

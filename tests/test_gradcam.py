@@ -261,6 +261,6 @@ def test_examples_figure_command(tmp_path) -> None:
     write_gradcam(tmp_path / "g.h5", res.maps, data.labels, res.targets, res.predictions,
                   {"target": "true", "relu": False})
     pdf = tmp_path / "gradcam_examples.pdf"
-    assert cli_main(["plot-gradcam-examples", "--data", str(tmp_path / "d.h5"), "--gradcam", str(tmp_path / "g.h5"),
+    assert cli_main(["plot", "gradcam_examples", "--data", str(tmp_path / "d.h5"), "--gradcam", str(tmp_path / "g.h5"),
                      "--master-seed", "3", "--out", str(pdf)]) == 0
     assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0

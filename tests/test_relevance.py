@@ -162,15 +162,15 @@ def test_cli_relevance_and_figures(tmp_path, capsys) -> None:
     assert main(args) == 0
     table = pd.read_csv(out)
     assert dict(zip(table["stage"], table["window"])) == {"layer2": 40, "layer4": 225}
-    for name in ("relevance-train", "relevance-test", "relevance-layers"):
+    for name in ("relevance_train", "relevance_test", "relevance_layers"):
         pdf = tmp_path / f"{name}.pdf"
-        extra = ["--stages", "layer2", "layer4"] if name == "relevance-layers" else []
-        assert main([f"plot-{name}", "--relevance", str(out), *extra, "--out", str(pdf)]) == 0
+        extra = ["--stages", "layer2", "layer4"] if name == "relevance_layers" else []
+        assert main(["plot", name, "--relevance", str(out), *extra, "--out", str(pdf)]) == 0
         assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0
     capsys.readouterr()
     assert main([*args[:-2], "--window", "layer9=40", "--out", str(out)]) == 2
     assert "layer9" in capsys.readouterr().err
-    assert main(["plot-relevance-layers", "--relevance", str(out), "--stages", "layer1",
+    assert main(["plot", "relevance_layers", "--relevance", str(out), "--stages", "layer1",
                  "--out", str(tmp_path / "x.pdf")]) == 2
     assert "layer1" in capsys.readouterr().err
 

@@ -95,6 +95,6 @@ def test_round_trip_command_and_figure(tmp_path) -> None:
     assert table["stage"].tolist() == list(STAGES)
     write_response(str(tmp_path / "r2.h5"), responses, {"model": "m"})
     pdf = tmp_path / "layer_response.pdf"
-    assert cli_main(["plot-layer-response", "--response", str(out), "--windows", str(csv), "--out", str(pdf)]) == 0
+    assert cli_main(["plot", "layer_response", "--response", str(out), "--windows", str(csv), "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").is_file()
     assert len(plot_layer_response(responses, table).axes) == 5  # four heatmaps and a colour bar

@@ -68,6 +68,6 @@ def test_command_and_figure(tmp_path) -> None:
     table = pd.read_csv(out)
     assert len(table) == 4 * 9
     pdf = tmp_path / "gradcam_scale.pdf"
-    assert cli_main(["plot-gradcam-scale", "--scale", str(out), "--out", str(pdf)]) == 0
+    assert cli_main(["plot", "gradcam_scale", "--scale", str(out), "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").is_file()
     assert len(plot_gradcam_scale(table).axes) == 2

@@ -61,7 +61,7 @@ def test_command_twice_gives_the_same_table_and_a_figure(tmp_path) -> None:
     pd.testing.assert_frame_equal(tables[0], tables[1])
     assert len(tables[0]) == 4 * 24 and set(tables[0]["stage"]) == set(STAGES)
     pdf = tmp_path / "tsne.pdf"
-    assert cli_main(["plot-tsne", "--tsne", str(tmp_path / "a.csv"), "--out", str(pdf)]) == 0
+    assert cli_main(["plot", "tsne", "--tsne", str(tmp_path / "a.csv"), "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").is_file()
     assert len(plot_tsne(tables[0]).axes) == 4
     assert cli_main(["tsne", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d.h5"),

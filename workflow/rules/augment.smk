@@ -132,7 +132,7 @@ rule fig_augmentation_noise:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-augmentation-noise --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot augmentation_noise --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_augmentation_by_class:
@@ -147,7 +147,7 @@ rule fig_augmentation_by_class:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-augmentation-by-class --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot augmentation_by_class --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_augmentation_arms:
@@ -162,7 +162,7 @@ rule fig_augmentation_arms:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-augmentation-arms --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot augmentation_arms --summary {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule augment:

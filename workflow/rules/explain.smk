@@ -156,7 +156,7 @@ rule fig_erasing:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-erasing --erasing {input.table} --correctness {input.correctness}"
+        "python -m andicam plot erasing --erasing {input.table} --correctness {input.correctness}"
         " --seed {params.master} --out {output.pdf} > {log} 2>&1"
 
 
@@ -171,7 +171,7 @@ rule fig_erasing_by_class:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-erasing-by-class --erasing {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot erasing_by_class --erasing {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_layer_response:
@@ -186,7 +186,7 @@ rule fig_layer_response:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-layer-response --response {input.response} --windows {input.windows} --out {output.pdf}"
+        "python -m andicam plot layer_response --response {input.response} --windows {input.windows} --out {output.pdf}"
         " > {log} 2>&1"
 
 
@@ -201,7 +201,7 @@ rule fig_gradcam_scale:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-gradcam-scale --scale {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot gradcam_scale --scale {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_tsne:
@@ -215,7 +215,7 @@ rule fig_tsne:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-tsne --tsne {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot tsne --tsne {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_gradcam_examples:
@@ -233,7 +233,7 @@ rule fig_gradcam_examples:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-gradcam-examples --data {input.data} --gradcam {input.gradcam} --master-seed {params.master}"
+        "python -m andicam plot gradcam_examples --data {input.data} --gradcam {input.gradcam} --master-seed {params.master}"
         " --per-class {params.per_class} --out {output.pdf} > {log} 2>&1"
 
 

@@ -151,7 +151,7 @@ rule fig_relevance_train:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-relevance-train --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot relevance_train --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_test:
@@ -165,7 +165,7 @@ rule fig_relevance_test:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-relevance-test --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot relevance_test --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_layers:
@@ -179,7 +179,7 @@ rule fig_relevance_layers:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-relevance-layers --relevance {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot relevance_layers --relevance {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_relevance_blocks:
@@ -194,7 +194,7 @@ rule fig_relevance_blocks:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-relevance-blocks --relevance {input.relevance} --accuracy {input.accuracy}"
+        "python -m andicam plot relevance_blocks --relevance {input.relevance} --accuracy {input.accuracy}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -209,7 +209,7 @@ rule fig_ablation_heatmap:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-ablation-heatmap --results {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot ablation_heatmap --results {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_ablation_top1:
@@ -223,7 +223,7 @@ rule fig_ablation_top1:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-ablation-top1 --results {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot ablation_top1 --results {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_ablation_independence:
@@ -238,7 +238,7 @@ rule fig_ablation_independence:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-ablation-independence --independence {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot ablation_independence --independence {input} --out {output.pdf} > {log} 2>&1"
 
 
 RELEVANCE_FIGURES = [f"results/figures/{name}.pdf" for name in

@@ -134,7 +134,7 @@ rule fig_noise_robustness:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-noise-robustness --tables {input} --out-csv {output.table} --out {output.pdf}"
+        "python -m andicam plot noise_robustness --tables {input} --out-csv {output.table} --out {output.pdf}"
         " > {log} 2>&1"
 
 

@@ -102,4 +102,4 @@ rule fig_scaling:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-scaling --table {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot scaling --table {input} --out {output.pdf} > {log} 2>&1"

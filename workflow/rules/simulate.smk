@@ -45,7 +45,7 @@ rule fig_dataset_overview:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-dataset-overview --data {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
+        "python -m andicam plot dataset_overview --data {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
 
 
 FIGURES += ["results/figures/dataset_overview.pdf"]

@@ -90,7 +90,8 @@ rule fig_confusion_variable:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-confusion --predictions {input} --title 'variable length' --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot confusion_variable --predictions {input} --title 'variable length'"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_confusion_fixed:
@@ -104,7 +105,8 @@ rule fig_confusion_fixed:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-confusion --predictions {input} --title 'fixed length' --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot confusion_fixed --predictions {input} --title 'fixed length'"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_class_share_vs_alpha:
@@ -119,7 +121,7 @@ rule fig_class_share_vs_alpha:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-class-share-vs-alpha --predictions {input}"
+        "python -m andicam plot class_share_vs_alpha --predictions {input}"
         " --title 'variable-length model, variable-length test set' --out {output.pdf} > {log} 2>&1"
 
 
@@ -136,7 +138,7 @@ rule fig_accuracy_vs_depth:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-accuracy-vs-depth --metrics {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
+        "python -m andicam plot accuracy_vs_depth --metrics {input} --out {output.pdf} --out-csv {output.table} > {log} 2>&1"
 
 
 rule fig_training_curves:
@@ -151,7 +153,7 @@ rule fig_training_curves:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot-training-curves --history {input.history} --metrics {input.metrics}"
+        "python -m andicam plot training_curves --history {input.history} --metrics {input.metrics}"
         " --out {output.pdf} > {log} 2>&1"
 
 

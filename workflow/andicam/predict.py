@@ -39,7 +39,7 @@ Output CSV
 0 when rejected), ``status`` (``ok`` or the reason), ``predicted`` (class name),
 ``confidence`` (its probability), ``second`` and ``p_second`` (the runner-up
 class and its probability), ``noise_est`` (the track's localisation noise
-relative to its step size, ``andicam.robust.estimate_noise``), ``p_<class>`` for
+relative to its step size, ``andicam.noise.estimate_noise``), ``p_<class>`` for
 the 8 classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
 p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically, with a JSON
 beside it (same stem) that names the model, its kind (``noiseless``: the
@@ -79,9 +79,9 @@ from andicam.device import resolve_device
 from andicam.files import write_csv, write_json
 from andicam.gradcam import gradcam_all_stages, segment_index
 from andicam.model import ResNet1d, load_model
+from andicam.noise import NoiseRange, estimate_noise
 from andicam.plots.common import save_figure
 from andicam.preprocess import INPUT_LENGTH, to_model_input
-from andicam.robust import NoiseRange, estimate_noise
 from andicam.simulate import normalise, steps_without_spread
 
 Format = Literal["auto", "csv", "andi"]
@@ -643,7 +643,7 @@ def run_predict(
                                    "clean_share": noise.clean},
                 "input": str(input_path), "summary": summary_line(data, prep),
                 "noise_est": "localisation-noise std relative to the step std, from the negative lag-1 "
-                             "covariance of the track's increments (andicam.robust.estimate_noise)"}
+                             "covariance of the track's increments (andicam.noise.estimate_noise)"}
     write_csv(out_csv, table)
     write_json(Path(out_csv).with_suffix(".json"), metadata)
     return PredictResult(table, metadata["summary"], figures, metadata, noise_warning(table, noise))

@@ -14,6 +14,7 @@ from andicam import augment as aug
 from andicam import noise
 from andicam.cli import main
 from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, read_trajectories, write_trajectories
+from andicam.evaluate import confusion_matrix, macro_f1
 from andicam.gradcam import gradcam_all_stages, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.preprocess import to_model_input
@@ -310,12 +311,15 @@ def test_every_model_sees_the_same_noisy_input(tmp_path: Path, monkeypatch: pyte
 def test_scores_accuracy_and_recall() -> None:
     labels = np.array([0, 0, 1, 1, 1, 7])
     predicted = np.array([0, 1, 1, 1, 0, 7])
-    row = aug.scores(labels, predicted)
+    row = noise.scores(labels, predicted, aug.METRICS)
     assert row["accuracy"] == pytest.approx(4 / 6)
     assert row["recall_SubATTM"] == 0.5
     assert row["recall_SubCTRW"] == pytest.approx(2 / 3)
     assert row["recall_BM"] == 1.0
     assert math.isnan(row["recall_SubFBM"])  # class absent
+    assert noise.scores(labels, predicted, ["macro_f1"])["macro_f1"] == macro_f1(confusion_matrix(labels, predicted))
+    with pytest.raises(ValueError, match="unknown metric"):
+        noise.scores(labels, predicted, ["recall_nothing"])
 
 
 def test_noise_eval_command(tmp_path: Path) -> None:

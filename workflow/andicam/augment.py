@@ -29,7 +29,7 @@ import torch
 
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError, Trajectories
 from andicam.intervals import PAIRED_T_METHOD, T_METHOD, t_interval
-from andicam.noise import noisy_predictions
+from andicam.noise import evaluate_at_noise
 from andicam.seeding import derive_seed
 
 # The paper's two arms, then three beyond it. "targeted" ranks by the time-mean of the layer4 map, which is
@@ -227,15 +227,6 @@ def augmented_set(
 # --- 3. noisy evaluation -----------------------------------------------------------------------------------------
 
 
-def scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Accuracy and the recall of each class (NaN for a class absent from ``labels``)."""
-    row: dict[str, float] = {"accuracy": float(np.mean(predicted == labels))}
-    for label, name in enumerate(CLASS_NAMES):
-        members = labels == label
-        row[f"recall_{name}"] = float(np.mean(predicted[members] == label)) if members.any() else float("nan")
-    return row
-
-
 def evaluate_noise(
     models: Sequence[str | Path],
     arms: Sequence[str],
@@ -256,12 +247,8 @@ def evaluate_noise(
         raise ValueError(
             f"need one arm and one seed per model, got {len(models)} models, {len(arms)} arms, {len(model_seeds)} seeds"
         )
-    labels = data.labels.astype(np.int64)
-    return pd.DataFrame([
-        {"model": str(models[i]), "arm": arms[i], "seed": int(model_seeds[i]), "sigma": float(sigma),
-         "n": int(labels.size), **scores(labels, predicted)}
-        for sigma, i, predicted in noisy_predictions(models, data, sigmas, seed, device, batch_size, amp)
-    ])
+    ids = [{"model": str(m), "arm": a, "seed": int(s)} for m, a, s in zip(models, arms, model_seeds)]
+    return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, None, device, batch_size, amp)
 
 
 # --- 4. aggregation ----------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ the same draws:
   valid point of the normalised test trajectories, drawn once per level from a seed that depends only on
   the master seed and sigma (``noise_seed``), so every model sees the same noisy inputs and noise never
   accumulates across levels (the paper's in-place addition made its nominal 1.0 really ~1.96, §5.3);
-  ``noisy_predictions`` runs every model on them;
+  ``noisy_predictions`` runs every model on them, and ``evaluate_at_noise`` scores them, the one
+  evaluation path of the noise experiment (``andicam.augment``) and of the robustness table
+  (``andicam.robust``);
 - robust training's inputs (``NoiseRange``, ``noisy_batch``): at every epoch each training trajectory
   gets fresh noise of its own sigma ~ U(low, high) (and, optionally, a random rotation), added to the
   left-padded normalised trajectory before the min-max scaling of ``andicam.preprocess.to_model_input``.
@@ -28,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +38,7 @@ import torch
 from torch import Tensor
 
 from andicam.dataio import CLASS_NAMES, Trajectories
-from andicam.evaluate import predict_logits
+from andicam.evaluate import confusion_matrix, macro_f1, predict_logits
 from andicam.model import load_model
 from andicam.preprocess import INPUT_LENGTH, to_model_input
 from andicam.seeding import derive_seed
@@ -231,3 +233,71 @@ def estimator_bias(data: Trajectories, sigmas: list[float], seed: int) -> pd.Dat
                          "mean": float(values.mean()), "q25": float(q1), "q75": float(q3),
                          "bias": float(med - sigma), "capped": float(np.mean(values >= NOISE_EST_CAP))})
     return pd.DataFrame(rows)
+
+
+# --- models under noise: the one evaluation path of the noise experiment and the robustness table -------------
+
+
+def scores(labels: np.ndarray, predicted: np.ndarray, metrics: Sequence[str]) -> dict[str, float]:
+    """The named metrics of predictions (N,) against labels (N,), in the order asked.
+
+    ``accuracy``, ``macro_f1`` (``andicam.evaluate.macro_f1``) or ``recall_<class>`` (NaN for a class
+    absent from ``labels``). One function for every table of models under noise, so that an accuracy
+    in one is the same computation as in another.
+    """
+    row: dict[str, float] = {}
+    for metric in metrics:
+        if metric == "accuracy":
+            row[metric] = float(np.mean(predicted == labels))
+        elif metric == "macro_f1":
+            row[metric] = macro_f1(confusion_matrix(labels, predicted))
+        elif metric.startswith("recall_") and metric[len("recall_"):] in CLASS_NAMES:
+            label = CLASS_NAMES.index(metric[len("recall_"):])
+            members = labels == label
+            row[metric] = float(np.mean(predicted[members] == label)) if members.any() else float("nan")
+        else:
+            raise ValueError(f"unknown metric {metric!r}")
+    return row
+
+
+def score_table(
+    predictions: Iterable[tuple[float, int, np.ndarray]],
+    labels: np.ndarray,
+    ids: Sequence[Mapping[str, Any]],
+    metrics: Sequence[str],
+    groups: Sequence[tuple[str, np.ndarray]] | None = None,
+    group_column: str = "length_bin",
+) -> pd.DataFrame:
+    """One row per (model, sigma), or per (model, sigma, group) with ``groups``, from ``noisy_predictions``.
+
+    ``ids[i]`` holds the columns that name model i (file, arm or kind, training seed); ``groups`` are
+    (name, mask (N,)) pairs, a group with no member gets no row. Pure, so both noise experiments'
+    tables are this one function over the same predictions.
+    """
+    rows = []
+    for sigma, i, predicted in predictions:
+        head = {**ids[i], "sigma": float(sigma)}
+        if groups is None:
+            rows.append({**head, "n": int(labels.size), **scores(labels, predicted, metrics)})
+            continue
+        rows += [{**head, group_column: name, "n": int(members.sum()),
+                  **scores(labels[members], predicted[members], metrics)}
+                 for name, members in groups if members.any()]
+    return pd.DataFrame(rows)
+
+
+def evaluate_at_noise(
+    models: Sequence[str | Path],
+    ids: Sequence[Mapping[str, Any]],
+    data: Trajectories,
+    sigmas: Sequence[float],
+    seed: int,
+    metrics: Sequence[str],
+    groups: Sequence[tuple[str, np.ndarray]] | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 512,
+    amp: bool = False,
+) -> pd.DataFrame:
+    """``score_table`` of every model at every noise level of the noise experiment (``noisy_predictions``)."""
+    predictions = noisy_predictions(models, data, sigmas, seed, device, batch_size, amp)
+    return score_table(predictions, data.labels.astype(np.int64), ids, metrics, groups)

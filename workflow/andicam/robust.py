@@ -14,12 +14,13 @@ import pandas as pd
 import torch
 
 from andicam.dataio import Trajectories
-from andicam.noise import noisy_predictions
+from andicam.noise import evaluate_at_noise
 
 # Trajectory-length bins of the robustness figure (left-closed; the last one includes its upper edge).
 LENGTH_EDGES = (10, 50, 200, 500, 1000)
 MODEL_KINDS = ("noiseless", "robust")
 METHOD = "t interval over training seeds"
+METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
 
 
 def length_bin_labels(edges: tuple[int, ...] | list[int]) -> list[str]:
@@ -37,19 +38,13 @@ def length_bins(lengths: np.ndarray, edges: tuple[int, ...] | list[int]) -> np.n
     return idx
 
 
-def _scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    from andicam.evaluate import accuracy, confusion_matrix, macro_f1
-
-    return {"accuracy": accuracy(labels, predicted), "macro_f1": macro_f1(confusion_matrix(labels, predicted))}
-
-
 def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data: Trajectories, sigmas: list[float],
                      seed: int, edges: tuple[int, ...] | list[int] = LENGTH_EDGES,
                      device: torch.device | str = "cpu", batch_size: int = 512) -> pd.DataFrame:
     """Accuracy and macro-F1 of every model at every noise level, overall and per length bin.
 
     One row per (model, sigma, length bin); ``length_bin`` is ``all`` for the whole test set. The noise
-    of a level is the noise experiment's (``andicam.noise.noisy_predictions``): the same draw for
+    of a level is the noise experiment's (``andicam.noise.evaluate_at_noise``): the same draw for
     every model, so the kinds are compared on identical inputs.
     """
     if not models or not len(models) == len(kinds) == len(seeds):
@@ -57,16 +52,11 @@ def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data
     unknown = sorted(set(kinds) - set(MODEL_KINDS))
     if unknown:
         raise ValueError(f"model kinds must be {' or '.join(MODEL_KINDS)}, got {unknown}")
-    labels = data.labels.astype(np.int64)
     bins = length_bins(data.lengths, edges)
     names = length_bin_labels(edges)
-    groups = [("all", np.ones(len(labels), bool))] + [(name, bins == b) for b, name in enumerate(names)]
-    return pd.DataFrame([
-        {"model": str(models[i]), "kind": kinds[i], "seed": int(seeds[i]), "sigma": float(sigma), "length_bin": name,
-         "n": int(members.sum()), **_scores(labels[members], predicted[members])}
-        for sigma, i, predicted in noisy_predictions(models, data, sigmas, seed, device, batch_size)
-        for name, members in groups if members.any()
-    ])
+    groups = [("all", np.ones(len(data), bool))] + [(name, bins == b) for b, name in enumerate(names)]
+    ids = [{"model": str(m), "kind": k, "seed": int(s)} for m, k, s in zip(models, kinds, seeds)]
+    return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, groups, device, batch_size)
 
 
 def robustness_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +66,7 @@ def robustness_summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     keys = ["regime", "kind", "sigma", "length_bin"]
     for key, group in table.groupby(keys, sort=False):
-        for metric in ("accuracy", "macro_f1"):
+        for metric in METRICS:
             mean, lo, hi = t_interval(100 * group[metric].to_numpy(float), limits=(0.0, 100.0))
             rows.append({**dict(zip(keys, key)), "metric": metric, "mean": mean, "low": lo, "high": hi,
                          "n_seeds": int(group["seed"].nunique()), "n_trajectories": int(group["n"].iloc[0]),

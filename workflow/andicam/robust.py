@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from andicam.dataio import Trajectories
+from andicam.intervals import t_interval
 from andicam.noise import evaluate_at_noise
 
 # Trajectory-length bins of the robustness figure (left-closed; the last one includes its upper edge).
@@ -61,14 +62,12 @@ def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data
 
 def robustness_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Mean over training seeds with a t interval, per (regime, kind, sigma, length bin, metric), in %."""
-    from andicam.summary import t_interval
-
     rows = []
     keys = ["regime", "kind", "sigma", "length_bin"]
     for key, group in table.groupby(keys, sort=False):
         for metric in METRICS:
-            mean, lo, hi = t_interval(100 * group[metric].to_numpy(float), limits=(0.0, 100.0))
-            rows.append({**dict(zip(keys, key)), "metric": metric, "mean": mean, "low": lo, "high": hi,
+            ci = t_interval(100 * group[metric].to_numpy(float), limits=(0.0, 100.0))
+            rows.append({**dict(zip(keys, key)), "metric": metric, "mean": ci.mean, "low": ci.low, "high": ci.high,
                          "n_seeds": int(group["seed"].nunique()), "n_trajectories": int(group["n"].iloc[0]),
                          "method": METHOD})
     return pd.DataFrame(rows)

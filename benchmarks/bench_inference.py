@@ -16,7 +16,7 @@ walks of lengths U(10, 1000), preprocessed as the workflow does: trajectories/s 
 their ratio to fp32, and the share of predicted classes that differ from fp32's.
 
 With ``--model`` and ``--data``: a trained model on stored test shards at the noise levels of
-``--sigmas`` (the noise experiment's input and draws, andicam.augment.noisy_inputs): test
+``--sigmas`` (the noise experiment's input and draws, andicam.noise.noisy_inputs): test
 accuracy of each way, the share of predictions that differ from fp32's, and the rounding error
 that casting the input to bf16 puts on the increments, relative to their standard deviation
 (median over trajectories, overall and per class). Run:
@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
 from bench_training import fake_trajectories  # noqa: E402  (this folder is on sys.path when run as a script)
 
-from andicam.augment import noise_seed, noisy_inputs  # noqa: E402
 from andicam.dataio import CLASS_NAMES, read_many  # noqa: E402
 from andicam.device import resolve_amp, resolve_device  # noqa: E402
 from andicam.evaluate import predict_logits  # noqa: E402
 from andicam.model import ResNet1d, build_model, load_model  # noqa: E402
+from andicam.noise import noise_seed, noisy_inputs  # noqa: E402
 from andicam.preprocess import to_model_input  # noqa: E402
 
 WAYS = ("fp32", "bf16", "bf16, fp32 stem")

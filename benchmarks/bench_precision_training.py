@@ -32,9 +32,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from andicam.augment import noise_seed, noisy_inputs, predict  # noqa: E402
 from andicam.dataio import read_many  # noqa: E402
 from andicam.intervals import t_interval  # noqa: E402
+from andicam.noise import noise_seed, noisy_inputs, predict  # noqa: E402
 from andicam.scaling import first_per_class  # noqa: E402
 from andicam.train import TrainConfig, load_model_inputs, resolve_plan, train  # noqa: E402
 

@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from andicam import augment as aug
+from andicam import noise
 from andicam.cli import main
 from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, read_trajectories, write_trajectories
+from andicam.evaluate import confusion_matrix, macro_f1
 from andicam.gradcam import gradcam_all_stages, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.preprocess import to_model_input
@@ -254,7 +256,7 @@ def test_noise_has_std_sigma_on_valid_points_only() -> None:
     data = random_walks([25] * 8, tmax=200, min_length=50)
     valid = np.broadcast_to((np.arange(200)[None, :] < data.lengths[:, None])[:, None, :], data.trajectories.shape)
     for sigma in (0.1, 0.5, 1.0):
-        added = aug.add_noise(data, sigma, seed=4) - data.trajectories
+        added = noise.add_noise(data, sigma, seed=4) - data.trajectories
         assert np.all(added[~valid] == 0)
         assert added[valid].std() == pytest.approx(sigma, rel=0.02)  # ~45,000 draws: 0.3 % standard error
         assert abs(added[valid].mean()) < 0.02 * sigma
@@ -264,7 +266,7 @@ def test_noise_never_accumulates_across_levels() -> None:
     data = random_walks([25] * 8, tmax=200, min_length=50)
     clean = data.trajectories.copy()
     sigmas = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    added = {s: aug.add_noise(data, s, aug.noise_seed(0, s)) - clean for s in sigmas}
+    added = {s: noise.add_noise(data, s, noise.noise_seed(0, s)) - clean for s in sigmas}
     assert np.array_equal(data.trajectories, clean)  # the data themselves are never changed
     valid = np.broadcast_to((np.arange(200)[None, :] < data.lengths[:, None])[:, None, :], clean.shape)
     assert added[1.0][valid].std() == pytest.approx(1.0, rel=0.02)  # in-place addition would give ~1.96
@@ -273,26 +275,26 @@ def test_noise_never_accumulates_across_levels() -> None:
 
 def test_sigma_zero_is_the_clean_input_and_seeds_depend_on_sigma_only() -> None:
     data = random_walks([5] * 8)
-    assert np.array_equal(aug.noisy_inputs(data, 0.0, seed=123), to_model_input(data.trajectories, data.lengths))
-    assert np.array_equal(aug.noisy_inputs(data, 0.3, 9), aug.noisy_inputs(data, 0.3, 9))
-    assert not np.array_equal(aug.noisy_inputs(data, 0.3, 9), aug.noisy_inputs(data, 0.3, 10))
-    assert aug.noise_seed(5, 0.1 + 0.2) == aug.noise_seed(5, 0.3) == derive_seed(5, "noise", "0.3")
-    assert aug.noise_seed(5, 0.3) != aug.noise_seed(5, 0.4)
+    assert np.array_equal(noise.noisy_inputs(data, 0.0, seed=123), to_model_input(data.trajectories, data.lengths))
+    assert np.array_equal(noise.noisy_inputs(data, 0.3, 9), noise.noisy_inputs(data, 0.3, 9))
+    assert not np.array_equal(noise.noisy_inputs(data, 0.3, 9), noise.noisy_inputs(data, 0.3, 10))
+    assert noise.noise_seed(5, 0.1 + 0.2) == noise.noise_seed(5, 0.3) == derive_seed(5, "noise", "0.3")
+    assert noise.noise_seed(5, 0.3) != noise.noise_seed(5, 0.4)
     with pytest.raises(ValueError, match="sigma"):
-        aug.add_noise(data, -0.1, 0)
+        noise.add_noise(data, -0.1, 0)
 
 
 def test_every_model_sees_the_same_noisy_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = random_walks([4] * 8)
     models = [tiny_model(tmp_path / "a.pt", 0), tiny_model(tmp_path / "b.pt", 1)]
     seen: list[tuple[int, np.ndarray]] = []
-    real_predict = aug.predict
+    real_predict = noise.predict
 
     def spy(model: torch.nn.Module, x: np.ndarray, batch_size: int = 512, amp: bool = False) -> np.ndarray:
         seen.append((id(model), x.copy()))
         return real_predict(model, x, batch_size, amp)
 
-    monkeypatch.setattr(aug, "predict", spy)
+    monkeypatch.setattr(noise, "predict", spy)
     sigmas = [0.0, 0.5, 1.0]
     frame = aug.evaluate_noise(models, ["targeted", "random"], [0, 0], data, sigmas, seed=8, batch_size=16)
     assert len(seen) == 6
@@ -300,7 +302,7 @@ def test_every_model_sees_the_same_noisy_input(tmp_path: Path, monkeypatch: pyte
         (id_a, x_a), (id_b, x_b) = seen[2 * i], seen[2 * i + 1]
         assert id_a != id_b
         assert np.array_equal(x_a, x_b)
-        assert np.array_equal(x_a, aug.noisy_inputs(data, sigma, aug.noise_seed(8, sigma)))
+        assert np.array_equal(x_a, noise.noisy_inputs(data, sigma, noise.noise_seed(8, sigma)))
     assert list(frame.columns) == ["model", "arm", "seed", "sigma", "n", *aug.METRICS]
     assert frame["sigma"].tolist() == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]
     assert frame["arm"].tolist() == ["targeted", "random"] * 3
@@ -309,12 +311,15 @@ def test_every_model_sees_the_same_noisy_input(tmp_path: Path, monkeypatch: pyte
 def test_scores_accuracy_and_recall() -> None:
     labels = np.array([0, 0, 1, 1, 1, 7])
     predicted = np.array([0, 1, 1, 1, 0, 7])
-    row = aug.scores(labels, predicted)
+    row = noise.scores(labels, predicted, aug.METRICS)
     assert row["accuracy"] == pytest.approx(4 / 6)
     assert row["recall_SubATTM"] == 0.5
     assert row["recall_SubCTRW"] == pytest.approx(2 / 3)
     assert row["recall_BM"] == 1.0
     assert math.isnan(row["recall_SubFBM"])  # class absent
+    assert noise.scores(labels, predicted, ["macro_f1"])["macro_f1"] == macro_f1(confusion_matrix(labels, predicted))
+    with pytest.raises(ValueError, match="unknown metric"):
+        noise.scores(labels, predicted, ["recall_nothing"])
 
 
 def test_noise_eval_command(tmp_path: Path) -> None:

@@ -21,7 +21,6 @@ from andicam.erasing import (
     valid_positions,
 )
 from andicam.erasing_tables import (
-    PAPER_DECILES,
     control_differences,
     paired_bootstrap_ci,
     read_correctness,
@@ -30,6 +29,7 @@ from andicam.erasing_tables import (
 )
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
+from andicam.paper import PAPER_DECILES
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
 
 

@@ -7,12 +7,15 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from andicam.intervals import Interval, paired_t_interval, t_interval
+from andicam.intervals import (Interval, bootstrap_macro_f1, macro_f1_from_counts, paired_t_interval, t_interval,
+                               wilson_interval)
 
 REPEATS = 2000
 TRUE_MEAN = 0.7
 SD = 0.02
+Z = 1.959963984540054  # standard normal 97.5 % quantile
 
 
 def test_t_interval_on_a_hand_example() -> None:
@@ -88,8 +91,6 @@ def test_percentile_bootstrap_over_few_seeds_undercovers() -> None:
 
 
 def test_wilson_interval_covers_a_test_set_accuracy() -> None:
-    from andicam.summary import wilson_interval
-
     rng = np.random.default_rng(11)
     n, p = 400, 0.8  # e.g. recall of one class on 400 test trajectories
     hits = [lo <= p <= hi for lo, hi in (wilson_interval(int(k), n) for k in rng.binomial(n, p, size=REPEATS))]
@@ -97,8 +98,6 @@ def test_wilson_interval_covers_a_test_set_accuracy() -> None:
 
 
 def test_bootstrap_of_macro_f1_covers_the_population_value() -> None:
-    from andicam.summary import bootstrap_macro_f1, macro_f1_from_counts
-
     rng = np.random.default_rng(12)
     classes = 8
     confusion = np.full((classes, classes), 0.2 / (classes - 1))  # rows: true class; 80 % correct on average
@@ -133,3 +132,48 @@ def test_trajectory_bootstrap_of_a_pooled_correlation_covers_it() -> None:
         lo, hi = _interval(replicates)
         hits.append(lo <= truth <= hi)
     assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)  # 0.945
+
+
+# --- the intervals of the summary table -------------------------------------------------------------------------------------------------
+
+
+def test_t_interval_matches_the_t_quantile_by_hand() -> None:
+    values = [71.0, 73.5, 69.0, 72.0]
+    mean = sum(values) / 4
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 3)
+    half = stats.t.ppf(0.975, 3) * sd / 2
+    got = t_interval(values)
+    assert (got.mean, got.low, got.high) == pytest.approx((mean, mean - half, mean + half), abs=1e-12)
+    assert half == pytest.approx(3.182446305284263 * sd / 2)  # t_{0.975, 3} from a table
+    # Two seeds 70 and 90: sd/sqrt(n) = 10, t_{0.975,1} = 12.706, so 80 +- 127 leaves [0, 100];
+    # a narrow one is untouched by the limits.
+    wide = t_interval([70.0, 90.0], limits=(0.0, 100.0))
+    assert (wide.mean, wide.low, wide.high) == (80.0, 0.0, 100.0)
+    narrow = t_interval([79.0, 81.0], limits=(0.0, 100.0))
+    assert (narrow.low, narrow.high) == pytest.approx((80 - 12.7062, 80 + 12.7062), abs=1e-3)
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 8 of 10: centre (0.8 + z^2/20) / (1 + z^2/10), half-width z/(1 + z^2/10) sqrt(0.016 + z^2/400)
+    denom = 1 + Z * Z / 10
+    centre = (0.8 + Z * Z / 20) / denom
+    half = Z / denom * math.sqrt(0.8 * 0.2 / 10 + Z * Z / 400)
+    assert wilson_interval(8, 10) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)  # the textbook values
+    # 0 of n: the interval is [0, z^2 / (n + z^2)].
+    assert wilson_interval(0, 12) == pytest.approx((0.0, Z * Z / (12 + Z * Z)), abs=1e-12)
+    with pytest.raises(ValueError, match="successes"):
+        wilson_interval(11, 10)
+
+
+def test_macro_f1_matches_the_evaluation_stage_and_its_bootstrap_is_seeded() -> None:
+    from andicam.evaluate import macro_f1
+
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 6, size=(8, 8))
+    counts[4] = 0  # a class absent from the labels ...
+    counts[:, 4] = 0  # ... and never predicted: left out of the mean
+    assert macro_f1_from_counts(counts) == pytest.approx(macro_f1(counts), abs=1e-12)
+    lo, hi = bootstrap_macro_f1(counts, 500, seed=1)
+    assert lo < macro_f1(counts) < hi
+    assert bootstrap_macro_f1(counts, 500, seed=1) == (lo, hi)

@@ -18,16 +18,15 @@ from andicam.gradcam import gradcam_all_stages, upsample_nearest
 from andicam.model import build_model, save_model
 from andicam.predict import (
     REASONS,
-    Track,
     gradcam_layer4,
     model_input,
     normalise_track,
     prepare,
-    read_tracks,
     upsample_to_track,
 )
 from andicam.preprocess import to_model_input
 from andicam.simulate import simulate
+from andicam.tracks import Track, read_tracks
 from helpers import trained_like_model
 
 TRACKMATE_HEADER = [

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from andicam.augment import add_noise
 from andicam.dataio import CLASS_NAMES, Trajectories
 from andicam.files import read_json
 from andicam.model import load_model, save_model
+from andicam.noise import (NoiseRange, add_noise, draw_noise, estimate_noise, estimator_bias, noisy_input, rotate,
+                           valid_mask)
 from andicam.preprocess import left_pad, to_model_input
-from andicam.robust import (NoiseRange, draw_noise, estimate_noise, estimator_bias, length_bin_labels,
-                            length_bins, noise_robustness, noisy_input, robustness_summary, rotate, valid_mask)
+from andicam.robust import length_bin_labels, length_bins, noise_robustness, robustness_summary
 from andicam.train import PREEMPT_ENV, PREEMPT_EXIT_CODE, TrainConfig, load_padded_inputs, train
 from helpers import trained_like_model
 from test_train import QUIET, WORKFLOW, _write_shards, state_equal

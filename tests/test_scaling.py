@@ -13,10 +13,11 @@ import pytest
 from andicam.cli import main as cli_main
 from andicam.dataio import Trajectories, write_trajectories
 from andicam.plots.scaling import scaling_figure
+from andicam.intervals import wilson_interval
+from andicam.paper import PAPER_ACCURACY
 from andicam.scaling import (
-    PAPER_ACCURACY, cheapest_within, first_per_class, scaling_records, scaling_summary, summary_markdown,
+    cheapest_within, first_per_class, scaling_records, scaling_summary, summary_markdown,
 )
-from andicam.summary import wilson_interval
 from andicam.config import ConfigError, load_config, validate
 from helpers import REPO, copy_workflow, snakemake
 

@@ -8,8 +8,9 @@ from andi_datasets.utils_trajectories import normalize as andi_normalize
 
 from andicam.dataio import CLASS_NAMES
 from andicam.msd import ensemble_msd, exponents_by_alpha, fit_exponent
-from andicam.predict import Track, check_track
+from andicam.predict import check_track
 from andicam.simulate import CLASSES, _is_degenerate, normalise, simulate, simulate_class, steps_without_spread
+from andicam.tracks import Track
 
 
 @pytest.fixture(scope="module")

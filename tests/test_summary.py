@@ -1,4 +1,4 @@
-"""Results summary (andicam.summary, ``andicam summarize``): intervals, rows, "not run", markdown, command."""
+"""Results summary (andicam.summary, ``andicam summarize``): rows, "not run", markdown, command."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from scipy import stats
 from andicam import summary as sm
 from andicam.cli import main
 from andicam.dataio import CLASS_NAMES
-
-Z = 1.959963984540054  # standard normal 97.5 % quantile
+from andicam.intervals import macro_f1_from_counts, t_interval, wilson_interval
+from andicam.paper import CORRELATION_CELLS, PAPER
 
 
 def confusion(correct: list[int], support: int = 10, wrong_to: dict[int, int] | None = None) -> np.ndarray:
@@ -36,7 +36,7 @@ def write_metrics(path: Path, regime: str, seed: int, counts: np.ndarray, depth:
         "class_names": list(CLASS_NAMES),
         "confusion_counts": counts.tolist(),
         "data": [f"results/data/{regime}/test/shard0.h5"],
-        "macro_f1": float(sm.macro_f1_from_counts(counts)),
+        "macro_f1": float(macro_f1_from_counts(counts)),
         "model": {"best_epoch": 3, "depth": depth, "path": f"results/models/{regime}/depth{depth}/seed{seed}/model.pt",
                   "seed": seed, "tags": {"regime": regime}, "width": 4},
         "n": n,
@@ -126,52 +126,6 @@ def by_result(rows: pd.DataFrame | list[dict]) -> dict[str, dict]:
     return {r["result"]: r for r in records}
 
 
-# --- intervals -------------------------------------------------------------------------------------------------
-
-
-def test_t_interval_matches_the_t_quantile_by_hand() -> None:
-    values = [71.0, 73.5, 69.0, 72.0]
-    mean = sum(values) / 4
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 3)
-    half = stats.t.ppf(0.975, 3) * sd / 2
-    got = sm.t_interval(values)
-    assert got == pytest.approx((mean, mean - half, mean + half), abs=1e-12)
-    assert half == pytest.approx(3.182446305284263 * sd / 2)  # t_{0.975, 3} from a table
-    # Two seeds 70 and 90: sd/sqrt(n) = 10, t_{0.975,1} = 12.706, so 80 +- 127 leaves [0, 100];
-    # a narrow one is untouched by the limits.
-    assert sm.t_interval([70.0, 90.0], limits=(0.0, 100.0)) == (80.0, 0.0, 100.0)
-    mean, lo, hi = sm.t_interval([79.0, 81.0], limits=(0.0, 100.0))
-    assert (lo, hi) == pytest.approx((80 - 12.7062, 80 + 12.7062), abs=1e-3)
-    one = sm.t_interval([0.5])
-    assert one[0] == 0.5 and math.isnan(one[1]) and math.isnan(one[2])
-
-
-def test_wilson_interval_by_hand() -> None:
-    # 8 of 10: centre (0.8 + z^2/20) / (1 + z^2/10), half-width z/(1 + z^2/10) sqrt(0.016 + z^2/400)
-    denom = 1 + Z * Z / 10
-    centre = (0.8 + Z * Z / 20) / denom
-    half = Z / denom * math.sqrt(0.8 * 0.2 / 10 + Z * Z / 400)
-    assert sm.wilson_interval(8, 10) == pytest.approx((centre - half, centre + half), abs=1e-12)
-    assert sm.wilson_interval(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)  # the textbook values
-    # 0 of n: the interval is [0, z^2 / (n + z^2)].
-    assert sm.wilson_interval(0, 12) == pytest.approx((0.0, Z * Z / (12 + Z * Z)), abs=1e-12)
-    with pytest.raises(ValueError, match="successes"):
-        sm.wilson_interval(11, 10)
-
-
-def test_macro_f1_matches_the_evaluation_stage_and_its_bootstrap_is_seeded() -> None:
-    from andicam.evaluate import macro_f1
-
-    rng = np.random.default_rng(3)
-    counts = rng.integers(0, 6, size=(8, 8))
-    counts[4] = 0  # a class absent from the labels ...
-    counts[:, 4] = 0  # ... and never predicted: left out of the mean
-    assert sm.macro_f1_from_counts(counts) == pytest.approx(macro_f1(counts), abs=1e-12)
-    lo, hi = sm.bootstrap_macro_f1(counts, 500, seed=1)
-    assert lo < macro_f1(counts) < hi
-    assert sm.bootstrap_macro_f1(counts, 500, seed=1) == (lo, hi)
-
-
 # --- rows ------------------------------------------------------------------------------------------------------
 
 
@@ -179,7 +133,8 @@ def test_accuracy_over_seeds_uses_the_t_interval(inputs: dict) -> None:
     rows = by_result(sm.summarize(inputs["eval_metrics"]))
     acc = rows["accuracy_fixed"]
     values = [100 * (77 - s) / 80 for s in (2, 0, 1)]  # SubATTM 9, six classes 10, BM 8 - s right of 10 each
-    mean, lo, hi = sm.t_interval(values)
+    ci = t_interval(values)
+    mean, lo, hi = ci.mean, ci.low, ci.high
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
     assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((mean, mean - half, mean + half))
     assert acc["n"] == 3 and acc["ci_method"] == "t CI over seeds"
@@ -192,7 +147,7 @@ def test_one_seed_falls_back_to_wilson_over_test_trajectories(tmp_path: Path) ->
     path = write_metrics(tmp_path / "m.json", "fixed", 0, confusion([9, 10, 10, 10, 10, 10, 10, 5]))
     rows = by_result(sm.summarize([path]))
     acc = rows["accuracy_fixed"]
-    lo, hi = sm.wilson_interval(74, 80)
+    lo, hi = wilson_interval(74, 80)
     assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((92.5, 100 * lo, 100 * hi))
     assert acc["n"] == 80 and "Wilson CI over 80 test trajectories" in acc["this_run"]
     f1 = rows["macro_f1_fixed"]
@@ -204,7 +159,7 @@ def test_recall_and_largest_confusion_of_the_main_model(inputs: dict) -> None:
     rows = by_result(sm.summarize(inputs["eval_metrics"]))
     # Main model = seed 2 (listed first): BM recall 6 of 10.
     bm = rows["recall_fixed_BM"]
-    lo, hi = sm.wilson_interval(6, 10)
+    lo, hi = wilson_interval(6, 10)
     assert (bm["value"], bm["ci_low"], bm["ci_high"]) == pytest.approx((60.0, 100 * lo, 100 * hi))
     assert "seed 2" in bm["description"] and bm["paper_value"] == 90.3
     # Fixed seed 2: BM -> SubATTM 4 of 10 beats SubATTM -> SubCTRW 1 of 10.
@@ -241,7 +196,8 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     assert math.isnan(segments["erasing_uniform_mean_trajectory"]["paper_value"])
     assert set(segments) == {f"{r}_trajectory" for r in rows}  # the same rows, named apart
     uni = rows["erasing_uniform_mean"]
-    mean, lo, hi = sm.t_interval([30.0, 34.0, 32.0])
+    ci = t_interval([30.0, 34.0, 32.0])
+    mean, lo, hi = ci.mean, ci.low, ci.high
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))
     assert uni["n"] == 3 and uni["paper_value"] == 27.2
     assert rows["erasing_run_length_mean"]["value"] == pytest.approx(42.0)
@@ -299,7 +255,7 @@ def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path:
 
 def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict) -> None:
     rows = by_result(sm.block_rows(inputs["blocks"]))
-    lo, hi = sm.wilson_interval(70, 80)
+    lo, hi = wilson_interval(70, 80)
     assert (rows["block_layer1"]["value"], rows["block_layer1"]["ci_low"], rows["block_layer1"]["ci_high"]) == \
         pytest.approx((87.5, 100 * lo, 100 * hi))
     assert rows["block_layer3"]["paper_value"] == 93.2
@@ -327,8 +283,8 @@ def test_an_augmentation_level_the_run_left_out_is_named(tmp_path: Path) -> None
 
 def test_correlation_rows_take_pearson_at_layer4(inputs: dict) -> None:
     rows = by_result(sm.correlation_rows(inputs["relevance"]))
-    assert list(rows) == ([f"corr_{c}_{s}" for c, s in sm.CORRELATION_CELLS]
-                          + [f"corr_within_{c}_{s}" for c, s in sm.CORRELATION_CELLS])
+    assert list(rows) == ([f"corr_{c}_{s}" for c, s in CORRELATION_CELLS]
+                          + [f"corr_within_{c}_{s}" for c, s in CORRELATION_CELLS])
     r = rows["corr_SubSBM_VD"]  # class 3, statistic 3
     assert (r["value"], r["ci_low"], r["ci_high"], r["n"]) == pytest.approx((0.33, 0.28, 0.38, 40))
     assert r["paper_value"] == -0.37 and r["this_run"].startswith("+0.33 [+0.28, +0.38], 40 trajectories")
@@ -344,7 +300,7 @@ def test_missing_inputs_give_not_run_rows_with_the_paper_values(inputs: dict) ->
     assert (empty["this_run"] == sm.NOT_RUN).all() and (full["this_run"] != sm.NOT_RUN).all()
     assert empty["value"].isna().all()
     assert list(empty["paper"]) == list(full["paper"])
-    assert set(sm.PAPER) <= set(full["result"])  # every published number has its row
+    assert set(PAPER) <= set(full["result"])  # every published number has its row
     part = by_result(sm.summarize(erasing=inputs["erasing"]))
     assert part["erasing_gradcam_bin0"]["this_run"] != sm.NOT_RUN
     assert part["block_layer1"]["this_run"] == sm.NOT_RUN and part["accuracy_fixed"]["this_run"] == sm.NOT_RUN

@@ -17,21 +17,31 @@ import yaml
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
 
-_RULE = re.compile(r"^rule (\w+):", re.MULTILINE)
+# `rule NAME:` or `use rule BASE as NAME with:` (a rule that repeats BASE, changing what the block names).
+_RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+)(?: with)?):", re.MULTILINE)
 
 
 def rule_requests(root: Path = REPO) -> dict[str, dict]:
-    """Every rule of the workflow in ``root`` with its `threads` (1 when unset) and whether it asks for `gpu=1`."""
-    rules: dict[str, dict] = {}
+    """Every rule of the workflow in ``root`` with its `threads` (1 when unset) and whether it asks for `gpu=1`.
+
+    A `use rule` takes its base's threads and resources unless its block sets them (Snakemake replaces the
+    whole `resources` of the base when the block has one)."""
+    blocks: dict[str, tuple[str | None, str]] = {}  # name -> (base rule or None, text of its block)
     for path in [root / "Snakefile", *sorted((root / "workflow" / "rules").glob("*.smk"))]:
         text = path.read_text()
-        starts = [(m.start(), m.group(1)) for m in _RULE.finditer(text)]
-        for i, (start, name) in enumerate(starts):
-            block = text[start:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
-            threads = re.search(r"^\s+threads:\s*(\d+)\s*$", block, re.MULTILINE)
-            rules[name] = {"threads": int(threads.group(1)) if threads else 1,
-                           "gpu": re.search(r"^\s+gpu\s*=\s*1\s*,?\s*$", block, re.MULTILINE) is not None}
-    return rules
+        starts = [(m.start(), m.group(1) or m.group(3), m.group(2)) for m in _RULE.finditer(text)]
+        for i, (start, name, base) in enumerate(starts):
+            blocks[name] = (base, text[start:starts[i + 1][0] if i + 1 < len(starts) else len(text)])
+
+    def request(name: str) -> dict:
+        base, block = blocks[name]
+        inherited = request(base) if base else {"threads": 1, "gpu": False}
+        threads = re.search(r"^\s+threads:\s*(\d+)\s*$", block, re.MULTILINE)
+        gpu = re.search(r"^\s+gpu\s*=\s*1\s*,?\s*$", block, re.MULTILINE) is not None
+        return {"threads": int(threads.group(1)) if threads else inherited["threads"],
+                "gpu": gpu if re.search(r"^\s+resources:", block, re.MULTILINE) else inherited["gpu"]}
+
+    return {name: request(name) for name in blocks}
 
 
 def gpu_partitions(profile: Path = REPO / "profiles" / "slurm" / "config.yaml") -> dict[str, str]:

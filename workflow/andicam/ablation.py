@@ -37,8 +37,9 @@ import pandas as pd
 import torch
 
 from andicam.dataio import CLASS_NAMES
+from andicam.paper import PAPER_STRIDE, PAPER_WINDOW
 from andicam.preprocess import minmax_scale
-from andicam.stats import PAPER_STRIDE, PAPER_WINDOW, STATISTICS, window_starts, window_statistics
+from andicam.stats import STATISTICS, window_starts, window_statistics
 
 MODES: tuple[str, ...] = ("for", "inverse")
 RANDOM = "random"

@@ -7,12 +7,10 @@ The experiment, one function per step:
    without replacement ("random"; the paper drew with replacement, §5.4).
 2. ``augment``: the kept trajectories plus one copy of each rotated by an
    angle U(0, 2 pi). A fresh model is trained on the result by ``andicam train``.
-3. ``noisy_inputs`` / ``evaluate_noise``: Gaussian localisation noise of
-   standard deviation sigma on every valid point of the normalised test
-   trajectories, drawn once per level from a seed that depends only on the
-   master seed and sigma, so every model sees the same noisy inputs and noise
-   never accumulates across levels (the paper's in-place addition made its
-   nominal 1.0 really ~1.96, §5.3).
+3. ``evaluate_noise``: every model on the noise experiment's inputs
+   (``andicam.noise.noisy_inputs``: Gaussian localisation noise of standard
+   deviation sigma on every valid point of the normalised test trajectories,
+   the same draw for every model, never accumulated across levels).
 4. ``aggregate``: mean, standard error and t interval over training seeds
    per arm and noise level, and the paired difference targeted minus random
    with a paired t interval (andicam.intervals).
@@ -23,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,7 +29,7 @@ import torch
 
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError, Trajectories
 from andicam.intervals import PAIRED_T_METHOD, T_METHOD, t_interval
-from andicam.preprocess import to_model_input
+from andicam.noise import evaluate_at_noise
 from andicam.seeding import derive_seed
 
 # The paper's two arms, then three beyond it. "targeted" ranks by the time-mean of the layer4 map, which is
@@ -229,53 +227,6 @@ def augmented_set(
 # --- 3. noisy evaluation -----------------------------------------------------------------------------------------
 
 
-def noise_seed(master: int, sigma: float) -> int:
-    """Seed of the noise at level ``sigma``: depends on nothing else (sigma written to 6 significant digits)."""
-    return derive_seed(master, "noise", format(float(sigma), ".6g"))
-
-
-def add_noise(data: Trajectories, sigma: float, seed: int) -> np.ndarray:
-    """Stored trajectories (N, 2, Tmax) with sigma * N(0, 1) added to every valid point of x and y.
-
-    A new array: ``data`` is left untouched, so levels never accumulate. The
-    noise is one draw of ``numpy.random.default_rng(seed)`` over the whole
-    (N, 2, Tmax) array, masked to the valid points (the padding stays zero),
-    so it does not depend on how many models are evaluated or in which order.
-    """
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"noise sigma must be finite and >= 0, got {sigma}")
-    if sigma == 0:
-        return data.trajectories.copy()
-    tmax = data.trajectories.shape[2]
-    noise = np.random.default_rng(seed).standard_normal(data.trajectories.shape, dtype=np.float32)  # (N, 2, Tmax)
-    valid = np.arange(tmax)[None, :] < data.lengths[:, None]  # (N, Tmax)
-    noise *= np.float32(sigma)  # in place: at paper scale each (N, 2, Tmax) temporary is 0.6 GB
-    noise *= valid[:, None, :]
-    noise += data.trajectories
-    return noise
-
-
-def noisy_inputs(data: Trajectories, sigma: float, seed: int) -> np.ndarray:
-    """Network input (N, 2, 1000) of ``add_noise(data, sigma, seed)``; sigma 0 gives the clean input."""
-    return to_model_input(add_noise(data, sigma, seed), data.lengths)  # (N, 2, 1000)
-
-
-def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 512, amp: bool = False) -> np.ndarray:
-    """Predicted class (N,) of inputs (N, 2, 1000), in batches on the model's device."""
-    from andicam.evaluate import predict_logits
-
-    return predict_logits(model, x, batch_size=batch_size, amp=amp).argmax(dim=1).cpu().numpy()  # (N, C) -> (N,)
-
-
-def scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Accuracy and the recall of each class (NaN for a class absent from ``labels``)."""
-    row: dict[str, float] = {"accuracy": float(np.mean(predicted == labels))}
-    for label, name in enumerate(CLASS_NAMES):
-        members = labels == label
-        row[f"recall_{name}"] = float(np.mean(predicted[members] == label)) if members.any() else float("nan")
-    return row
-
-
 def evaluate_noise(
     models: Sequence[str | Path],
     arms: Sequence[str],
@@ -296,38 +247,8 @@ def evaluate_noise(
         raise ValueError(
             f"need one arm and one seed per model, got {len(models)} models, {len(arms)} arms, {len(model_seeds)} seeds"
         )
-    labels = data.labels.astype(np.int64)
-    return pd.DataFrame([
-        {"model": str(models[i]), "arm": arms[i], "seed": int(model_seeds[i]), "sigma": float(sigma),
-         "n": int(labels.size), **scores(labels, predicted)}
-        for sigma, i, predicted in noisy_predictions(models, data, sigmas, seed, device, batch_size, amp)
-    ])
-
-
-def noisy_predictions(
-    models: Sequence[str | Path],
-    data: Trajectories,
-    sigmas: Sequence[float],
-    seed: int,
-    device: torch.device | str = "cpu",
-    batch_size: int = 512,
-    amp: bool = False,
-) -> Iterator[tuple[float, int, np.ndarray]]:
-    """(sigma, index of the model, predicted class (N,)) for every noise level and model, levels outermost.
-
-    Each level's noisy input is built once (seed ``noise_seed(seed, sigma)``) and
-    every model is run on it, so all models are compared on the same noise.
-    """
-    from andicam.model import load_model
-
-    if not sigmas or min(sigmas) < 0 or len(set(sigmas)) != len(sigmas):
-        raise ValueError(f"noise levels must be a non-empty list of distinct values >= 0, got {list(sigmas)}")
-    device = torch.device(device)
-    loaded = [load_model(str(path), device) for path in models]
-    for sigma in sigmas:
-        x = noisy_inputs(data, sigma, noise_seed(seed, sigma))  # (N, 2, 1000)
-        for i, model in enumerate(loaded):
-            yield sigma, i, predict(model, x, batch_size, amp)
+    ids = [{"model": str(m), "arm": a, "seed": int(s)} for m, a, s in zip(models, arms, model_seeds)]
+    return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, None, device, batch_size, amp)
 
 
 # --- 4. aggregation ----------------------------------------------------------------------------------------------

@@ -19,11 +19,6 @@ CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 POSITIONS: tuple[str, ...] = ("trajectory", "all")
 POSITIONS_TEXT = {"trajectory": "trajectory segments", "all": "padding included"}
 
-# The paper's erasing curve (METHODS §6): accuracy (%) after erasing each decile of the layer4 map, ranked over
-# all 32 positions with the padding; and its uniform random control's mean. Comparable only to a "all" run.
-PAPER_DECILES: tuple[float, ...] = (44.7, 42.7, 40.2, 36.3, 31.5, 29.0, 27.8, 26.4, 25.6, 23.8)
-PAPER_UNIFORM_MEAN = 27.2
-
 
 def includes_padding(table: pd.DataFrame) -> bool:
     """Did the erasing table rank the padding too? Tables without a ``positions`` column predate the

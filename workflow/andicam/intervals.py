@@ -8,6 +8,10 @@ interval: the t interval of the per-seed differences.
 
 Every result carries its method and the unit that was resampled, so a table
 can say how each interval was made.
+
+Over test trajectories instead (one model, or a share of one test set): the
+Wilson interval of a proportion, and a percentile bootstrap of macro-F1 drawn
+from the confusion counts.
 """
 
 from __future__ import annotations
@@ -74,3 +78,38 @@ def paired_t_interval(a: Sequence[float], b: Sequence[float], level: float = LEV
     if x.shape != y.shape:
         raise ValueError(f"paired_t_interval needs samples of equal length, got {x.size} and {y.size}")
     return _t(x - y, level, (-math.inf, math.inf), PAIRED_T_METHOD.format(unit=unit), unit)
+
+
+def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion successes / n."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_interval needs 0 <= successes <= n and n > 0, got {successes} of {n}")
+    z = float(stats.norm.ppf((1 + level) / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def macro_f1_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Macro-F1 of confusion matrices (..., C, C), rows true: mean F1 over the classes that occur (sklearn 'macro')."""
+    counts = np.asarray(counts, dtype=np.float64)
+    tp = np.diagonal(counts, axis1=-2, axis2=-1)  # (..., C)
+    both = counts.sum(axis=-1) + counts.sum(axis=-2)  # support + predicted, (..., C)
+    f1 = np.where(both > 0, 2 * tp / np.where(both > 0, both, 1.0), 0.0)
+    present = both > 0
+    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)  # (...)
+
+
+def bootstrap_macro_f1(counts: np.ndarray, n_boot: int, seed: int, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile bootstrap of macro-F1 over test trajectories: resampling them is a multinomial draw of the cells."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    if n == 0:
+        raise ValueError("bootstrap of macro-F1 needs a non-empty confusion matrix")
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape(n_boot, *counts.shape)  # (n_boot, C, C)
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(macro_f1_from_counts(draws), [tail, 100 - tail])
+    return float(lo), float(hi)

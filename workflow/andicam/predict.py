@@ -1,17 +1,7 @@
 """Apply a trained classifier (and optionally its Grad-CAM) to a user's own 2-D tracks.
 
-Input formats
--------------
-- ``csv``: one localisation per row with a track id, a frame number and x, y
-  (columns ``track_id,frame,x,y`` by default, or any names given). A TrackMate
-  spots export (``TRACK_ID, FRAME, POSITION_X, POSITION_Y``) is recognised by
-  its header; its extra header rows (name / short name / units) are skipped
-  because their frame is not a number. Spots without a track (track id
-  empty or ``None``) are not a track: they are counted and reported, not
-  predicted. Points are put in frame order within each track.
-- ``andi``: the AnDi 2020 challenge text format, one trajectory per line:
-  ``dimension;x_1;...;x_T;y_1;...;y_T``. The track id is the line number
-  (1-based); blank lines are skipped.
+Tracks are read by ``andicam.tracks`` (CSV with any column names, TrackMate spots exports, the AnDi
+2020 text format); the figures of ``--gradcam-dir`` are drawn by ``andicam.plots.predict``.
 
 Per-track status (the ``status`` column; stable strings, first that applies)
 ---------------------------------------------------------------------------
@@ -39,7 +29,7 @@ Output CSV
 0 when rejected), ``status`` (``ok`` or the reason), ``predicted`` (class name),
 ``confidence`` (its probability), ``second`` and ``p_second`` (the runner-up
 class and its probability), ``noise_est`` (the track's localisation noise
-relative to its step size, ``andicam.robust.estimate_noise``), ``p_<class>`` for
+relative to its step size, ``andicam.noise.estimate_noise``), ``p_<class>`` for
 the 8 classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
 p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically, with a JSON
 beside it (same stem) that names the model, its kind (``noiseless``: the
@@ -58,9 +48,6 @@ the five model columns plus ``p_BM`` sum to 1. ``alpha_regime`` is ``sub``,
 
 from __future__ import annotations
 
-import hashlib
-import io
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +56,6 @@ from typing import Iterator, Literal
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.collections import LineCollection
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 
 from andicam.errors import UserInputError
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError
@@ -79,12 +63,12 @@ from andicam.device import resolve_device
 from andicam.files import write_csv, write_json
 from andicam.gradcam import gradcam_all_stages, segment_index
 from andicam.model import ResNet1d, load_model
-from andicam.plots.common import save_figure
+from andicam.noise import NoiseRange, estimate_noise
+from andicam.plots.predict import write_gradcam_figures
 from andicam.preprocess import INPUT_LENGTH, to_model_input
-from andicam.robust import NoiseRange, estimate_noise
 from andicam.simulate import normalise, steps_without_spread
+from andicam.tracks import Format, Track, TrackSet, read_tracks
 
-Format = Literal["auto", "csv", "andi"]
 LongPolicy = Literal["first", "last", "reject"]
 
 # Status of a rejected track, in the order they are checked; a track gets the first that applies.
@@ -102,13 +86,6 @@ REASONS: dict[str, str] = {
                            "normalising divides by that spread",
 }
 OK = "ok"
-
-DEFAULT_COLUMNS: tuple[str, str, str, str] = ("track_id", "frame", "x", "y")
-TRACKMATE_COLUMNS: tuple[str, str, str, str] = ("TRACK_ID", "FRAME", "POSITION_X", "POSITION_Y")
-# Track ids that mean "this spot belongs to no track" (TrackMate writes None).
-NO_TRACK_IDS = frozenset({"", "none", "nan", "null"})
-# Coordinate texts that are missing values rather than garbage.
-MISSING_TEXTS = frozenset({"", "nan", "na", "n/a", "null", "none"})
 
 MODEL_GROUPS: dict[str, tuple[str, ...]] = {
     "ATTM": ("SubATTM",),
@@ -129,21 +106,6 @@ def alpha_regime(class_name: str) -> str:
 
 
 @dataclass
-class Track:
-    track_id: str
-    xy: np.ndarray  # (T, 2) float64, in time order
-    problem: str | None = None  # a reason found while reading, before any other check
-
-
-@dataclass
-class TrackSet:
-    tracks: list[Track]
-    source: str
-    skipped_header_rows: int = 0
-    untracked_spots: int = 0
-
-
-@dataclass
 class Prepared:
     """Checked tracks: one status per track; the normalised points of the ok ones."""
 
@@ -156,176 +118,6 @@ class Prepared:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise UserInputError(f"{path}: no such file")
-    if not path.is_file():
-        raise UserInputError(f"{path}: not a file")
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise UserInputError(f"{path}: the file is empty")
-    if b"\x00" in raw:
-        raise UserInputError(f"{path}: not a text file (binary content)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    # Some exporters write Latin-1 (e.g. a unit 'µm'); random bytes give control characters instead.
-    text = raw.decode("latin-1")
-    if re.search(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text):
-        raise UserInputError(f"{path}: not a text file (neither UTF-8 nor Latin-1 text)")
-    return text
-
-
-def detect_format(path: str | Path, fmt: Format = "auto") -> Literal["csv", "andi"]:
-    if fmt in ("csv", "andi"):
-        return fmt
-    if fmt != "auto":
-        raise UserInputError(f"unknown input format {fmt!r}; use csv, andi or auto")
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix == ".txt":
-        return "andi"
-    raise UserInputError(f"{path}: cannot tell the format from the extension {suffix!r}; use --format csv or andi")
-
-
-def resolve_columns(header: list[str], requested: dict[str, str | None], where: str) -> tuple[str, str, str, str]:
-    """Column names (track, frame, x, y): those requested; the others by default name.
-
-    The default names are ``track_id, frame, x, y``, or TrackMate's when the header has
-    all of TrackMate's and not all of the plain ones.
-    """
-    keys = ("track", "frame", "x", "y")
-    given = {k: v for k, v in requested.items() if v}
-    unknown = set(given) - set(keys)
-    if unknown:
-        raise ValueError(f"unknown column role(s) {sorted(unknown)}; expected {keys}")
-    trackmate = not set(DEFAULT_COLUMNS) <= set(header) and set(TRACKMATE_COLUMNS) <= set(header)
-    cols = tuple(given.get(k, d) for k, d in zip(keys, TRACKMATE_COLUMNS if trackmate else DEFAULT_COLUMNS))
-    missing = [c for c in cols if c not in header]
-    if missing:
-        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
-        raise UserInputError(
-            f"{where}: missing column(s) {', '.join(repr(c) for c in missing)} (found: {shown}); "
-            "name them with --track-col/--frame-col/--x-col/--y-col"
-        )
-    return cols  # type: ignore[return-value]
-
-
-def _number(text: str) -> tuple[float, bool]:
-    """(value, is garbage): exact decimal parsing (as Python's float); missing texts give NaN."""
-    try:
-        return float(text), False
-    except ValueError:
-        return np.nan, text.strip().lower() not in MISSING_TEXTS
-
-
-def _numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a text column: (values float64 with NaN for missing, mask of entries that are not numbers)."""
-    parsed = [_number(v) for v in text]
-    values = np.array([v for v, _ in parsed], dtype=np.float64)
-    garbage = np.array([g for _, g in parsed], dtype=bool)
-    return values, garbage
-
-
-def read_csv_tracks(
-    path: str | Path,
-    columns: dict[str, str | None] | None = None,
-    skip_rows: int | None = None,
-) -> TrackSet:
-    """Tracks of a localisation CSV, in order of their first row.
-
-    ``skip_rows``: rows to drop right below the header; ``None`` drops the leading
-    rows whose frame is not a number (TrackMate's three extra header rows).
-    """
-    path = Path(path)
-    text = _read_text(path)
-    try:
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True,
-                            skiprows=range(1, 1 + skip_rows) if skip_rows else None)
-    except pd.errors.EmptyDataError:
-        raise UserInputError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise UserInputError(f"{path}: not a readable CSV file: {str(exc).strip().splitlines()[-1]}") from None
-    header = [str(c).strip() for c in table.columns]
-    table.columns = header
-    track_col, frame_col, x_col, y_col = resolve_columns(header, columns or {}, str(path))
-    frames, frame_garbage = _numbers(table[frame_col])
-    skipped = 0
-    if skip_rows is None:
-        numeric = np.flatnonzero(~np.isnan(frames))
-        skipped = int(numeric[0]) if numeric.size else len(table)
-        table, frames, frame_garbage = table.iloc[skipped:], frames[skipped:], frame_garbage[skipped:]
-    if table.empty:
-        raise UserInputError(f"{path}: no data rows" + (f" (after {skipped} header rows)" if skipped else ""))
-    ids = table[track_col].str.strip()
-    tracked = ~ids.str.lower().isin(NO_TRACK_IDS).to_numpy()
-    untracked = int((~tracked).sum())
-    if not tracked.any():
-        raise UserInputError(f"{path}: none of the {len(table)} rows belongs to a track (column {track_col!r})")
-    x, x_garbage = _numbers(table[x_col])
-    y, y_garbage = _numbers(table[y_col])
-    codes, names = pd.factorize(ids[tracked])  # codes follow the order of first appearance
-    order = np.argsort(codes, kind="stable")  # rows grouped by track, file order within a track
-    rows_by_track = np.split(np.flatnonzero(tracked)[order], np.cumsum(np.bincount(codes))[:-1])
-    tracks: list[Track] = []
-    for name, r in zip(names, rows_by_track):  # r: (T,) rows of this track
-        f = frames[r]
-        problem = None
-        if (x_garbage[r] | y_garbage[r]).any():
-            problem = "non-numeric value"
-        elif frame_garbage[r].any() or not np.isfinite(f).all() or (f != np.round(f)).any():
-            problem = "invalid frame"
-        else:
-            r = r[np.argsort(f, kind="stable")]  # time order; TrackMate does not sort spots by frame
-            steps = np.diff(frames[r])
-            if (steps == 0).any():
-                problem = "duplicated frame"
-            elif (steps > 1).any():
-                problem = "missing frames"
-        tracks.append(Track(str(name), np.stack([x[r], y[r]], axis=1), problem))  # (T, 2)
-    return TrackSet(tracks, str(path), skipped_header_rows=skipped, untracked_spots=untracked)
-
-
-def read_andi_tracks(path: str | Path) -> TrackSet:
-    """Tracks of an AnDi 2020 challenge text file (``dimension;x...;y...`` per line)."""
-    path = Path(path)
-    text = _read_text(path)
-    tracks: list[Track] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip().rstrip(";")
-        if not line:
-            continue
-        fields = line.split(";")
-        try:
-            values = np.array([float(v) for v in fields], dtype=np.float64)
-        except ValueError:
-            tracks.append(Track(str(number), np.empty((0, 2)), "non-numeric value"))
-            continue
-        coords = values[1:]
-        if values[0] != 2:
-            tracks.append(Track(str(number), np.empty((0, 2)), "not 2-D"))
-        elif coords.size % 2:
-            tracks.append(Track(str(number), np.empty((0, 2)), "odd number of values"))
-        else:
-            tracks.append(Track(str(number), coords.reshape(2, -1).T.copy()))  # (2T,) -> (T, 2)
-    if not tracks:
-        raise UserInputError(f"{path}: no trajectories (every line is blank)")
-    return TrackSet(tracks, str(path))
-
-
-def read_tracks(
-    path: str | Path,
-    fmt: Format = "auto",
-    columns: dict[str, str | None] | None = None,
-    skip_rows: int | None = None,
-) -> TrackSet:
-    if detect_format(path, fmt) == "csv":
-        return read_csv_tracks(path, columns, skip_rows)
-    return read_andi_tracks(path)
 
 
 # ----------------------------------------------------------------------------- checking and preprocessing
@@ -500,74 +292,6 @@ def summary_line(data: TrackSet, prep: Prepared) -> str:
     return line
 
 
-# Characters of a track id kept in a file name: file systems allow 255 bytes, and the name also carries the
-# row number and the suffix.
-NAME_CHARS = 80
-
-
-def _safe_name(text: str) -> str:
-    """A track id as a file-name part: ASCII letters, digits, '.', '_' and '-' only (no separator, no leading
-    dot), at most NAME_CHARS characters; an id cut short ends in 8 hex digits of its hash, so that long ids
-    differing only at the end stay apart. The row number before it keeps names unique in any case."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-") or "track"
-    if len(name) > NAME_CHARS:
-        name = f"{name[:NAME_CHARS - 9]}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
-    return name
-
-
-def _title_text(text: str, limit: int = 60) -> str:
-    """A track id as figure-title text: at most ``limit`` characters, one line, '$' escaped (matplotlib
-    reads $...$ as mathtext, which an id like 'a$b$' would break)."""
-    text = " ".join(text.split())
-    text = text if len(text) <= limit else text[:limit - 1] + "…"
-    return text.replace("$", r"\$")
-
-
-def track_gradcam_figure(xy: np.ndarray, cam: np.ndarray, title: str) -> Figure:
-    """A track (n, 2) drawn as a line coloured by a per-point Grad-CAM (n,), and the map along the track.
-
-    Segment i -> i+1 takes the value of point i+1 (the step that ends there). The
-    colour scale is symmetric around 0 because the raw map keeps its sign.
-    """
-    limit = float(np.abs(cam).max()) or 1.0
-    norm = Normalize(-limit, limit)
-    fig = Figure(figsize=(7.5, 3.2), layout="constrained")  # not pyplot: no global state per figure
-    ax_track, ax_cam = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-    segments = np.stack([xy[:-1], xy[1:]], axis=1)  # (n - 1, 2 points, 2 coordinates)
-    lines = LineCollection(segments, cmap="RdBu_r", norm=norm, linewidths=1.2)
-    lines.set_array(cam[1:])
-    ax_track.add_collection(lines)
-    ax_track.plot(*xy[0], "ko", ms=3, label="start")
-    ax_track.autoscale()
-    ax_track.set_aspect("equal", adjustable="datalim")
-    ax_track.set_xlabel("x (input units)")
-    ax_track.set_ylabel("y (input units)")
-    ax_track.legend(loc="best", frameon=False, numpoints=1)
-    ax_cam.step(np.arange(len(cam)), cam, where="mid", color="k", lw=0.8)
-    ax_cam.axhline(0, color="0.6", lw=0.5)
-    ax_cam.set_xlabel("point")
-    ax_cam.set_ylabel("layer4 Grad-CAM (raw)")
-    fig.colorbar(lines, ax=ax_cam, label="Grad-CAM")
-    fig.suptitle(title)
-    return fig
-
-
-def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prepared, probs: np.ndarray,
-                          cams: np.ndarray) -> list[Path]:
-    """One figure per ok track, ``<row>_<track id>.pdf`` (+ .png), row = its row in the predictions."""
-    directory = Path(directory)
-    written = []
-    for j, i in enumerate(prep.ok_index):
-        k = int(probs[j].argmax())
-        track = tracks[i]
-        point_cam = upsample_to_track(cams[j], int(prep.n_used[i]))
-        title = f"track {_title_text(track.track_id)}: {CLASS_NAMES[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
-        out = directory / f"{i:05d}_{_safe_name(track.track_id)}.pdf"
-        save_figure(track_gradcam_figure(prep.used_xy[j], point_cam, title), out)
-        written.append(out)
-    return written
-
-
 def model_noise(model: ResNet1d) -> NoiseRange:
     """The noise range a model was trained with (from its metadata); none for the paper's noiseless models."""
     cfg = getattr(model, "meta", {}).get("train_config", {})
@@ -636,14 +360,15 @@ def run_predict(
         Path(gradcam_dir).mkdir(parents=True, exist_ok=True)  # exists even when no track is ok
     if gradcam_dir is not None and len(prep.ok_index):
         cams = gradcam_layer4(model, prep.normalised, probs.argmax(axis=1), batch_size)
-        figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, cams)
+        point_cams = [upsample_to_track(cams[j], int(prep.n_used[i])) for j, i in enumerate(prep.ok_index)]
+        figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, point_cams)
     noise = model_noise(model)
     metadata = {"model": str(model_path), "model_kind": model_kind(noise),
                 "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate,
                                    "clean_share": noise.clean},
                 "input": str(input_path), "summary": summary_line(data, prep),
                 "noise_est": "localisation-noise std relative to the step std, from the negative lag-1 "
-                             "covariance of the track's increments (andicam.robust.estimate_noise)"}
+                             "covariance of the track's increments (andicam.noise.estimate_noise)"}
     write_csv(out_csv, table)
     write_json(Path(out_csv).with_suffix(".json"), metadata)
     return PredictResult(table, metadata["summary"], figures, metadata, noise_warning(table, noise))

@@ -15,11 +15,9 @@ import numpy as np
 import pandas as pd
 
 from andicam.dataio import CLASS_NAMES
-from andicam.summary import PAPER_VALUES, wilson_interval
+from andicam.intervals import wilson_interval
+from andicam.paper import PAPER_ACCURACY
 
-# The paper's noiseless test accuracy (%) per regime, with its full training set (400,000 trajectories).
-PAPER_ACCURACY: dict[str, float] = {v.result.removeprefix("accuracy_"): v.value for v in PAPER_VALUES
-                                    if v.result in ("accuracy_fixed", "accuracy_variable")}
 RECORD_COLUMNS = ("regime", "per_class", "n_train", "width", "depth", "epochs", "seed", "samples_x_epochs",
                   "accuracy", "accuracy_low", "accuracy_high", "n_test", "macro_f1", "best_epoch", "train_minutes",
                   "samples_per_second", "precision")

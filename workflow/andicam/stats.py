@@ -47,14 +47,12 @@ from typing import Mapping
 import numpy as np
 
 from andicam.model import BLOCK_KERNEL, STAGES, STEM_KERNEL
+from andicam.paper import PAPER_STRIDE, PAPER_WINDOW
 from andicam.preprocess import INPUT_LENGTH
 
 STATISTICS: tuple[str, ...] = ("AC", "CS", "SG", "VD")
 FEATURES: tuple[str, ...] = ("f1", "f2", "f3", "f4", "f5")
 
-# The paper's windows for layer4 (METHODS §4).
-PAPER_WINDOW = 225
-PAPER_STRIDE = 25
 RATIO_EPS = 1e-8  # keeps |d[t+1]| / |d[t]| finite where the walk rests (d[t] = 0)
 
 _CHUNK = 256  # trajectories per chunk; the window tensor is (chunk, 2, windows, window - 1) float64

@@ -29,20 +29,15 @@ correlations. A group whose input is not given gets its rows with this_run
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from andicam import intervals
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import CONTROLS as ERASING_CONTROLS
 from andicam.erasing_tables import (
-    PAPER_DECILES,
-    PAPER_UNIFORM_MEAN,
     POSITIONS_TEXT,
     paired_differences,
     positions_of,
@@ -50,133 +45,25 @@ from andicam.erasing_tables import (
     trajectory_bootstrap_differences,
 )
 from andicam.files import read_json
+from andicam.intervals import bootstrap_macro_f1, t_interval, wilson_interval
+from andicam.paper import (
+    AUGMENT_SIGMAS,
+    CORRELATION_CELLS,
+    F1,
+    PAPER,
+    PAPER_BINS,
+    PERCENT,
+    POINTS,
+    R,
+)
 from andicam.seeding import derive_seed
 
 COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
                             "paper_value", "source", "unit", "ci_method")
 REGIMES: tuple[str, ...] = ("fixed", "variable")
 NOT_RUN = "not run"
-LEVEL = 0.95
-AUGMENT_SIGMAS: tuple[float, ...] = (0.0, 0.5, 1.0)
 AUGMENT_ARMS: tuple[str, ...] = ("targeted", "random", "targeted-random")
 BLOCK_CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
-PAPER_BINS = 10
-# (class, statistic) cells whose correlation the paper reports (METHODS §6); all others have |r| < 0.2 there.
-CORRELATION_CELLS: tuple[tuple[str, str], ...] = (
-    ("SubCTRW", "AC"), ("SubCTRW", "SG"), ("SubFBM", "AC"), ("SupFBM", "AC"), ("SubSBM", "VD"), ("SupSBM", "VD"),
-)
-
-PERCENT, POINTS, F1, R = "%", "points", "F1 x 100", "r"
-
-
-@dataclass(frozen=True)
-class PaperValue:
-    """One published number of Bae, Baek, Jeong 2024, as METHODS §6 quotes it."""
-
-    result: str
-    text: str
-    value: float
-    unit: str
-
-
-def _recalls(regime: str, values: Sequence[float]) -> tuple[PaperValue, ...]:
-    return tuple(PaperValue(f"recall_{regime}_{name}", f"{v:.1f} %", v, PERCENT)
-                 for name, v in zip(CLASS_NAMES, values))
-
-
-def _erasing_bins(values: Sequence[float]) -> tuple[PaperValue, ...]:
-    return tuple(PaperValue(f"erasing_gradcam_bin{b}", f"{v:.1f} %", v, PERCENT) for b, v in enumerate(values))
-
-
-def _augment(sigma: float, targeted: tuple[float, float], random: tuple[float, float]) -> tuple[PaperValue, ...]:
-    diff = targeted[0] - random[0]
-    return (
-        PaperValue(f"augment_targeted_sigma{sigma:g}", f"{targeted[0]:.1f} +- {targeted[1]:.1f} %", targeted[0],
-                   PERCENT),
-        PaperValue(f"augment_random_sigma{sigma:g}", f"{random[0]:.1f} +- {random[1]:.1f} %", random[0], PERCENT),
-        # The paper gives the two arms; their difference is derived here, not published as such.
-        PaperValue(f"augment_targeted-random_sigma{sigma:g}",
-                   f"{diff:+.1f} points ({targeted[0]:.1f} - {random[0]:.1f})", diff, POINTS),
-    )
-
-
-# The paper's published values, quoted from METHODS §6 (the paper's code and results). They are reference
-# numbers to compare against, never results of this workflow. "+-" of the augmentation rows is the paper's
-# own spread over its 20 models per arm.
-PAPER_VALUES: tuple[PaperValue, ...] = (
-    PaperValue("accuracy_fixed", "94.89 %", 94.89, PERCENT),
-    PaperValue("macro_f1_fixed", "94.92", 94.92, F1),
-    PaperValue("accuracy_variable", "90.36 %", 90.36, PERCENT),
-    PaperValue("macro_f1_variable", "90.44", 90.44, F1),
-    *_recalls("fixed", (85.0, 97.8, 96.6, 96.0, 98.4, 99.9, 94.9, 90.3)),
-    *_recalls("variable", (75.5, 93.0, 96.2, 90.9, 90.1, 96.9, 92.7, 87.5)),
-    PaperValue("confusion_fixed", "SubATTM -> BM 9.0 %", 9.0, PERCENT),
-    PaperValue("confusion_variable", "SubATTM -> BM 12.5 %", 12.5, PERCENT),
-    *_erasing_bins(PAPER_DECILES),
-    PaperValue("erasing_uniform_mean", f"{PAPER_UNIFORM_MEAN} % (random control)", PAPER_UNIFORM_MEAN, PERCENT),
-    PaperValue("block_layer1", "89.4 %", 89.4, PERCENT),
-    PaperValue("block_layer2", "86.9 %", 86.9, PERCENT),
-    PaperValue("block_layer3", "93.2 %", 93.2, PERCENT),
-    *_augment(0.0, (88.2, 0.5), (89.2, 0.4)),
-    *_augment(0.5, (75.8, 1.1), (72.1, 1.2)),
-    *_augment(1.0, (46.2, 1.9), (38.0, 1.7)),
-    PaperValue("corr_SubCTRW_AC", "-0.38", -0.38, R),
-    PaperValue("corr_SubCTRW_SG", "+0.36", 0.36, R),
-    PaperValue("corr_SubFBM_AC", "-0.20", -0.20, R),
-    PaperValue("corr_SupFBM_AC", "+0.34", 0.34, R),
-    PaperValue("corr_SubSBM_VD", "-0.37", -0.37, R),
-    PaperValue("corr_SupSBM_VD", "+0.33", 0.33, R),
-)
-PAPER: dict[str, PaperValue] = {p.result: p for p in PAPER_VALUES}
-
-
-# --- intervals -------------------------------------------------------------------------------------------------
-
-
-def t_interval(values: Sequence[float], level: float = LEVEL,
-               limits: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
-    """(mean, low, high): mean +- t_{(1+level)/2, n-1} sd / sqrt(n), sample sd (ddof 1); NaN bounds for n < 2.
-
-    ``limits`` clips the bounds to the quantity's range (a percentage cannot pass 100, though with
-    two seeds t_{0.975,1} = 12.7 makes the raw interval do so).
-    """
-    ci = intervals.t_interval(values, level, limits=limits)
-    return ci.mean, ci.low, ci.high
-
-
-def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion successes / n."""
-    if n <= 0 or not 0 <= successes <= n:
-        raise ValueError(f"wilson_interval needs 0 <= successes <= n and n > 0, got {successes} of {n}")
-    z = float(stats.norm.ppf((1 + level) / 2))
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def macro_f1_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Macro-F1 of confusion matrices (..., C, C), rows true: mean F1 over the classes that occur (sklearn 'macro')."""
-    counts = np.asarray(counts, dtype=np.float64)
-    tp = np.diagonal(counts, axis1=-2, axis2=-1)  # (..., C)
-    both = counts.sum(axis=-1) + counts.sum(axis=-2)  # support + predicted, (..., C)
-    f1 = np.where(both > 0, 2 * tp / np.where(both > 0, both, 1.0), 0.0)
-    present = both > 0
-    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)  # (...)
-
-
-def bootstrap_macro_f1(counts: np.ndarray, n_boot: int, seed: int, level: float = LEVEL) -> tuple[float, float]:
-    """Percentile bootstrap of macro-F1 over test trajectories: resampling them is a multinomial draw of the cells."""
-    counts = np.asarray(counts, dtype=np.int64)
-    n = int(counts.sum())
-    if n == 0:
-        raise ValueError("bootstrap of macro-F1 needs a non-empty confusion matrix")
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n, counts.ravel() / n, size=n_boot).reshape(n_boot, *counts.shape)  # (n_boot, C, C)
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(macro_f1_from_counts(draws), [tail, 100 - tail])
-    return float(lo), float(hi)
 
 
 # --- rows ------------------------------------------------------------------------------------------------------
@@ -327,7 +214,8 @@ def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None,
         if len(sel) >= 2:
             source = "; ".join(sel["path"])
             for key, desc, unit in (("accuracy", acc_desc, PERCENT), ("macro_f1", f1_desc, F1)):
-                mean, lo, hi = t_interval(100 * sel[key].to_numpy(float), limits=(0.0, 100.0))
+                ci = t_interval(100 * sel[key].to_numpy(float), limits=(0.0, 100.0))
+                mean, lo, hi = ci.mean, ci.low, ci.high
                 rows.append(_row(f"{key}_{regime}", desc, mean, lo, hi, len(sel), _seeds_text(seeds), source, unit,
                                  "t CI over seeds"))
         else:
@@ -436,7 +324,8 @@ def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n
         if ctl.empty:
             raise ValueError(f"{path}: no rows of the {method} control for {stage}")
         per_seed = ctl.groupby("seed")["accuracy"].mean()
-        mean, lo, hi = t_interval(100 * per_seed.to_numpy(float), limits=(0.0, 100.0))
+        ci = t_interval(100 * per_seed.to_numpy(float), limits=(0.0, 100.0))
+        mean, lo, hi = ci.mean, ci.low, ci.high
         seeds = len(per_seed)
         rows.append(_row(f"erasing_{method}_mean", desc, mean, lo, hi, seeds, _plural(seeds, "control seed"), path,
                          PERCENT, "t CI over control seeds" if seeds > 1 else ""))
@@ -452,7 +341,8 @@ def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n
                                          POINTS, str(r["ci_method"])))
                 continue
             diff = 100 * paired.loc[(paired["control"] == method) & (paired["bin"] == b), "diff"].to_numpy(float)
-            mean, lo, hi = t_interval(diff)
+            ci = t_interval(diff)
+            mean, lo, hi = ci.mean, ci.low, ci.high
             differences.append(_row(f"erasing_minus_{method}_bin{b}", desc,
                              mean, lo, hi, len(diff), _plural(len(diff), "control seed"), path, POINTS,
                              "t CI over control seeds only (undercovers)" if len(diff) > 1 else ""))

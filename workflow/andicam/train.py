@@ -46,8 +46,8 @@ from andicam.device import cuda_fp32_math, resolve_amp, resolve_device
 from andicam.evaluate import predict_logits
 from andicam.files import atomic_output, write_csv, write_json
 from andicam.model import BLOCKS_PER_STAGE, ResNet1d, build_model, count_parameters, save_model
+from andicam.noise import NoiseRange, noisy_batch, valid_mask
 from andicam.preprocess import left_pad, to_model_input
-from andicam.robust import NoiseRange, noisy_batch, valid_mask
 from andicam.seeding import derive_seed
 
 SCHEDULES = ("step", "cosine", "onecycle")
@@ -86,7 +86,7 @@ class TrainConfig:
     seed: int = 0  # seeds weight init and batch order
     depth: int = 18
     width: int = 64
-    # Robust training (andicam.robust): fresh noise sigma ~ U(noise_min, noise_max) per trajectory and
+    # Robust training (andicam.noise): fresh noise sigma ~ U(noise_min, noise_max) per trajectory and
     # epoch (0 for a share noise_clean of them), optionally a random rotation. All zero/False: the
     # paper's noiseless training.
     noise_min: float = 0.0

@@ -38,9 +38,9 @@ rule augment_select:
         " --percent {params.percent} --draw {params.draw} --seed {params.seed} --out {output} > {log} 2>&1"
 
 
-rule augment_train:
-    """A fresh model on one augmented set. Both arms of a seed share the initial weights and batch-order
-    seed (master seed derived from 'augment'), so the paired difference compares the data only."""
+# A fresh model on one augmented set. Both arms of a seed share the initial weights and batch-order seed
+# (master seed derived from 'augment'), so the paired difference compares the data only.
+use rule train as augment_train with:
     input:
         train="results/augment/{regime}/data/{arm}/seed{seed}.h5",
         val=lambda w: shards(w.regime, "val"),
@@ -56,24 +56,12 @@ rule augment_train:
         master=derive_seed(config["seed"], "augment"),
         checkpoint="checkpoints/augment/{regime}/{arm}/seed{seed}.pt",
         depth=config["model"]["main_depth"],
-        width=config["model"]["width"],
         epochs=AUG["epochs"],
-        patience=config["train"]["patience"],
-        options=train_options(),
-    threads: 2
+        tags=" --tag augment_arm={arm}",
     resources:
         runtime=minutes(240),
         gpu=1,
         mem_mb=16000,
-    conda:
-        GPU_ENV
-    shell:
-        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
-        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
-        " --seed {wildcards.seed} --master-seed {params.master}"
-        " --tag regime={wildcards.regime} --tag augment_arm={wildcards.arm}"
-        " --depth {params.depth} --width {params.width} --epochs {params.epochs} --patience {params.patience}"
-        " {params.options} --threads {threads} > {log} 2>&1"
 
 
 rule augment_noise_eval:

@@ -1,16 +1,13 @@
 # Beyond the paper: a noise-robust classifier for real tracks. One model per (regime, seed) at the main
-# depth, trained like `train` but with fresh localisation noise per trajectory and epoch (andicam.robust);
+# depth, trained like `train` but with fresh localisation noise per trajectory and epoch (andicam.noise);
 # the same evaluation; one noise/length comparison with the paper's noiseless models; the bias table of
 # the per-track noise estimate that `predict` reports. Named target: `snakemake robust_models`.
 
 ROBUST = config["robust"]
 
 
-rule train_robust:
-    """One noise-robust classifier; resumes from its checkpoint like `train`."""
-    input:
-        train=lambda w: shards(w.regime, "train"),
-        val=lambda w: shards(w.regime, "val"),
+# One noise-robust classifier; resumes from its checkpoint like `train`.
+use rule train as train_robust with:
     output:
         model="results/robust/models/{regime}/seed{seed}/model.pt",
         metrics="results/robust/models/{regime}/seed{seed}/metrics.json",
@@ -21,31 +18,16 @@ rule train_robust:
         "results/benchmarks/robust/models/{regime}/seed{seed}.tsv"
     params:
         checkpoint="checkpoints/robust/{regime}/seed{seed}.pt",
-        master=config["seed"],
         depth=MAIN_DEPTH,
-        width=config["model"]["width"],
         epochs=ROBUST["epochs"] or TRAIN["epochs"],
         patience=ROBUST["patience"] or TRAIN["patience"],
-        options=train_options(),
-        noise=f"--noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]} --noise-clean {ROBUST['clean']}"
+        tags=" --tag kind=robust",
+        extra=f" --noise-min {ROBUST['noise'][0]} --noise-max {ROBUST['noise'][1]} --noise-clean {ROBUST['clean']}"
               + (" --rotate" if ROBUST["rotate"] else " --no-rotate"),
-    threads: 2
-    resources:
-        runtime=minutes(720),
-        gpu=1,
-        mem_mb=16000,
-    conda:
-        GPU_ENV
-    shell:
-        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
-        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
-        " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime} --tag kind=robust"
-        " --depth {params.depth} --width {params.width} --epochs {params.epochs} --patience {params.patience}"
-        " {params.options} {params.noise} --threads {threads} > {log} 2>&1"
 
 
-rule evaluate_robust:
-    """The robust model's noiseless test predictions and metrics, as `evaluate` does for the paper's."""
+# The robust model's noiseless test predictions and metrics, as `evaluate` does for the paper's.
+use rule evaluate as evaluate_robust with:
     input:
         model="results/robust/models/{regime}/seed{seed}/model.pt",
         data=lambda w: shards(w.regime, "test"),
@@ -54,18 +36,6 @@ rule evaluate_robust:
         metrics="results/robust/eval/{regime}/seed{seed}/metrics.json",
     log:
         "logs/robust/eval/{regime}/seed{seed}.log",
-    params:
-        device=TRAIN["device"],
-    threads: 2
-    resources:
-        runtime=minutes(60),
-        gpu=1,
-        mem_mb=8000,
-    conda:
-        GPU_ENV
-    shell:
-        "python -m andicam evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
-        " --out-metrics {output.metrics} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule robust_noise_eval:

@@ -11,9 +11,9 @@ wildcard_constraints:
     epochs=r"\d+",
 
 
-rule scaling_train:
-    """One model of the grid, on the first `per_class` trajectories of each class. Every epoch runs (patience =
-    epochs); the best epoch by validation loss is kept, as in `train`."""
+# One model of the grid, on the first `per_class` trajectories of each class. Every epoch runs (patience =
+# epochs); the best epoch by validation loss is kept, as in `train`.
+use rule train as scaling_train with:
     input:
         train=scaling_train_shards,
         val=lambda w: shards(w.regime, "val"),
@@ -27,26 +27,20 @@ rule scaling_train:
         "results/benchmarks/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.tsv"
     params:
         checkpoint="checkpoints/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.pt",
-        master=config["seed"],
+        width="{width}",
+        epochs="{epochs}",
+        patience="{epochs}",
         options=train_options(SCALING["lr"], SCALING["schedule"]),
-    threads: 2
+        select=" --per-class {per_class}",
+        tags=" --tag per_class={per_class}",
     resources:
         runtime=minutes(240),
         gpu=1,
         mem_mb=16000,
-    conda:
-        GPU_ENV
-    shell:
-        "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
-        " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
-        " --seed {wildcards.seed} --master-seed {params.master} --per-class {wildcards.per_class}"
-        " --tag regime={wildcards.regime} --tag per_class={wildcards.per_class}"
-        " --depth {wildcards.depth} --width {wildcards.width} --epochs {wildcards.epochs}"
-        " --patience {wildcards.epochs} {params.options} --threads {threads} > {log} 2>&1"
 
 
-rule scaling_evaluate:
-    """Test accuracy of one model of the grid on the first `test_shards` test shards of its regime."""
+# Test accuracy of one model of the grid on the first `test_shards` test shards of its regime.
+use rule evaluate as scaling_evaluate with:
     input:
         model="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/model.pt",
         data=lambda w: shards(w.regime, "test", SCALING["test_shards"]),
@@ -55,18 +49,6 @@ rule scaling_evaluate:
         metrics="results/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}/eval.json",
     log:
         "logs/scaling/{regime}/n{per_class}/depth{depth}/width{width}/epochs{epochs}/seed{seed}.eval.log",
-    params:
-        device=config["train"]["device"],
-    threads: 2
-    resources:
-        runtime=minutes(60),
-        gpu=1,
-        mem_mb=8000,
-    conda:
-        GPU_ENV
-    shell:
-        "python -m andicam evaluate --model {input.model} --data {input.data} --out-predictions {output.predictions}"
-        " --out-metrics {output.metrics} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule scaling:

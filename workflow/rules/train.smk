@@ -6,6 +6,10 @@ MAIN_DEPTH = config["model"]["main_depth"]
 MAIN_SEED = config["train"]["seeds"][0]
 
 
+# Every training job of the workflow runs this rule's command: train_robust, augment_train and scaling_train are
+# `use rule train ... with:` and change what they train on, where it goes, and the params. select, tags and
+# extra (empty here) are the options they add after --master-seed (which data), after the regime tag, and after
+# the common options (e.g. the noise of robust training).
 rule train:
     """One classifier. Interrupted, it resumes from its checkpoint (kept outside results/ so that Snakemake
     never deletes it with the incomplete outputs)."""
@@ -23,10 +27,14 @@ rule train:
     params:
         checkpoint="checkpoints/models/{regime}/depth{depth}/seed{seed}.pt",
         master=config["seed"],
+        depth="{depth}",
         width=config["model"]["width"],
         epochs=TRAIN["epochs"],
         patience=TRAIN["patience"],
         options=train_options(),
+        select="",
+        tags="",
+        extra="",
     threads: 2
     resources:
         runtime=minutes(720),
@@ -37,11 +45,13 @@ rule train:
     shell:
         "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
-        " --seed {wildcards.seed} --master-seed {params.master} --tag regime={wildcards.regime}"
-        " --depth {wildcards.depth} --width {params.width} --epochs {params.epochs}"
-        " --patience {params.patience} {params.options} --threads {threads} > {log} 2>&1"
+        " --seed {wildcards.seed} --master-seed {params.master}{params.select}"
+        " --tag regime={wildcards.regime}{params.tags}"
+        " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
+        " --patience {params.patience} {params.options}{params.extra} --threads {threads} > {log} 2>&1"
 
 
+# evaluate_robust and scaling_evaluate are `use rule evaluate ... with:` on other models and test shards.
 rule evaluate:
     """Predictions (one row per test trajectory) and metrics of one classifier on its regime's test shards."""
     input:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from andicam.errors import UserInputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import torch
+
+    from andicam.dataio import Trajectories
 
 
 def add_device_arguments(parser: argparse.ArgumentParser, batch_size: int,
@@ -36,6 +40,44 @@ def prepare_device(args: argparse.Namespace) -> "torch.device":
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     return resolve_device(args.device)
+
+
+def add_noise_eval_arguments(parser: argparse.ArgumentParser, label: str, choices: Sequence[str],
+                             out_help: str) -> None:
+    """The options of the commands that score models at noise levels (``noise-eval``, ``robust-eval``);
+    ``label`` names the option (``arms``, ``kinds``) that says what each model is."""
+    parser.add_argument("--models", nargs="+", required=True, help="model files (.pt)")
+    parser.add_argument(f"--{label}", nargs="+", required=True, choices=choices,
+                        help=f"{label[:-1]} of each model, in the order of --models")
+    parser.add_argument("--seeds", nargs="+", required=True, type=int,
+                        help=f"training seed of each model, in the order of --models (pairs the {label})")
+    parser.add_argument("--data", nargs="+", required=True, help="test shard(s) (.h5), concatenated in order")
+    parser.add_argument("--sigmas", nargs="+", required=True, type=float, help="noise levels (std of the noise)")
+    parser.add_argument("--seed", required=True, type=int,
+                        help="master seed; the noise of level s comes from derive_seed(seed, 'noise', s)")
+    parser.add_argument("--out", required=True, help=out_help)
+    add_device_arguments(parser, batch_size=512, batch_help="inference batch size")
+
+
+def run_noise_eval(args: argparse.Namespace, label: str,
+                   evaluate: Callable[["Trajectories", "torch.device"], "pd.DataFrame"]) -> int:
+    """The run of the commands that score models at noise levels, one path for both: check the inputs,
+    read the test data, ``evaluate(data, device)`` (a table of ``andicam.noise.evaluate_at_noise``), write it."""
+    from andicam.dataio import read_many
+    from andicam.files import write_csv
+
+    check_noise_eval_inputs(args.models, {label: getattr(args, label), "seeds": args.seeds}, args.sigmas)
+    device = prepare_device(args)
+    data = read_many(args.data)
+    start = time.perf_counter()
+    try:
+        frame = evaluate(data, device)
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
+    write_csv(args.out, frame)
+    print(f"{len(args.models)} models x {len(args.sigmas)} levels on {len(data)} trajectories "
+          f"in {time.perf_counter() - start:.1f} s -> {args.out}")
+    return 0
 
 
 def check_noise_eval_inputs(models: list[str], per_model: dict[str, list], sigmas: list[float]) -> None:

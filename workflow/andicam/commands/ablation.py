@@ -14,9 +14,9 @@ from andicam.commands import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import load_model
+from andicam.paper import PAPER_STRIDE, PAPER_WINDOW
 from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
-from andicam.stats import PAPER_STRIDE, PAPER_WINDOW
 
 HELP = "Transplant the window with the largest/smallest statistic and measure the accuracy drop per class"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from andicam.cam_scale import scale_table
 from andicam.files import write_csv
 from andicam.gradcam import read_gradcams
 from andicam.model import STAGES
-from andicam.scale import scale_table
 
 HELP = "autocorrelation length of each stage's Grad-CAM maps per class, in positions and input steps (CSV)"
 

@@ -8,7 +8,7 @@ import math
 from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.files import write_csv
-from andicam.robust import estimator_bias
+from andicam.noise import estimator_bias
 
 HELP = "median, quartiles and bias of the per-track noise estimate on simulated tracks with known noise"
 

@@ -12,14 +12,13 @@ from matplotlib.colors import Normalize, PowerNorm
 
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import (
-    PAPER_DECILES,
-    PAPER_UNIFORM_MEAN,
     POSITIONS,
     POSITIONS_TEXT,
     control_differences,
     positions_of,
 )
 from andicam.model import STAGES
+from andicam.paper import PAPER_DECILES, PAPER_UNIFORM_MEAN
 from andicam.plots.common import CLASS_COLORS
 
 CONTROL_STYLE = {"uniform": ("#555555", "random segments (uniform)"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from andicam.scaling import PAPER_ACCURACY, scaling_summary
+from andicam.paper import PAPER_ACCURACY
+from andicam.scaling import scaling_summary
 
 
 def scaling_figure(records: pd.DataFrame) -> plt.Figure:

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from andicam.cam_scale import autocorrelation, correlation_length, scale_table, stride
 from andicam.cli import main as cli_main
 from andicam.gradcam import write_gradcam
 from andicam.plots.gradcam import plot_gradcam_scale
-from andicam.scale import autocorrelation, correlation_length, scale_table, stride
 
 
 def _ar1(n: int, p: int, phi: float, seed: int) -> np.ndarray:

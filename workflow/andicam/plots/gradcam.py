@@ -175,7 +175,16 @@ def plot_layer_response(responses: dict[str, np.ndarray], windows: pd.DataFrame)
         ax.set_xlabel("impulse at input step")
     axes[0, 0].set_ylabel("output position")
     fig.colorbar(im, ax=axes[0].tolist(), label="response / max (square-root scale)", fraction=0.02, pad=0.01)
+    fig.text(0.45, -0.1, _window_note(windows), ha="center", va="top", fontsize=7, wrap=True)
     return fig
+
+
+def _window_note(windows: pd.DataFrame) -> str:
+    """What the titles' window is, in words (the threshold as the table records it)."""
+    threshold = float(windows["threshold"].iloc[0]) if "threshold" in windows and len(windows) else 0.5
+    half = " (the full width at half maximum)" if threshold == 0.5 else ""
+    return (f"window: the span of input steps, first to last, at which the response of the stage's central output "
+            f"position (white line) exceeds {100 * threshold:g} % of its largest value{half}")
 
 
 def plot_gradcam_scale(table: pd.DataFrame) -> plt.Figure:

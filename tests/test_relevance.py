@@ -204,3 +204,48 @@ def test_relevance_figure_has_a_within_trajectory_panel() -> None:
     assert "pooled Pearson r" in titles and "within-trajectory Pearson r (centred)" in titles
     only_pooled = table[table["method"] != "pearson_within"]
     assert "within-trajectory Pearson r (centred)" not in [ax.get_title() for ax in plot_relevance(only_pooled).axes]
+
+
+def _synthetic_relevance(stages: dict[str, int], r_max: float = 0.55) -> pd.DataFrame:
+    """A relevance table of every class and statistic with made-up r up to ``r_max`` (for the figures only)."""
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"stage": stage, "statistic": s, "class": c, "method": m, "r": rng.uniform(-0.3, r_max),
+                          "ci_low": -1.0, "ci_high": 1.0, "n_traj": 10, "window": window}
+                         for stage, window in stages.items() for s in STATISTICS for c in CLASS_NAMES
+                         for m in ("pearson", "pearson_within")]).assign(
+        r=lambda t: np.where((t["statistic"] == "AC") & (t["class"] == "BM"), r_max, t["r"]))
+
+
+def test_relevance_figure_outlines_the_papers_cells_and_extends_its_colour_bar() -> None:
+    from matplotlib.patches import Rectangle
+
+    from andicam.plots.relevance import plot_relevance
+    from andicam.summary import CORRELATION_CELLS, PAPER
+
+    fig = plot_relevance(_synthetic_relevance({"layer4": 225}))
+    pooled = next(ax for ax in fig.axes if ax.get_title() == "pooled Pearson r")
+    outlined = [p for p in pooled.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert len(outlined) == len(CORRELATION_CELLS)
+    texts = " ".join(t.get_text() for t in pooled.texts)
+    for cls, stat in CORRELATION_CELLS:
+        assert f"(paper {PAPER[f'corr_{cls}_{stat}'].value:+.2f})" in texts
+    bars = [im.colorbar for ax in fig.axes for im in ax.images if im.colorbar is not None]
+    assert [bar.extend for bar in bars] == ["max"]  # r = 0.55 passes the +0.4 limit, nothing passes -0.4
+    within = next(ax for ax in fig.axes if ax.get_title().startswith("within"))
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    assert pooled.get_tightbbox(renderer).y0 >= within.get_tightbbox(renderer).y1  # no labels into the panel below
+
+
+def test_block_relevance_orders_columns_by_merged_group() -> None:
+    from andicam.plots.relevance import block_groups, plot_relevance_stages
+
+    accuracy = pd.DataFrame({"cut": ["layer1"], "n_groups": [4], "eval_accuracy": [0.9],
+                             "groups": ["SubFBM; SupFBM+SupLW; SubATTM+SubCTRW; SubSBM+SupSBM+BM"]})
+    groups = block_groups(accuracy)
+    assert groups["layer1"][3] == ["SubSBM", "SupSBM", "BM"]
+    ax = plot_relevance_stages(_synthetic_relevance({"layer1": 13}), ["layer1"], groups=groups).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["SubFBM", "SupFBM", "SupLW", "SubATTM", "SubCTRW",
+                                                             "SubSBM", "SupSBM", "BM"]
+    assert len([line for line in ax.lines if line.get_color() == "white"]) == 3  # between the four groups
+    assert block_groups(accuracy.drop(columns="groups")) == {}

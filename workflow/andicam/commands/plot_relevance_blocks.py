@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from andicam.plots.common import figure_from_csvs
-from andicam.plots.relevance import block_titles, plot_relevance_stages
+from andicam.plots.relevance import block_groups, block_titles, plot_relevance_stages
 
 HELP = "Grad-CAM of the block-wise heads (cut after layer1/2/3) vs window statistics, per class"
 
@@ -27,6 +27,6 @@ def run(args: argparse.Namespace) -> int:
         cuts = [c for c in accuracy["cut"] if c in set(table["stage"])] if "cut" in accuracy else []
         if not cuts:
             raise ValueError("no head of the accuracy table has correlations in the relevance table(s)")
-        return plot_relevance_stages(table, cuts, args.method, block_titles(accuracy, table))
+        return plot_relevance_stages(table, cuts, args.method, block_titles(accuracy, table), block_groups(accuracy))
 
     return figure_from_csvs([*args.relevance, args.accuracy], args.out, draw)

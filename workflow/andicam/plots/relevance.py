@@ -6,15 +6,17 @@ Every function takes the tidy tables written by ``andicam relevance`` /
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Rectangle
 
 from andicam.ablation import INDEPENDENCE_COLUMNS, MODES, RANDOM, RESULT_COLUMNS, summary_grid
 from andicam.relevance import COLUMNS, correlation_grid
 from andicam.stats import STATISTICS
+from andicam.summary import PAPER
 
 R_LIMIT = 0.4  # colour range of correlation heatmaps, as the paper's
 SHORT = {"SubATTM": "ATTM", "SubCTRW": "CTRW", "SubFBM": "sFBM", "SubSBM": "sSBM", "SupFBM": "FBM+",
@@ -45,6 +47,29 @@ def _heatmap(ax: plt.Axes, grid: pd.DataFrame, limit: float, cmap: str = "RdBu_r
     return im
 
 
+def _extend(values: np.ndarray, vmin: float, vmax: float) -> str:
+    """The colour bar's ``extend``: an arrow at each end that some value passes."""
+    finite = values[np.isfinite(values)]
+    low, high = bool((finite < vmin).any()), bool((finite > vmax).any())
+    return {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}[low, high]
+
+
+def _paper_correlations(grid: pd.DataFrame) -> dict[tuple[int, int], float]:
+    """(row, column) of the grid -> the paper's pooled Pearson r, for the cells the paper reports."""
+    return {(i, j): PAPER[f"corr_{cls}_{stat}"].value for i, stat in enumerate(grid.index)
+            for j, cls in enumerate(grid.columns) if f"corr_{cls}_{stat}" in PAPER}
+
+
+def _mark_paper_cells(ax: plt.Axes, grid: pd.DataFrame) -> None:
+    """Outline the cells the paper reports and write its value under this run's."""
+    for (i, j), r in _paper_correlations(grid).items():
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.6, label="paper"))
+        v = grid.iat[i, j]
+        text = next(t for t in ax.texts if t.get_position() == (j, i))
+        text.set_text(f"{'' if not np.isfinite(v) else f'{v:+.2f}'}\n(paper {r:+.2f})")
+        text.set_fontsize(5.5)
+
+
 def plot_relevance(table: pd.DataFrame, stage: str = "layer4", method: str = "pearson",
                    title: str | None = None) -> plt.Figure:
     """Heatmap: correlation of the stage's Grad-CAM with each statistic (rows) per class (columns).
@@ -57,35 +82,86 @@ def plot_relevance(table: pd.DataFrame, stage: str = "layer4", method: str = "pe
     panels = [method]
     if method == "pearson" and ((table["stage"] == stage) & (table["method"] == "pearson_within")).any():
         panels.append("pearson_within")
-    fig, axes = plt.subplots(len(panels), 1, figsize=(5.2, 2.4 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(5.2, 2.8 * len(panels)), squeeze=False, sharex=True,
+                             layout="constrained")
     window = int(table.loc[table["stage"] == stage, "window"].iloc[0])
     fig.suptitle(title or f"{stage} Grad-CAM vs window statistics (window {window} steps)", fontsize=9)
-    im = None
+    im, values = None, []
     for ax, panel in zip(axes[:, 0], panels):
-        im = _heatmap(ax, correlation_grid(table, stage, panel), R_LIMIT)
-        ax.set_title({"pearson": "pooled Pearson r", "pearson_within": "within-trajectory Pearson r (centred)",
+        grid = correlation_grid(table, stage, panel)
+        im = _heatmap(ax, grid, R_LIMIT)
+        values.append(grid.to_numpy(dtype=float).ravel())
+        if panel == "pearson":  # the paper reports pooled Pearson r
+            _mark_paper_cells(ax, grid)
+            fig.supxlabel("outlined: the cells whose pooled Pearson r the paper reports (its value in brackets; "
+                          "training set, test within 0.03); all its other cells |r| < 0.2", fontsize=6.5)
+        ax.set_title({"pearson": "pooled Pearson r",
+                      "pearson_within": "within-trajectory Pearson r (centred)",
                       "spearman": "pooled Spearman r"}[panel], fontsize=8)
-    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.04, pad=0.02, label="r")
+        if ax is not axes[-1, 0]:
+            ax.tick_params(axis="x", labelbottom=False)
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.04, pad=0.02, label="r",
+                 extend=_extend(np.concatenate(values), -R_LIMIT, R_LIMIT))
     return fig
 
 
 def plot_relevance_stages(table: pd.DataFrame, stages: Sequence[str] | None = None, method: str = "pearson",
-                          titles: dict[str, str] | None = None) -> plt.Figure:
-    """One heatmap per stage (or per block head), sharing the +-0.4 colour range."""
+                          titles: dict[str, str] | None = None,
+                          groups: Mapping[str, Sequence[Sequence[str]]] | None = None) -> plt.Figure:
+    """One heatmap per stage (or per block head), sharing the +-0.4 colour range.
+
+    With ``groups`` (stage -> the merged labels its head was trained on, see `block_groups`), a stage's
+    class columns are ordered group by group, a white line between groups and the group named above.
+    """
     _require(table, COLUMNS, "the output of `andicam relevance`")
     stages = list(stages) if stages else list(dict.fromkeys(table["stage"]))
     if not stages:
         raise ValueError("the table holds no stage")
-    fig, axes = plt.subplots(len(stages), 1, figsize=(5.6, 2.0 * len(stages)), squeeze=False)
-    im = None
+    groups = groups or {}
+    grouped = any(stage in groups for stage in stages)
+    fig, axes = plt.subplots(len(stages), 1, figsize=(5.6, (2.6 if grouped else 2.0) * len(stages)), squeeze=False,
+                             layout="constrained" if grouped else None)
+    im, values = None, []
     for ax, stage in zip(axes[:, 0], stages):
-        im = _heatmap(ax, correlation_grid(table, stage, method), R_LIMIT)
+        grid = correlation_grid(table, stage, method)
+        if stage in groups:
+            grid = grid[[c for group in groups[stage] for c in group if c in grid.columns]]
+        im = _heatmap(ax, grid, R_LIMIT)
+        values.append(grid.to_numpy(dtype=float).ravel())
         window = int(table.loc[table["stage"] == stage, "window"].iloc[0])
         ax.set_title((titles or {}).get(stage, f"{stage} (window {window} steps)"))
-        if ax is not axes[-1, 0]:
+        if stage in groups:
+            _group_columns(ax, list(grid.columns), groups[stage])
+        elif ax is not axes[-1, 0] and not grouped:
             ax.set_xticklabels([])
-    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label=f"{method} r")
+    fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label=f"{method} r",
+                 extend=_extend(np.concatenate(values), -R_LIMIT, R_LIMIT))
     return fig
+
+
+def _group_columns(ax: plt.Axes, columns: list[str], groups: Sequence[Sequence[str]]) -> None:
+    """Separate the columns of each merged group by a white line and name the group on a top axis."""
+    centres, names, j = [], [], 0
+    for group in groups:
+        members = [c for c in group if c in columns]
+        if not members:
+            continue
+        if j:
+            ax.axvline(j - 0.5, color="white", lw=3)
+        centres.append(j + (len(members) - 1) / 2)
+        names.append(" & ".join(SHORT.get(c, c) for c in members))
+        j += len(members)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(centres, names, fontsize=6.5)
+    top.tick_params(length=0)
+
+
+def block_groups(accuracy: pd.DataFrame) -> dict[str, list[list[str]]]:
+    """Cut -> its merged labels, read from the ``groups`` column of `andicam block-heads`' accuracy table
+    ("SubFBM; SupFBM+SupLW; ..."); empty if the table has no such column."""
+    if "groups" not in accuracy:
+        return {}
+    return {str(row.cut): [g.split("+") for g in str(row.groups).split("; ")] for row in accuracy.itertuples()}
 
 
 def block_titles(accuracy: pd.DataFrame, table: pd.DataFrame) -> dict[str, str]:

@@ -249,3 +249,39 @@ def test_block_relevance_orders_columns_by_merged_group() -> None:
                                                              "SubSBM", "SupSBM", "BM"]
     assert len([line for line in ax.lines if line.get_color() == "white"]) == 3  # between the four groups
     assert block_groups(accuracy.drop(columns="groups")) == {}
+
+
+def _synthetic_ablation() -> pd.DataFrame:
+    """An ablation results table with made-up numbers: new errors 3 (SubFBM) or 250 (every other class)."""
+    from andicam.ablation import MODES, RANDOM, RANDOM_STATISTIC
+
+    rows = [{"mode": mode, "statistic": stat, "class": cls, "n": 500, "acc_before": 0.9, "acc_after": 0.8, "drop": 0.1,
+             "n_new_errors": 3 if cls == "SubFBM" else 250, "top1_class": "SupSBM", "top1_share": 0.789}
+            for mode in (*MODES, RANDOM) for stat in (STATISTICS if mode != RANDOM else [RANDOM_STATISTIC])
+            for cls in CLASS_NAMES]
+    return pd.DataFrame(rows)
+
+
+def test_ablation_top1_greys_thin_cells_defines_abbreviations_and_keeps_text_in_cells() -> None:
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Rectangle
+
+    from andicam.plots.relevance import MIN_NEW_ERRORS, plot_ablation_top1
+
+    fig = plot_ablation_top1(_synthetic_ablation())
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    column = CLASS_NAMES.index("SubFBM")
+    for ax in fig.axes[:2]:
+        grey = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_fill()]
+        assert len(grey) == len(STATISTICS) + 1  # the whole SubFBM column rests on 3 < 10 new errors
+        assert all(p.get_x() == column - 0.5 and p.get_facecolor() == to_rgba("0.85") for p in grey)
+        for text in ax.texts:  # each cell's text stays inside its cell
+            j, i = text.get_position()
+            cell = ax.transData.transform([(j - 0.5, i - 0.5), (j + 0.5, i + 0.5)])
+            box = text.get_window_extent(renderer)
+            assert cell[:, 0].min() <= box.x0 and box.x1 <= cell[:, 0].max()
+            assert abs(box.y1 - box.y0) <= abs(cell[1, 1] - cell[0, 1])
+    caption = fig._supxlabel.get_text().replace("\n", " ")
+    assert all(f"{s}:" in caption for s in STATISTICS) and "SBM+ = SupSBM" in caption
+    assert f"fewer than {MIN_NEW_ERRORS} new errors" in caption

@@ -6,6 +6,7 @@ Every function takes the tidy tables written by ``andicam relevance`` /
 
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -21,6 +22,11 @@ from andicam.summary import PAPER
 R_LIMIT = 0.4  # colour range of correlation heatmaps, as the paper's
 SHORT = {"SubATTM": "ATTM", "SubCTRW": "CTRW", "SubFBM": "sFBM", "SubSBM": "sSBM", "SupFBM": "FBM+",
          "SupLW": "LW", "SupSBM": "SBM+", "BM": "BM"}
+# The statistics (METHODS §4, from the increments d of a window) and the control, as the ablation figure names them.
+STATISTIC_TEXT = {"AC": "lag-1 autocorrelation of d", "CS": "AC x spread of turning angles",
+                  "SG": "spread of |d[t+1]|/|d[t]| x kurtosis", "VD": "(sd of d, last - first quarter) / sd x kurtosis",
+                  "random": "control: transplant at a random window"}
+MIN_NEW_ERRORS = 10  # fewer new errors than this make the top class's share too noisy to read: greyed out
 MODE_TITLE = {"for": "largest window removed (for)", "inverse": "smallest window removed (inverse)"}
 
 
@@ -31,7 +37,7 @@ def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _heatmap(ax: plt.Axes, grid: pd.DataFrame, limit: float, cmap: str = "RdBu_r", fmt: str = "{:+.2f}",
-             texts: pd.DataFrame | None = None, vmin: float | None = None):
+             texts: pd.DataFrame | None = None, vmin: float | None = None, fontsize: float = 6.5):
     """Cells coloured by value in [vmin (default -limit), limit], each labelled (white text on dark cells)."""
     values = grid.to_numpy(dtype=float)
     im = ax.imshow(values, cmap=cmap, vmin=-limit if vmin is None else vmin, vmax=limit, aspect="auto")
@@ -41,7 +47,7 @@ def _heatmap(ax: plt.Axes, grid: pd.DataFrame, limit: float, cmap: str = "RdBu_r
             label = texts.iat[i, j] if texts is not None else ("" if not np.isfinite(v) else fmt.format(v))
             r, g, b, _ = im.cmap(im.norm(v)) if np.isfinite(v) else (1.0, 1.0, 1.0, 1.0)
             dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(j, i, label, ha="center", va="center", fontsize=6.5, color="white" if dark else "black")
+            ax.text(j, i, label, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black")
     ax.set_xticks(range(values.shape[1]), list(grid.columns), rotation=45, ha="right")
     ax.set_yticks(range(values.shape[0]), list(grid.index))
     return im
@@ -192,9 +198,10 @@ def plot_ablation_heatmap(results: pd.DataFrame) -> plt.Figure:
 
 
 def plot_ablation_top1(results: pd.DataFrame) -> plt.Figure:
-    """Where the new errors go: the class receiving most of them (text) and its share (colour)."""
+    """Where the new errors go: the class receiving most of them (text) and its share (colour); a cell resting
+    on fewer than ``MIN_NEW_ERRORS`` new errors is greyed out. The abbreviations are defined under the panels."""
     _require(results, RESULT_COLUMNS, "the results table of `andicam ablation`")
-    fig, axes = plt.subplots(len(MODES), 1, figsize=(5.6, 4.8), squeeze=False)
+    fig, axes = plt.subplots(len(MODES), 1, figsize=(7.0, 5.6), squeeze=False, sharex=True, layout="constrained")
     im = None
     for ax, mode in zip(axes[:, 0], MODES):
         share = summary_grid(results, mode, "top1_share")
@@ -204,12 +211,35 @@ def plot_ablation_top1(results: pd.DataFrame) -> plt.Figure:
             [[f"{SHORT.get(str(t), str(t))}\n{100 * s:.0f}% of {int(k)}" if isinstance(t, str) and t and k > 0 else "-"
               for t, s, k in zip(top.iloc[i], share.iloc[i], n_new.iloc[i])] for i in range(len(top))],
             index=top.index, columns=top.columns)
-        im = _heatmap(ax, share.astype(float), 1.0, cmap="viridis", texts=texts, vmin=0.0)
+        im = _heatmap(ax, share.astype(float), 1.0, cmap="viridis", texts=texts, vmin=0.0, fontsize=6)
+        _grey_out(ax, n_new.to_numpy(dtype=float) < MIN_NEW_ERRORS)
         ax.set_title(f"{MODE_TITLE[mode]}: where the new errors go")
         if ax is not axes[-1, 0]:
-            ax.set_xticklabels([])
+            ax.tick_params(axis="x", labelbottom=False)
     fig.colorbar(im, ax=list(axes[:, 0]), fraction=0.03, pad=0.02, label="share of the new errors")
+    fig.supxlabel(_abbreviations(), fontsize=6.5, ha="left", x=0.02)
     return fig
+
+
+def _grey_out(ax: plt.Axes, mask: np.ndarray) -> None:
+    """Cover the masked cells of a heatmap with grey and grey their text."""
+    for i, j in zip(*np.nonzero(mask)):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="0.85", edgecolor="none", zorder=2))
+    for text in ax.texts:
+        j, i = text.get_position()
+        if mask[int(round(i)), int(round(j))]:
+            text.set_color("0.45")
+            text.set_zorder(3)
+
+
+def _abbreviations() -> str:
+    """The feature and class abbreviations of the ablation figure, with the greying rule, as a caption."""
+    stats = "; ".join(f"{k}: {v}" for k, v in STATISTIC_TEXT.items())
+    classes = ", ".join(f"{short} = {name}" for name, short in SHORT.items() if short != name)
+    return "\n".join(textwrap.wrap(f"rows: the statistic ablated ({stats}; d: the increments; kurtosis of each "
+                                   f"quarter of the window).", 125)
+                     + textwrap.wrap(f"cells: the class receiving most new errors ({classes}), its share of the new "
+                                     f"errors and their number; grey: fewer than {MIN_NEW_ERRORS} new errors.", 125))
 
 
 def plot_ablation_independence(independence: pd.DataFrame) -> plt.Figure:

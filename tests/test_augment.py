@@ -450,7 +450,8 @@ def test_augmentation_figures_draw_the_papers_points_and_say_what_the_band_is() 
         assert "step standard deviation" in ax.get_xlabel()
         assert "SE" in ax.get_legend().get_title().get_text() and "seeds" in ax.get_legend().get_title().get_text()
         for arm in aug.PAPER_ARMS:
-            drawn = next(c for c in ax.collections if c.get_label().startswith("paper") and arm_label(arm) in c.get_label())
+            drawn = next(c for c in ax.collections
+                         if c.get_label().startswith("paper") and arm_label(arm) in c.get_label())
             expect = [(s, PAPER[f"augment_{arm}_sigma{s:g}"].value) for s in (0.0, 0.5, 1.0)]
             np.testing.assert_allclose(drawn.get_offsets(), expect)
     assert "paired t CI" in plot_noise(summary).axes[0].child_axes[0].get_title()

@@ -51,7 +51,8 @@ def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str, arms: tuple[str
 def _paper_points(ax: plt.Axes, arms: tuple[str, ...] = PAPER_ARMS) -> None:
     """The paper's accuracy of each of its arms at its noise levels (METHODS §6), open diamonds."""
     for arm in arms:
-        points = [(sigma, PAPER[key].value) for sigma in AUGMENT_SIGMAS if (key := f"augment_{arm}_sigma{sigma:g}") in PAPER]
+        keys = {sigma: f"augment_{arm}_sigma{sigma:g}" for sigma in AUGMENT_SIGMAS}
+        points = [(sigma, PAPER[key].value) for sigma, key in keys.items() if key in PAPER]
         if points:
             sigma, value = zip(*points)
             ax.scatter(sigma, value, marker="D", s=22, facecolors="none", edgecolors=ARM_STYLE[arm]["color"],

@@ -443,3 +443,26 @@ def test_figures_have_their_panels() -> None:
     assert len(left.get_lines()) == 4  # baseline, targeted, random, least confident
     # targeted - random 15 points; least confident - random: -0.1, 0, -0.05 -> -5 points
     assert sorted(float(line.get_ydata()[0]) for line in right.get_lines()[1:]) == pytest.approx([-5.0, 15.0])
+
+
+def test_augmentation_figures_draw_the_papers_points_and_say_what_the_band_is() -> None:
+    from andicam.plots.augment import plot_arms, plot_noise
+    from andicam.paper import PAPER
+
+    summary = aug.aggregate(hand_results())
+    for fig in (plot_noise(summary), plot_arms(summary)):
+        ax = fig.axes[0]
+        assert "step standard deviation" in ax.get_xlabel()
+        assert "SE" in ax.get_legend().get_title().get_text() and "seeds" in ax.get_legend().get_title().get_text()
+        for arm in aug.PAPER_ARMS:
+            drawn = next(c for c in ax.collections
+                         if c.get_label().startswith("paper") and arm_label(arm) in c.get_label())
+            expect = [(s, PAPER[f"augment_{arm}_sigma{s:g}"].value) for s in (0.0, 0.5, 1.0)]
+            np.testing.assert_allclose(drawn.get_offsets(), expect)
+    assert "paired t CI" in plot_noise(summary).axes[0].child_axes[0].get_title()
+
+
+def arm_label(arm: str) -> str:
+    from andicam.plots.augment import ARM_STYLE
+
+    return ARM_STYLE[arm]["label"]

@@ -29,7 +29,7 @@ from andicam.erasing_tables import (
 )
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
-from andicam.paper import PAPER_DECILES
+from andicam.paper import PAPER_DECILES, PAPER_UNIFORM_MEAN
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
 
 
@@ -352,3 +352,37 @@ def test_command_stores_per_trajectory_correctness(tmp_path) -> None:
     titles = [ax.get_title() for ax in plot_erasing(table, boot).axes]
     assert "band: 95 % paired bootstrap over 12 trajectories" in titles
     assert "band: range over control seeds" in [ax.get_title() for ax in plot_erasing(table).axes]
+
+
+def _synthetic_erasing_table(positions: str, n_bins: int = 10, seeds: int = 2) -> pd.DataFrame:
+    """An erasing table as `andicam erasing` writes it, with made-up accuracies (for the figures only)."""
+    rows = []
+    for cls in ["all", *CLASS_NAMES]:
+        rows.append({"bin": -1, "method": "none", "seed": -1, "class": cls, "accuracy": 0.9, "n": 40})
+        for b in range(n_bins):
+            rows.append({"bin": b, "method": "gradcam", "seed": -1, "class": cls, "accuracy": 0.5 - 0.03 * b, "n": 40})
+            for control in ("uniform", "run_length"):
+                for seed in range(seeds):
+                    rows.append({"bin": b, "method": control, "seed": seed, "class": cls,
+                                 "accuracy": 0.3 + 0.01 * seed, "n": 40})
+    return pd.DataFrame(rows).assign(positions=positions, stage="layer4")
+
+
+def test_erasing_figure_names_the_run_length_control_the_papers_comparator() -> None:
+    fig = plot_erasing([_synthetic_erasing_table("all"), _synthetic_erasing_table("trajectory")])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    papers = [label for label in labels if "paper's" in label and "control" in label]
+    assert papers and all("run lengths kept" in label for label in papers)
+    assert not [label for label in labels if "uniform" in label and "paper's control" in label]
+    assert [label for label in labels if "uniform" in label and "not the paper's" in label]
+    # the paper's 27.2 % is drawn in the colour of the run-length control
+    top_right = fig.axes[1]
+    line = next(ln for ln in top_right.get_lines() if ln.get_label().startswith("paper's random control"))
+    control = next(ln for ln in top_right.get_lines() if ln.get_label().startswith("random segments, run lengths"))
+    assert list(line.get_ydata()) == [PAPER_UNIFORM_MEAN] * 2 and line.get_color() == control.get_color()
+
+
+@pytest.mark.parametrize("positions, words", [("trajectory", "trajectory segments"), ("all", "padding included")])
+def test_erasing_by_class_says_which_positions_it_shows(positions: str, words: str) -> None:
+    title = plot_erasing_by_class(_synthetic_erasing_table(positions))._suptitle.get_text()
+    assert words in title and repr(positions) in title

@@ -165,6 +165,18 @@ def test_accuracy_vs_depth_command(tmp_path: Path) -> None:
     assert len(accuracy_vs_depth(records).axes[0].containers) == 2  # one error-bar series per regime
 
 
+def test_accuracy_vs_depth_draws_the_papers_accuracy_for_one_depth() -> None:
+    from andicam.scaling import PAPER_ACCURACY
+
+    records = pd.DataFrame({"regime": "variable", "depth": 18, "seed": [0, 1, 2], "accuracy": [0.88, 0.89, 0.90],
+                            "macro_f1": 0.9})
+    ax = accuracy_vs_depth(records).axes[0]
+    lines = {float(y) for line in ax.lines for y in np.atleast_1d(line.get_ydata())}
+    assert PAPER_ACCURACY["variable"] in lines  # the paper's ResNet-18 line and star
+    assert any(t.get_text().startswith("89.0 +- 1.0 %") for t in ax.texts)  # mean +- SD written by the point
+    assert any("paper" in label for label in ax.get_legend_handles_labels()[1])
+
+
 def test_figure_commands_write_pdf_and_png(tmp_path: Path) -> None:
     frame = shares_frame()
     frame.to_csv(tmp_path / "p.csv", index=False)

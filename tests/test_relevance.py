@@ -204,3 +204,84 @@ def test_relevance_figure_has_a_within_trajectory_panel() -> None:
     assert "pooled Pearson r" in titles and "within-trajectory Pearson r (centred)" in titles
     only_pooled = table[table["method"] != "pearson_within"]
     assert "within-trajectory Pearson r (centred)" not in [ax.get_title() for ax in plot_relevance(only_pooled).axes]
+
+
+def _synthetic_relevance(stages: dict[str, int], r_max: float = 0.55) -> pd.DataFrame:
+    """A relevance table of every class and statistic with made-up r up to ``r_max`` (for the figures only)."""
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"stage": stage, "statistic": s, "class": c, "method": m, "r": rng.uniform(-0.3, r_max),
+                          "ci_low": -1.0, "ci_high": 1.0, "n_traj": 10, "window": window}
+                         for stage, window in stages.items() for s in STATISTICS for c in CLASS_NAMES
+                         for m in ("pearson", "pearson_within")]).assign(
+        r=lambda t: np.where((t["statistic"] == "AC") & (t["class"] == "BM"), r_max, t["r"]))
+
+
+def test_relevance_figure_outlines_the_papers_cells_and_extends_its_colour_bar() -> None:
+    from matplotlib.patches import Rectangle
+
+    from andicam.plots.relevance import plot_relevance
+    from andicam.paper import CORRELATION_CELLS, PAPER
+
+    fig = plot_relevance(_synthetic_relevance({"layer4": 225}))
+    pooled = next(ax for ax in fig.axes if ax.get_title() == "pooled Pearson r")
+    outlined = [p for p in pooled.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert len(outlined) == len(CORRELATION_CELLS)
+    texts = " ".join(t.get_text() for t in pooled.texts)
+    for cls, stat in CORRELATION_CELLS:
+        assert f"(paper {PAPER[f'corr_{cls}_{stat}'].value:+.2f})" in texts
+    bars = [im.colorbar for ax in fig.axes for im in ax.images if im.colorbar is not None]
+    assert [bar.extend for bar in bars] == ["max"]  # r = 0.55 passes the +0.4 limit, nothing passes -0.4
+    within = next(ax for ax in fig.axes if ax.get_title().startswith("within"))
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    assert pooled.get_tightbbox(renderer).y0 >= within.get_tightbbox(renderer).y1  # no labels into the panel below
+
+
+def test_block_relevance_orders_columns_by_merged_group() -> None:
+    from andicam.plots.relevance import block_groups, plot_relevance_stages
+
+    accuracy = pd.DataFrame({"cut": ["layer1"], "n_groups": [4], "eval_accuracy": [0.9],
+                             "groups": ["SubFBM; SupFBM+SupLW; SubATTM+SubCTRW; SubSBM+SupSBM+BM"]})
+    groups = block_groups(accuracy)
+    assert groups["layer1"][3] == ["SubSBM", "SupSBM", "BM"]
+    ax = plot_relevance_stages(_synthetic_relevance({"layer1": 13}), ["layer1"], groups=groups).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["SubFBM", "SupFBM", "SupLW", "SubATTM", "SubCTRW",
+                                                             "SubSBM", "SupSBM", "BM"]
+    assert len([line for line in ax.lines if line.get_color() == "white"]) == 3  # between the four groups
+    assert block_groups(accuracy.drop(columns="groups")) == {}
+
+
+def _synthetic_ablation() -> pd.DataFrame:
+    """An ablation results table with made-up numbers: new errors 3 (SubFBM) or 250 (every other class)."""
+    from andicam.ablation import MODES, RANDOM, RANDOM_STATISTIC
+
+    rows = [{"mode": mode, "statistic": stat, "class": cls, "n": 500, "acc_before": 0.9, "acc_after": 0.8, "drop": 0.1,
+             "n_new_errors": 3 if cls == "SubFBM" else 250, "top1_class": "SupSBM", "top1_share": 0.789}
+            for mode in (*MODES, RANDOM) for stat in (STATISTICS if mode != RANDOM else [RANDOM_STATISTIC])
+            for cls in CLASS_NAMES]
+    return pd.DataFrame(rows)
+
+
+def test_ablation_top1_greys_thin_cells_defines_abbreviations_and_keeps_text_in_cells() -> None:
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Rectangle
+
+    from andicam.plots.relevance import MIN_NEW_ERRORS, plot_ablation_top1
+
+    fig = plot_ablation_top1(_synthetic_ablation())
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    column = CLASS_NAMES.index("SubFBM")
+    for ax in fig.axes[:2]:
+        grey = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_fill()]
+        assert len(grey) == len(STATISTICS) + 1  # the whole SubFBM column rests on 3 < 10 new errors
+        assert all(p.get_x() == column - 0.5 and p.get_facecolor() == to_rgba("0.85") for p in grey)
+        for text in ax.texts:  # each cell's text stays inside its cell
+            j, i = text.get_position()
+            cell = ax.transData.transform([(j - 0.5, i - 0.5), (j + 0.5, i + 0.5)])
+            box = text.get_window_extent(renderer)
+            assert cell[:, 0].min() <= box.x0 and box.x1 <= cell[:, 0].max()
+            assert abs(box.y1 - box.y0) <= abs(cell[1, 1] - cell[0, 1])
+    caption = fig._supxlabel.get_text().replace("\n", " ")
+    assert all(f"{s}:" in caption for s in STATISTICS) and "SBM+ = SupSBM" in caption
+    assert f"fewer than {MIN_NEW_ERRORS} new errors" in caption

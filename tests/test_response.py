@@ -98,3 +98,10 @@ def test_round_trip_command_and_figure(tmp_path) -> None:
     assert cli_main(["plot", "layer_response", "--response", str(out), "--windows", str(csv), "--out", str(pdf)]) == 0
     assert pdf.with_suffix(".png").is_file()
     assert len(plot_layer_response(responses, table).axes) == 5  # four heatmaps and a colour bar
+
+
+def test_layer_response_figure_defines_its_window() -> None:
+    responses = {"layer1": np.eye(16), "layer2": np.eye(16)[:, ::2]}
+    table = window_table(responses, threshold=0.5)
+    notes = [t.get_text() for t in plot_layer_response(responses, table).texts]
+    assert any("exceeds 50 % of its largest value" in n and "half maximum" in n for n in notes)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -217,3 +218,20 @@ def test_noise_robustness_table_and_summary(tmp_path: Path) -> None:
     assert row["method"] == "t interval over training seeds"
     with pytest.raises(ValueError, match="kinds"):
         noise_robustness(paths, ["clean", "robust"], [0, 1], data, [0.0], seed=1)
+
+
+def test_noise_robustness_legends_cover_no_data() -> None:
+    from andicam.plots.robust import plot_noise_robustness
+
+    rows = [{"regime": regime, "kind": kind, "sigma": sigma, "length_bin": length_bin, "metric": metric,
+             "mean": 90 - 40 * sigma, "low": 88 - 40 * sigma, "high": 92 - 40 * sigma, "n_seeds": 3,
+             "n_trajectories": 100, "method": "t interval over training seeds"}
+            for regime in ("fixed", "variable") for kind in ("noiseless", "robust") for sigma in (0.0, 0.5, 1.0)
+            for length_bin in ("all", "10-499", "500-1000") for metric in ("accuracy", "macro_f1")]
+    fig = plot_noise_robustness(pd.DataFrame(rows))
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    assert len(fig.legends) == 2 and not any(ax.get_legend() for ax in fig.axes)
+    for legend in fig.legends:
+        box = legend.get_window_extent(renderer)
+        assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)

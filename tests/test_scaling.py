@@ -108,6 +108,16 @@ def test_figure_has_a_panel_per_regime_and_the_paper_lines() -> None:
     assert fixed.get_ylim()[0] == 60.0 and not [ln for ln in fixed.lines if list(ln.get_ydata()) == [12.5, 12.5]]
 
 
+def test_figure_shows_the_spread_over_seeds() -> None:
+    records = scaling_records([_metrics(1000, 8, 0, 0.80), _metrics(4000, 8, 0, 0.89), _metrics(4000, 8, 1, 0.91)])
+    ax = scaling_figure(records).axes[0]
+    (bars,) = ax.containers  # error bars only at the point with two seeds
+    (segments,) = bars.lines[2]
+    np.testing.assert_allclose(segments.get_segments()[0][:, 1], 90.0 + np.array([-1, 1]) * np.std([89, 91], ddof=1))
+    assert "SD over seeds" in ax.get_legend().get_title().get_text()
+    assert any(label.endswith("1-2 seeds)") for label in ax.get_legend_handles_labels()[1])
+
+
 def test_train_per_class_is_checked(tmp_path, capsys) -> None:
     rng = np.random.default_rng(0)
     n = 16

@@ -394,6 +394,7 @@ def test_training_curves_figure() -> None:
     ax_loss, ax_acc = fig.axes
     assert len(ax_loss.lines) == 4  # train and val per run
     np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), [20, 40, 70])
+    assert ax_loss.get_yscale() == "log" and ax_acc.get_yscale() == "linear"
     with pytest.raises(ValueError):
         training_curves([])
 

@@ -8,6 +8,11 @@ import pandas as pd
 
 from andicam.augment import ARMS, BASELINE, DIFFERENCE, PAPER_ARMS
 from andicam.dataio import CLASS_NAMES
+from andicam.paper import AUGMENT_SIGMAS, PAPER
+
+# Noise is added to trajectories normalised to unit-variance steps (METHODS §1), so sigma is in step SDs.
+SIGMA_LABEL = r"localisation noise $\sigma$ (in units of the step standard deviation)"
+BAND = r"line: mean over training seeds; band: $\pm$1 SE"
 
 ARM_STYLE: dict[str, dict[str, str]] = {
     "targeted": {"color": "#d62728", "linestyle": "-", "label": "Grad-CAM targeted"},
@@ -43,14 +48,27 @@ def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str, arms: tuple[str
             ax.fill_between(rows["sigma"], mean - se, mean + se, color=style["color"], alpha=0.2, linewidth=0)
 
 
+def _paper_points(ax: plt.Axes, arms: tuple[str, ...] = PAPER_ARMS) -> None:
+    """The paper's accuracy of each of its arms at its noise levels (METHODS §6), open diamonds."""
+    for arm in arms:
+        keys = {sigma: f"augment_{arm}_sigma{sigma:g}" for sigma in AUGMENT_SIGMAS}
+        points = [(sigma, PAPER[key].value) for sigma, key in keys.items() if key in PAPER]
+        if points:
+            sigma, value = zip(*points)
+            ax.scatter(sigma, value, marker="D", s=22, facecolors="none", edgecolors=ARM_STYLE[arm]["color"],
+                       linewidths=1.0, zorder=3, label=f"paper, {ARM_STYLE[arm]['label']} (20 models)")
+
+
 def plot_noise(summary: pd.DataFrame) -> plt.Figure:
     """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % paired t CI."""
     _check(summary)
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     _arm_lines(ax, summary, "accuracy")
-    ax.set_xlabel(r"localisation noise $\sigma$")
+    _paper_points(ax)
+    ax.set_xlabel(SIGMA_LABEL)
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=7)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7, title=BAND,
+              title_fontsize=7)
     diff = summary[(summary["arm"] == DIFFERENCE) & (summary["metric"] == "accuracy")].sort_values("sigma")
     if not diff.empty:
         # accuracy is high at small sigma, so the bottom left of the axes is free for the inset
@@ -59,7 +77,7 @@ def plot_noise(summary: pd.DataFrame) -> plt.Figure:
         inset.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color="#555555", alpha=0.25,
                            linewidth=0)
         inset.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2, color="black")
-        inset.set_title("targeted $-$ random (pp, 95 % CI)", fontsize=6, pad=2)
+        inset.set_title("targeted $-$ random (pp; 95 % paired t CI)", fontsize=6, pad=2)
         inset.tick_params(labelsize=6)
     return fig
 
@@ -73,11 +91,12 @@ def plot_by_class(summary: pd.DataFrame) -> plt.Figure:
         ax.set_title(name)
         ax.set_ylim(0, 101)
     for ax in axes[1]:
-        ax.set_xlabel(r"noise $\sigma$")
+        ax.set_xlabel(r"noise $\sigma$ (step SDs)")
     for ax in axes[:, 0]:
         ax.set_ylabel("recall (%)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.04),
+               title=BAND, title_fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -87,9 +106,10 @@ def plot_arms(summary: pd.DataFrame) -> plt.Figure:
     _check(summary)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
     _arm_lines(left, summary, "accuracy", ARMS)
-    left.set_xlabel(r"localisation noise $\sigma$")
+    _paper_points(left)
+    left.set_xlabel(SIGMA_LABEL)
     left.set_ylabel("test accuracy (%)")
-    left.legend(frameon=False, fontsize=6)
+    left.legend(frameon=False, fontsize=6, title=BAND, title_fontsize=6)
     right.axhline(0, color="black", linewidth=0.6)
     acc = summary[summary["metric"] == "accuracy"]
     for arm in (a for a in ARMS if a != "random"):
@@ -101,8 +121,9 @@ def plot_arms(summary: pd.DataFrame) -> plt.Figure:
                            alpha=0.15, linewidth=0)
         right.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2.5, color=style["color"],
                    label=f"{style['label']} (n={int(diff['n'].max())} pairs)")
-    right.set_xlabel(r"localisation noise $\sigma$")
-    right.set_ylabel("arm $-$ random (points, 95 % paired t CI)")
+    right.set_xlabel(SIGMA_LABEL)
+    right.set_ylabel("arm $-$ random (points)")
+    right.set_title("mean paired difference over seeds; band: 95 % paired t CI", fontsize=7)
     if right.get_legend_handles_labels()[0]:
         right.legend(frameon=False, fontsize=6)
     fig.tight_layout()

@@ -12,6 +12,9 @@ from matplotlib.ticker import MaxNLocator
 from andicam.dataio import CLASS_NAMES
 from andicam.evaluate import confusion_matrix, row_normalise
 from andicam.plots.common import CLASS_COLORS
+from andicam.paper import PAPER_ACCURACY
+
+PAPER_DEPTH = 18  # the paper trained ResNet-18 only (METHODS §2)
 
 ALPHA_BIN = 0.05  # METHODS §4: alpha binned in 0.05-wide bins
 
@@ -106,7 +109,9 @@ def depth_summary(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_vs_depth(records: pd.DataFrame) -> plt.Figure:
-    """Test accuracy against depth per regime: every seed a small point, the mean with +-1 SD over seeds."""
+    """Test accuracy against depth per regime: every seed a small point, the mean with +-1 SD over seeds
+    (written beside it, so that a run of one depth still reads), and the paper's ResNet-18 accuracy of the
+    regime a dashed line with a star at depth 18."""
     if records.empty:
         raise ValueError("accuracy_vs_depth needs at least one model")
     depths = sorted(records["depth"].unique())
@@ -123,12 +128,27 @@ def accuracy_vs_depth(records: pd.DataFrame) -> plt.Figure:
         pos = np.array([depths.index(d) for d in s["depth"]]) + offset
         ax.errorbar(pos, 100 * s["mean"], yerr=100 * s["std"].fillna(0), fmt="s-", ms=6, capsize=3, color=color,
                     label=f"{regime} (mean +- SD over seeds)")
+        for x, row in zip(pos, s.itertuples()):
+            spread = f" +- {100 * row.std:.1f}" if row.n_seeds > 1 else ""
+            ax.annotate(f"{100 * row.mean:.1f}{spread} %\n(n = {row.n_seeds})", (x, 100 * row.mean),
+                        xytext=(8, 0), textcoords="offset points", va="center", fontsize=6.5, color=color)
+        _paper_reference(ax, regime, depths, offset, color)
     ax.set_xticks(range(len(depths)), [str(d) for d in depths])
     ax.set_xlim(-0.5, len(depths) - 0.5)
     ax.set_xlabel("ResNet depth")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize=7)
     return fig
+
+
+def _paper_reference(ax: plt.Axes, regime: str, depths: list[int], offset: float, color: str) -> None:
+    """The paper's accuracy of ``regime`` (it trained depth 18 only): a dashed line, a star where depth 18 is."""
+    paper = PAPER_ACCURACY.get(regime)
+    if paper is None:
+        return
+    ax.axhline(paper, color=color, ls="--", lw=0.8, label=f"paper, {regime}, ResNet-{PAPER_DEPTH}: {paper:.2f} %")
+    if PAPER_DEPTH in depths:
+        ax.plot([depths.index(PAPER_DEPTH) + offset], [paper], "*", ms=9, color=color, mec="k", mew=0.5)
 
 
 def training_curves(histories: Sequence[tuple[str, pd.DataFrame]]) -> plt.Figure:
@@ -142,7 +162,8 @@ def training_curves(histories: Sequence[tuple[str, pd.DataFrame]]) -> plt.Figure
         ax_loss.plot(h["epoch"], h["val_loss"], "--", color=color)
         ax_acc.plot(h["epoch"], 100 * h["train_acc"], "-", color=color)
         ax_acc.plot(h["epoch"], 100 * h["val_acc"], "--", color=color)
-    ax_loss.set_ylabel("cross-entropy loss")
+    ax_loss.set_yscale("log")  # the loss falls over decades; a linear axis flattens all but the first epochs
+    ax_loss.set_ylabel("cross-entropy loss (log scale)")
     ax_acc.set_ylabel("accuracy (%)")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")

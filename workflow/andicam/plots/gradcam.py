@@ -21,8 +21,11 @@ from andicam.model import STAGES
 from andicam.paper import PAPER_DECILES, PAPER_UNIFORM_MEAN
 from andicam.plots.common import CLASS_COLORS
 
-CONTROL_STYLE = {"uniform": ("#555555", "random segments (uniform)"),
-                 "run_length": ("#e08214", "random segments (run lengths kept)")}
+# The authors' code ran only the run-length-preserving random control: it is the paper's comparator (its
+# 27.2 %); the uniform control is this workflow's addition.
+PAPERS_CONTROL = "run_length"
+CONTROL_STYLE = {"uniform": ("#555555", "random segments, uniform (added here, not the paper's)"),
+                 "run_length": ("#e08214", "random segments, run lengths kept (the paper's control)")}
 
 
 def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -106,7 +109,8 @@ def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, difference
     bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
     if mode == "all" and len(bins) == len(PAPER_DECILES):
         ax.plot(bins, PAPER_DECILES, color="#2166ac", marker="s", ms=3, lw=0, label="paper's deciles (padding included)")
-        ax.axhline(PAPER_UNIFORM_MEAN, color="#2166ac", lw=0.8, ls="-.", label="paper's uniform control, mean")
+        ax.axhline(PAPER_UNIFORM_MEAN, color=CONTROL_STYLE[PAPERS_CONTROL][0], lw=1.0, ls="-.",
+                   label=f"paper's random control (run lengths kept), mean {PAPER_UNIFORM_MEAN:g} %")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]})", fontsize=9)
     if differences is None:
@@ -129,9 +133,11 @@ def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, difference
 
 
 def plot_erasing_by_class(table: pd.DataFrame) -> plt.Figure:
-    """The erasing curves per true class, 2 x 4 panels."""
+    """The erasing curves per true class, 2 x 4 panels, titled with the positions mode of the table's run."""
     _require(table, ["bin", "method", "seed", "class", "accuracy", "n"], "erasing")
     fig, axes = plt.subplots(2, 4, figsize=(10, 5), sharex=True, sharey=True)
+    mode = positions_of(table)
+    fig.suptitle(f"Erasing per true class: {POSITIONS_TEXT[mode]} ranked and erased (the {mode!r} positions run)")
     for ax, cls in zip(axes.flat, CLASS_NAMES):
         if (table["class"] == cls).any():
             _erasing_panel(ax, table, cls)
@@ -144,7 +150,7 @@ def plot_erasing_by_class(table: pd.DataFrame) -> plt.Figure:
     for ax in axes[1]:
         ax.set_xlabel("Grad-CAM percentile bin (%)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.04))
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.06))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -168,7 +174,16 @@ def plot_layer_response(responses: dict[str, np.ndarray], windows: pd.DataFrame)
         ax.set_xlabel("impulse at input step")
     axes[0, 0].set_ylabel("output position")
     fig.colorbar(im, ax=axes[0].tolist(), label="response / max (square-root scale)", fraction=0.02, pad=0.01)
+    fig.text(0.45, -0.1, _window_note(windows), ha="center", va="top", fontsize=7, wrap=True)
     return fig
+
+
+def _window_note(windows: pd.DataFrame) -> str:
+    """What the titles' window is, in words (the threshold as the table records it)."""
+    threshold = float(windows["threshold"].iloc[0]) if "threshold" in windows and len(windows) else 0.5
+    half = " (the full width at half maximum)" if threshold == 0.5 else ""
+    return (f"window: the span of input steps, first to last, at which the response of the stage's central output "
+            f"position (white line) exceeds {100 * threshold:g} % of its largest value{half}")
 
 
 def plot_gradcam_scale(table: pd.DataFrame) -> plt.Figure:

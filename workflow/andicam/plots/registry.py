@@ -356,14 +356,14 @@ def _draw_relevance_blocks(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from andicam.plots.common import figure_from_csvs
-    from andicam.plots.relevance import block_titles, plot_relevance_stages
+    from andicam.plots.relevance import block_groups, block_titles, plot_relevance_stages
 
     def draw(tables: list[pd.DataFrame]) -> MplFigure:
         table, accuracy = pd.concat(tables[:-1], ignore_index=True), tables[-1]
         cuts = [c for c in accuracy["cut"] if c in set(table["stage"])] if "cut" in accuracy else []
         if not cuts:
             raise ValueError("no head of the accuracy table has correlations in the relevance table(s)")
-        return plot_relevance_stages(table, cuts, args.method, block_titles(accuracy, table))
+        return plot_relevance_stages(table, cuts, args.method, block_titles(accuracy, table), block_groups(accuracy))
 
     return figure_from_csvs([*args.relevance, args.accuracy], args.out, draw)
 

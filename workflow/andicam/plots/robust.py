@@ -46,7 +46,6 @@ def plot_noise_robustness(summary: pd.DataFrame) -> plt.Figure:
     _versus_sigma(ax_f1, summary, "macro_f1")
     ax_f1.set_ylabel("macro-F1 (%)")
     ax_f1.set_title("(b) macro-F1")
-    ax_acc.legend(loc="lower left", frameon=False, fontsize=6)
 
     rows = summary[(summary["regime"] == "variable") & (summary["metric"] == "accuracy")
                    & (summary["length_bin"] != "all")]
@@ -65,7 +64,11 @@ def plot_noise_robustness(summary: pd.DataFrame) -> plt.Figure:
     ax_len.set_ylabel("test accuracy (%)")
     ax_len.set_ylim(0, 100)
     ax_len.set_title("(c) by length, variable regime")
-    ax_len.legend(loc="lower right", frameon=False, fontsize=6)
+    # the legends go under the panels, where they cover no data: (a)/(b)'s on the left, (c)'s on the right
+    fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside lower left", ncol=2, frameon=False, fontsize=6.5,
+               title="(a), (b): kind, regime (n: training seeds)", title_fontsize=6.5)
+    fig.legend(*ax_len.get_legend_handles_labels(), loc="outside lower right", ncol=3, frameon=False, fontsize=6.5,
+               title="(c): kind, noise level", title_fontsize=6.5)
     method = summary["method"].iloc[0] if len(summary) else ""
     fig.suptitle(f"Noise-robust vs noiseless classifier; bands and bars: 95 % {method}", fontsize=8)
     return fig

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from andicam.paper import PAPER_ACCURACY
 from andicam.scaling import scaling_summary
 
+SPREAD = "small points: single models; line: mean over seeds;\nerror bars: $\\pm$1 SD over seeds (where > 1 seed)"
+
 
 def scaling_figure(records: pd.DataFrame) -> plt.Figure:
     """One panel per regime. Every model a small point; per width (colour) and epoch count (line style) the
-    mean over seeds, joined across training sizes; the paper's accuracy of the regime a dashed line."""
+    mean over seeds, joined across training sizes, with +-1 SD over seeds as error bars where several seeds
+    ran; the paper's accuracy of the regime a dashed line."""
     summary = scaling_summary(records)
     regimes = sorted(records["regime"].unique())
     widths = sorted(records["width"].unique())
@@ -33,8 +37,10 @@ def scaling_figure(records: pd.DataFrame) -> plt.Figure:
                 s = summary[(summary["regime"] == regime) & (summary["width"] == width)
                             & (summary["epochs"] == n_epochs)]
                 depth = ", ".join(f"depth {d}" for d in sorted(s["depth"].unique()))
+                seeds = "-".join(str(n) for n in sorted({int(s["n_seeds"].min()), int(s["n_seeds"].max())}))
                 ax.plot(s["samples_x_epochs"], s["accuracy"], styles[j % len(styles)], marker="o", ms=4,
-                        color=color, label=f"width {width}, {n_epochs} epochs ({depth})")
+                        color=color, label=f"width {width}, {n_epochs} epochs ({depth}; {seeds} seeds)")
+                _seed_spread(ax, s, color)
         # the training size once per position on the x axis (every width shares them), along the bottom
         sizes = summary[summary["regime"] == regime].groupby("samples_x_epochs")["per_class"].unique()
         for x, per_class in sizes.items():
@@ -45,6 +51,7 @@ def scaling_figure(records: pd.DataFrame) -> plt.Figure:
         ax.text(0.02, paper, f" paper {paper:.1f} % (400,000 trajectories)", transform=ax.get_yaxis_transform(),
                 va="bottom", fontsize=7)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a short log range run into each other
         ax.margins(x=0.08)
         ax.set_ylim(y_low, 100)
         if y_low < 12.5:
@@ -54,5 +61,14 @@ def scaling_figure(records: pd.DataFrame) -> plt.Figure:
         ax.set_title(f"{regime} length (at the bottom: training trajectories per class)")
         ax.grid(alpha=0.3, which="both", lw=0.4)
     axes[0][0].set_ylabel("test accuracy (%)")
-    axes[0][-1].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 0.07))  # above the size labels
+    axes[0][-1].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 0.07),  # above the size labels
+                       title=SPREAD, title_fontsize=7)
     return fig
+
+
+def _seed_spread(ax: plt.Axes, summary: pd.DataFrame, color: str) -> None:
+    """+-1 SD over seeds as error bars, at the grid points trained with more than one seed."""
+    several = summary[summary["n_seeds"] > 1]
+    if not several.empty:
+        ax.errorbar(several["samples_x_epochs"], several["accuracy"], yerr=several["accuracy_sd"], fmt="none",
+                    ecolor=color, elinewidth=1.0, capsize=3)

@@ -29,7 +29,7 @@ from andicam.erasing_tables import (
 )
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
-from andicam.paper import PAPER_DECILES, PAPER_UNIFORM_MEAN
+from andicam.paper import PAPER_DECILES, PAPER_RANDOM_CONTROL_MEAN
 from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
 
 
@@ -379,7 +379,7 @@ def test_erasing_figure_names_the_run_length_control_the_papers_comparator() -> 
     top_right = fig.axes[1]
     line = next(ln for ln in top_right.get_lines() if ln.get_label().startswith("paper's random control"))
     control = next(ln for ln in top_right.get_lines() if ln.get_label().startswith("random segments, run lengths"))
-    assert list(line.get_ydata()) == [PAPER_UNIFORM_MEAN] * 2 and line.get_color() == control.get_color()
+    assert list(line.get_ydata()) == [PAPER_RANDOM_CONTROL_MEAN] * 2 and line.get_color() == control.get_color()
 
 
 @pytest.mark.parametrize("positions, words", [("trajectory", "trajectory segments"), ("all", "padding included")])

@@ -193,20 +193,20 @@ def test_erasing_rows(inputs: dict, tmp_path: Path) -> None:
     # the paper's deciles only beside a run that erased padding as its code did
     assert segments["erasing_gradcam_bin9_trajectory"]["paper"] == sm.ERASING_NOT_COMPARABLE
     assert math.isnan(segments["erasing_gradcam_bin9_trajectory"]["paper_value"])
-    assert math.isnan(segments["erasing_uniform_mean_trajectory"]["paper_value"])
+    assert math.isnan(segments["erasing_run_length_mean_trajectory"]["paper_value"])
     assert set(segments) == {f"{r}_trajectory" for r in rows}  # the same rows, named apart
     uni = rows["erasing_uniform_mean"]
     ci = t_interval([30.0, 34.0, 32.0])
     mean, lo, hi = ci.mean, ci.low, ci.high
     assert (uni["value"], uni["ci_low"], uni["ci_high"]) == pytest.approx((mean, lo, hi))
-    assert uni["n"] == 3 and uni["paper_value"] == 27.2
+    # The paper's 27.2 % stands beside the run-length control, the only one the authors' code ran.
+    assert uni["n"] == 3 and uni["paper"] == "" and rows["erasing_run_length_mean"]["paper_value"] == 27.2
     assert rows["erasing_run_length_mean"]["value"] == pytest.approx(42.0)
     # Grad-CAM 80 % (bin 0) and 44 % (bin 9) against the uniform control's 30/34/32 % per seed
     first, last = rows["erasing_minus_uniform_bin0"], rows["erasing_minus_uniform_bin9"]
     assert first["value"] == pytest.approx(48.0) and last["value"] == pytest.approx(12.0)
     assert first["unit"] == "points" and first["n"] == 3
     assert rows["erasing_minus_run_length_bin9"]["value"] == pytest.approx(2.0)
-    assert rows["erasing_run_length_mean"]["paper"] == ""
     assert rows["erasing_none"]["value"] == pytest.approx(90.0)
 
 

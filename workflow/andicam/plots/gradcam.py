@@ -18,7 +18,7 @@ from andicam.erasing_tables import (
     positions_of,
 )
 from andicam.model import STAGES
-from andicam.paper import PAPER_DECILES, PAPER_UNIFORM_MEAN
+from andicam.paper import PAPER_DECILES, PAPER_RANDOM_CONTROL_MEAN
 from andicam.plots.common import CLASS_COLORS
 
 # The authors' code ran only the run-length-preserving random control: it is the paper's comparator (its
@@ -109,8 +109,8 @@ def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, difference
     bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
     if mode == "all" and len(bins) == len(PAPER_DECILES):
         ax.plot(bins, PAPER_DECILES, color="#2166ac", marker="s", ms=3, lw=0, label="paper's deciles (padding included)")
-        ax.axhline(PAPER_UNIFORM_MEAN, color=CONTROL_STYLE[PAPERS_CONTROL][0], lw=1.0, ls="-.",
-                   label=f"paper's random control (run lengths kept), mean {PAPER_UNIFORM_MEAN:g} %")
+        ax.axhline(PAPER_RANDOM_CONTROL_MEAN, color=CONTROL_STYLE[PAPERS_CONTROL][0], lw=1.0, ls="-.",
+                   label=f"paper's random control (run lengths kept), mean {PAPER_RANDOM_CONTROL_MEAN:g} %")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]})", fontsize=9)
     if differences is None:

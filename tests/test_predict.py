@@ -375,7 +375,7 @@ def test_confidence_runner_up_and_noise_estimate(tmp_path: Path, model_file: Pat
     np.testing.assert_allclose(t.loc[["clean", "noisy"], "confidence"], probs.max(axis=1))
     assert t.loc[["clean", "noisy"], "second"].tolist() == [CLASS_NAMES[k] for k in ranked[:, 1]]
     np.testing.assert_allclose(t.loc[["clean", "noisy"], "p_second"], np.take_along_axis(probs, ranked[:, 1:2], 1)[:, 0])
-    # a single 1000-point Brownian track: the estimate scatters by ~0.2 (README)
+    # a single 1000-point Brownian track: the estimate scatters by ~0.2 (docs/predict.md)
     assert t.loc["clean", "noise_est"] < 0.3 and 0.7 < t.loc["noisy", "noise_est"] < 1.4
     assert np.isnan(t.loc["short", "noise_est"]) and np.isnan(t.loc["short", "confidence"])
 

@@ -55,9 +55,8 @@ def test_slurm_runs_leave_out_the_workstation_profile():
     assert "--workflow-profile none" in (REPO / "tests" / "slurm" / "run_slurm_test.sh").read_text()
 
 
-def test_readme_has_no_rule_list_of_its_own():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### On SLURM", 1)[1].split("\n## ", 1)[0]
+def test_slurm_docs_have_no_rule_list_of_their_own():
+    section = (REPO / "docs" / "slurm.md").read_text()
     assert "profiles/slurm/config.yaml" in section
     assert not re.search(r"^\s*(set-resources|slurm_partition|\w+:\s+\{slurm_partition)", section, re.MULTILINE)
     assert not re.search(r"augment_noise_eval|block_heads", section)

@@ -22,7 +22,7 @@ the same draws:
   persistent motion (super-diffusive FBM, Levy walks) from hiding the noise, which the plain -cov1
   does (median estimate 0 at sigma 0.5 for both); strongly anti-correlated motion (sub-diffusive FBM)
   still reads partly as noise. The bias per class is measured on simulated tracks by
-  ``estimator_bias`` (a workflow table) and stated in the README.
+  ``estimator_bias`` (a workflow table) and stated in docs/predict.md.
 """
 
 from __future__ import annotations

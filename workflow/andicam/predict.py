@@ -319,7 +319,7 @@ def noise_warning(table: pd.DataFrame, noise: NoiseRange) -> str | None:
             f"of {len(est)} tracks above {limit:g}) exceeds the {model_kind(noise)} model's training noise (sigma up "
             f"to {noise.high:g}): predictions are less reliable"
             + ("; the noise-robust model suits these tracks better" if noise.high == 0 else "")
-            + " (strongly sub-diffusive motion also reads partly as noise: see the README)")
+            + " (strongly sub-diffusive motion also reads partly as noise: see docs/predict.md)")
 
 
 @dataclass

@@ -150,8 +150,11 @@ def timings(benchmark_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def _records(frame: pd.DataFrame) -> dict[str, Any]:
-    """JSON-safe columns and rows (NaN becomes None), in the CSV's column order whatever sorts the keys."""
-    return json.loads(frame.to_json(orient="split", index=False, double_precision=15))
+    """JSON-safe columns and rows, in the CSV's column order whatever sorts the keys; NaN becomes None and
+    every float keeps all its digits (Python's JSON writes the shortest repr that reads back exactly)."""
+    cells = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    rows = [[v.item() if hasattr(v, "item") else v for v in row] for row in cells]
+    return {"columns": [str(c) for c in frame.columns], "data": rows}
 
 
 def build_record(run_name: str, config: Mapping[str, Any], tables: Mapping[str, str | Path],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -88,3 +89,16 @@ def kill_at(prefix: str) -> Callable[[str], None]:
         if line.startswith(prefix):
             raise Killed
     return log
+
+
+def modules_loaded_by(argv: list[str], prefixes: tuple[str, ...]) -> tuple[list[str], bool, bool]:
+    """Run ``andicam ARGV`` (``--help`` exits) in a fresh interpreter: the andicam modules under ``prefixes``
+    it imported, and whether it imported torch and matplotlib."""
+    code = ("import sys; from andicam.cli import main\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            f"loaded = sorted(m for m in sys.modules if m.startswith({prefixes!r}))\n"
+            "print(repr((loaded, 'torch' in sys.modules, 'matplotlib' in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(REPO / "workflow")}).stdout.strip().splitlines()[-1]
+    loaded, torch_loaded, mpl_loaded = ast.literal_eval(out)  # a tuple of a list and two bools
+    return loaded, torch_loaded, mpl_loaded

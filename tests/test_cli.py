@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 
 from andicam.cli import command_names, main
-from helpers import REPO
+from helpers import REPO, modules_loaded_by
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,10 +41,5 @@ def test_unknown_command_is_refused_with_the_list(capsys: pytest.CaptureFixture[
 
 def test_one_command_imports_no_other() -> None:
     # A workflow job runs one command; importing all of them cost about 3.5 s per job.
-    code = ("import sys; from andicam.cli import main\n"
-            "try:\n    main(['summarize', '--help'])\nexcept SystemExit:\n    pass\n"
-            "loaded = sorted(m for m in sys.modules if m.startswith('andicam.commands.'))\n"
-            "print(loaded, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO / "workflow")}).stdout.strip().splitlines()[-1]
-    assert out == "['andicam.commands.summarize'] False"
+    loaded, torch_loaded, _ = modules_loaded_by(["summarize", "--help"], ("andicam.commands.",))
+    assert loaded == ["andicam.commands.summarize"] and not torch_loaded

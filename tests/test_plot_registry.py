@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from andicam.dataio import write_trajectories
 from andicam.files import write_json
 from andicam.plots.registry import FIGURES
 from andicam.scaling import scaling_records
-from helpers import REPO, random_walks
+from helpers import REPO, modules_loaded_by, random_walks
 
 
 def rule_commands() -> dict[str, str]:
@@ -68,13 +67,10 @@ def test_unknown_figure_is_one_line_error(capsys: pytest.CaptureFixture[str]) ->
 
 def test_one_figure_imports_no_other() -> None:
     # A workflow job draws one figure: its options are added, and no other figure's code is imported.
-    code = ("import sys; from andicam.cli import main\n"
-            "try:\n    main(['plot', 'scaling', '--help'])\nexcept SystemExit:\n    pass\n"
-            "loaded = sorted(m for m in sys.modules if m.startswith(('andicam.commands.', 'andicam.plots')))\n"
-            "print(loaded, 'torch' in sys.modules, 'matplotlib' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(REPO / "workflow")}).stdout.strip().splitlines()[-1]
-    assert out == "['andicam.commands.plot', 'andicam.plots', 'andicam.plots.registry'] False False"
+    loaded, torch_loaded, mpl_loaded = modules_loaded_by(["plot", "scaling", "--help"],
+                                                         ("andicam.commands.", "andicam.plots"))
+    assert loaded == ["andicam.commands.plot", "andicam.plots", "andicam.plots.registry"]
+    assert not torch_loaded and not mpl_loaded
 
 
 def test_figures_no_other_test_draws(tmp_path: Path) -> None:

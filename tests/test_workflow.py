@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from andicam.pages import SECTIONS, read_record, render_page
+from andicam.plots.registry import FIGURES
 from helpers import copy_workflow, snakemake
+from summary_sources import check_summary
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +75,8 @@ def test_data_do_not_depend_on_cores(tmp_path):
     assert not mismatch and not errors
 
 
-FIGURE_NAMES = (
-    "dataset_overview", "confusion_variable", "confusion_fixed", "class_share_vs_alpha", "accuracy_vs_depth",
-    "training_curves", "erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne",
-    "gradcam_examples", "augmentation_noise", "augmentation_by_class", "augmentation_arms", "relevance_train",
-    "relevance_test", "relevance_layers", "relevance_blocks", "ablation_heatmap", "ablation_top1",
-    "ablation_independence",
-    "noise_robustness",
-)
+# Every figure of `all`: the registry of `andicam plot` less the scaling study's own target.
+FIGURE_NAMES = tuple(name for name in FIGURES if name != "scaling")
 
 
 def test_every_figure_is_a_named_target(workdir):
@@ -81,13 +85,90 @@ def test_every_figure_is_a_named_target(workdir):
     assert {f"fig_{name}" for name in FIGURE_NAMES} <= rules
 
 
-@pytest.mark.slow
-def test_tiny_preset_end_to_end(tmp_path):
-    work = copy_workflow(tmp_path / "wf")
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The tiny preset's whole DAG, run once, uninterrupted; the folder it ran in."""
+    work = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
     # Run as `.venv/bin/snakemake` from a shell without the venv on PATH: every job must still find the
     # interpreter (and its packages) that runs Snakemake.
     run = snakemake(work, "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
     assert run.returncode == 0, run.stderr[-5000:]
+    return work
+
+
+@pytest.mark.slow
+def test_summary_and_docs_page_equal_their_sources(tiny_run):
+    """Every number of the summary equals the file its row names; the docs page is its record rendered."""
+    work = tiny_run
+    summary = pd.read_csv(work / "results" / "tables" / "summary.csv")
+    assert check_summary(work, summary) == summary["value"].notna().sum() > 60
+    record = read_record(work / "docs" / "runs" / "tiny.json")
+    assert (work / "docs" / "runs" / "tiny.md").read_text() == render_page(record)
+    assert record["run"]["presets"] == ["presets/tiny.yaml"] and record["run"]["master_seed"] == 2024
+    for section in SECTIONS:  # the record holds each table exactly as the run wrote it
+        table = pd.DataFrame(record["tables"][section.key]["data"], columns=record["tables"][section.key]["columns"])
+        source = pd.read_csv(work / section.source.split()[0])
+        assert list(table.columns) == list(source.columns), section.key
+        for column in source.columns:  # equal values; a missing value is None in JSON and NaN in the CSV
+            mine, theirs = table[column].tolist(), source[column].tolist()
+            assert [None if pd.isna(v) else v for v in mine] == [None if pd.isna(v) else v for v in theirs], column
+    assert {t["jobs"] for t in record["timings"]} >= {"models/fixed/depth10/seed*", "data/fixed/train/shard*"}
+
+
+def _tensors(obj: object, prefix: str = "") -> list[tuple[str, bytes]]:
+    """Every tensor of a saved object (nested dicts and lists), by its path, as bytes."""
+    if isinstance(obj, torch.Tensor):
+        return [(prefix, obj.numpy().tobytes())]
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else []
+    return [pair for key, value in items for pair in _tensors(value, f"{prefix}/{key}")]
+
+
+def _outputs(work: Path) -> dict[str, object]:
+    """What a run produced, comparable between runs: tables, data and maps byte for byte, models by weights.
+
+    Left out: benchmarks, logs and training histories and metrics, which hold wall times."""
+    out: dict[str, object] = {}
+    for path in sorted((work / "results").rglob("*")):
+        rel = path.relative_to(work).as_posix()
+        if not path.is_file() or "/benchmarks/" in rel or "/predict/" in rel or path.name in {"history.csv", "metrics.json"} and (
+                "/models/" in rel):
+            continue
+        if path.suffix == ".pt":  # weights and buffers; the metadata beside them holds wall times
+            out[rel] = dict(_tensors(torch.load(path, map_location="cpu", weights_only=False)))
+        elif path.suffix in {".csv", ".h5", ".npz", ".json", ".md"}:
+            out[rel] = path.read_bytes()
+    return out
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
+    """SIGKILL the whole Snakemake run (jobs included) mid-way, rerun it: the outputs equal an uninterrupted run's."""
+    work = copy_workflow(tmp_path / "wf")
+    args = ["--cores", "2", "--configfile", "presets/tiny.yaml"]
+    with subprocess.Popen([str(Path(sys.executable).parent / "snakemake"), *args], cwd=work,
+                          env={**os.environ, "PYTHONHASHSEED": "0"}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True) as proc:
+        # Mid-way: once the main models exist, while Grad-CAM, augmentation and robust training run.
+        marker = work / "results" / "models" / "variable" / "depth10" / "seed0" / "model.pt"
+        deadline = time.monotonic() + 900
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(3)
+        os.killpg(proc.pid, signal.SIGKILL)
+    unlock = snakemake(work, "--unlock", *args[2:])
+    assert unlock.returncode == 0, unlock.stderr[-3000:]
+    again = snakemake(work, *args)
+    assert again.returncode == 0, again.stderr[-5000:]
+    mine, reference = _outputs(work), _outputs(tiny_run)
+    assert sorted(mine) == sorted(reference)
+    differ = [k for k in mine if mine[k] != reference[k]]
+    assert not differ, differ
+
+
+@pytest.mark.slow
+def test_tiny_preset_end_to_end(tiny_run):
+    work = tiny_run
     figures = work / "results" / "figures"
     for name in FIGURE_NAMES:
         for suffix in (".pdf", ".png"):

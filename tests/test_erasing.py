@@ -11,12 +11,15 @@ from torch import nn
 from andicam.cli import main as cli_main
 from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
 from andicam.erasing import (
+    bridge_noise,
     control_masks,
     erased_correct,
     erasing_table,
+    fill_erased,
     gradcam_masks,
     percentile_bins,
     run_length_masks,
+    step_std,
     uniform_masks,
     valid_positions,
 )
@@ -386,3 +389,126 @@ def test_erasing_figure_names_the_run_length_control_the_papers_comparator() -> 
 def test_erasing_by_class_says_which_positions_it_shows(positions: str, words: str) -> None:
     title = plot_erasing_by_class(_synthetic_erasing_table(positions))._suptitle.get_text()
     assert words in title and repr(positions) in title
+
+
+# --- fills ------------------------------------------------------------------------------------------------------
+
+
+def _walk(n: int = 3, steps: int = 1000, std: float = 0.01, seed: int = 11) -> np.ndarray:
+    """(n, 2, steps) random walks with step std ``std``, offset into the min-max box."""
+    rng = np.random.default_rng(seed)
+    return 0.5 + np.cumsum(rng.normal(0, std, size=(n, 2, steps)), axis=-1)
+
+
+def _gap(steps: int, lo: int, hi: int, n: int = 3) -> np.ndarray:
+    erased = np.zeros((n, steps), dtype=bool)
+    erased[:, lo:hi] = True
+    return erased
+
+
+def test_zero_fill_is_the_papers_erasing_exactly() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.1, 1, size=(5, 2, 1000)).astype(np.float32)
+    erased = rng.random((5, 1000)) < 0.3
+    starts = np.array([0, 500, 900, 0, 10])
+    filled = fill_erased(x, erased, starts, "zero")
+    np.testing.assert_array_equal(filled, np.where(erased[:, None], 0, x))  # padding included, as before
+    masks = rng.random((5, 3, 32)) < 0.3
+    seen = []
+    for fill in ("zero", None):
+        model = _Recorder().eval()
+        kwargs = {"fill": fill, "starts": starts} if fill else {}
+        erased_correct(model, x, np.zeros(5, int), masks, batch_size=6, **kwargs)
+        seen.append(torch.cat(model.seen).numpy())
+    np.testing.assert_array_equal(seen[0], seen[1])
+
+
+def test_hold_repeats_the_last_kept_position_and_touches_nothing_else() -> None:
+    x = _walk()
+    starts = np.array([0, 0, 0])
+    filled = fill_erased(x, _gap(1000, 300, 420), starts, "hold")
+    np.testing.assert_array_equal(np.diff(filled[..., 299:420], axis=-1), 0)  # zero increments inside
+    np.testing.assert_array_equal(filled[..., 300:420], np.repeat(x[..., 299:300], 120, axis=-1))
+    np.testing.assert_array_equal(filled[..., :300], x[..., :300])
+    np.testing.assert_array_equal(filled[..., 420:], x[..., 420:])
+    # a gap that starts the trajectory holds the first position after it
+    first = fill_erased(x, _gap(1000, 0, 50), starts, "hold")
+    np.testing.assert_array_equal(first[..., :50], np.repeat(x[..., 50:51], 50, axis=-1))
+
+
+def test_fills_leave_the_padding_as_it_was() -> None:
+    x = _walk()
+    starts = np.array([600, 600, 600])
+    x[..., :600] = 0.25  # padding: the normalised start, scaled
+    erased = _gap(1000, 500, 700)  # half on padding, half on the trajectory's first 100 steps
+    noise = bridge_noise(np.arange(3), 5, (2, 1000))
+    for fill in ("hold", "bridge"):
+        filled = fill_erased(x, erased, starts, fill, noise)
+        np.testing.assert_array_equal(filled[..., :600], 0.25)
+        # the gap starts the trajectory: both fills hold the first kept position after it
+        np.testing.assert_array_equal(filled[..., 600:700], np.repeat(x[..., 700:701], 100, axis=-1))
+        np.testing.assert_array_equal(filled[..., 700:], x[..., 700:])
+    np.testing.assert_array_equal(fill_erased(x, erased, starts, "zero")[..., 500:700], 0)  # today's erasing
+    # a trajectory erased whole takes the padding's value; without padding, 0
+    whole = fill_erased(x, _gap(1000, 600, 1000), starts, "hold")
+    np.testing.assert_array_equal(whole, 0.25)
+    assert (fill_erased(x, _gap(1000, 0, 1000), np.zeros(3, int), "hold") == 0).all()
+
+
+def test_bridge_joins_the_neighbours_with_the_trajectorys_step_std() -> None:
+    std = 0.01
+    x = _walk(n=4, std=std)
+    lo, hi = 200, 800
+    erased = _gap(1000, lo, hi, n=4)
+    noise = bridge_noise(np.arange(4), 3, (2, 1000))
+    filled = fill_erased(x, erased, np.zeros(4, int), "bridge", noise)
+    np.testing.assert_array_equal(filled[..., :lo], x[..., :lo])
+    np.testing.assert_array_equal(filled[..., hi:], x[..., hi:])
+    estimated = step_std(x, ~erased)
+    np.testing.assert_allclose(estimated, std, rtol=0.15)  # from the 398 kept increments
+    # the bridge leaves the left neighbour and arrives at the right one: its last step ends on x[hi]
+    path = filled[..., lo - 1 : hi + 1]
+    inc = np.diff(path, axis=-1)  # 601 increments, from x[lo-1] to x[hi]
+    np.testing.assert_allclose(path[..., 0] + inc.sum(-1), x[..., hi], atol=1e-12)
+    # increments: std sigma * sqrt(1 - 1/601) about; sampling error of a std from 601 values ~ 1/sqrt(1202)
+    ratio = inc.std(axis=-1) / estimated
+    assert np.all(np.abs(ratio - 1) < 4 / np.sqrt(2 * inc.shape[-1]))
+    assert not np.allclose(inc, inc[..., :1])  # not a straight line
+
+
+def test_bridge_is_reproducible_from_its_seed_and_a_line_without_steps() -> None:
+    x = _walk(n=2)
+    erased = _gap(1000, 100, 300, n=2)
+    starts = np.zeros(2, int)
+    a = fill_erased(x, erased, starts, "bridge", bridge_noise(np.array([4, 9]), 1, (2, 1000)))
+    b = fill_erased(x, erased, starts, "bridge", bridge_noise(np.array([4, 9]), 1, (2, 1000)))
+    c = fill_erased(x, erased, starts, "bridge", bridge_noise(np.array([4, 9]), 2, (2, 1000)))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[..., 100:300], c[..., 100:300])
+    # each trajectory's draw depends on its own index only, not on its row
+    swapped = bridge_noise(np.array([9, 4]), 1, (2, 1000))
+    np.testing.assert_array_equal(swapped[::-1], bridge_noise(np.array([4, 9]), 1, (2, 1000)))
+    # a trajectory that moves in straight equal steps has step std 0: the bridge is the straight line
+    line = np.broadcast_to(np.linspace(0, 1, 1000), (1, 2, 1000)).copy()
+    filled = fill_erased(line, erased[:1], starts[:1], "bridge", bridge_noise(np.array([0]), 1, (2, 1000)))
+    np.testing.assert_allclose(filled, line, atol=1e-12)
+    with pytest.raises(ValueError, match="unknown fill"):
+        fill_erased(x, erased, starts, "mean")
+
+
+def test_table_with_a_fill_erases_only_the_trajectory(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
+    out = tmp_path / "erasing.csv"
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--out", str(out),
+            "--seeds", "1", "--master-seed", "7", "--device", "cpu"]
+    assert cli_main(args) == 0
+    zero = pd.read_csv(out)
+    assert "fill" not in zero  # zero-fill tables are the tables of before fills
+    for fill in ("hold", "bridge"):
+        assert cli_main([*args, "--fill", fill]) == 0
+        table = pd.read_csv(out)
+        assert list(table.columns[:3]) == ["stage", "positions", "fill"] and (table["fill"] == fill).all()
+        # the same segments are chosen, whatever they become
+        pd.testing.assert_series_equal(table["segments"], zero["segments"])
+        assert cli_main([*args, "--fill", fill]) == 0
+        pd.testing.assert_frame_equal(pd.read_csv(out), table)  # reproducible

@@ -16,6 +16,12 @@ fixes of §5.5:
   ``uniform`` draws them uniformly without replacement; ``run_length`` shifts
   the Grad-CAM selection circularly by a random offset in 1..V-1, keeping its
   run-length structure (runs are contiguous modulo V);
+- an erased segment is filled (``fill``) in min-max space, where the model reads its input: ``zero``
+  sets it to 0, as the paper did; ``hold`` repeats the last position before it and ``bridge`` draws a
+  Brownian bridge between its neighbours (METHODS §5). Zero puts the erased steps on a corner of the
+  min-max box that no training trajectory visits, so the accuracy drop then measures the jump as much
+  as the information erased; the other two fills keep the trajectory looking like one. They fill only
+  steps of the trajectory itself: the padding stays as the model always sees it;
 - on variable-length data only the V positions whose segments hold real steps
   of the trajectory take part (``valid``): the left zero-padding carries no
   information about the trajectory, and erasing it would spread the bins of a
@@ -38,7 +44,7 @@ import torch
 from torch import nn
 
 from andicam.dataio import CLASS_NAMES
-from andicam.erasing_tables import CONTROLS
+from andicam.erasing_tables import CONTROLS, FILLS
 from andicam.gradcam import segment_index
 from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
@@ -138,25 +144,122 @@ def control_masks(
     raise ValueError(f"unknown control {method!r}; expected one of {CONTROLS}")
 
 
+def _gap_neighbours(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right), each (M, L): the last known step at or before each step (-1 if none) and the first
+    known step at or after it (L if none)."""
+    steps = known.shape[-1]
+    index = np.arange(steps)
+    left = np.maximum.accumulate(np.where(known, index, -1), axis=-1)
+    right = np.minimum.accumulate(np.where(known, index, steps)[..., ::-1], axis=-1)[..., ::-1]
+    return left, right
+
+
+def step_std(x: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """(M, C): the std of each channel's increments between consecutive known steps (0 with fewer than two).
+
+    Only increments whose both ends are known count: the erased steps must not inform their own fill.
+    """
+    pair = known[:, 1:] & known[:, :-1]  # (M, L-1)
+    d = np.diff(x, axis=-1)  # (M, C, L-1)
+    count = pair.sum(axis=-1)[:, None]  # (M, 1)
+    safe = np.maximum(count, 1)
+    mean = np.where(pair[:, None], d, 0.0).sum(axis=-1) / safe
+    var = np.where(pair[:, None], (d - mean[..., None]) ** 2, 0.0).sum(axis=-1) / safe
+    return np.where(count >= 2, np.sqrt(var), 0.0)
+
+
+def fill_erased(
+    x: np.ndarray, erased: np.ndarray, starts: np.ndarray, fill: str, noise: np.ndarray | None = None
+) -> np.ndarray:
+    """``x`` (M, C, L) with the erased steps (``erased`` (M, L)) of each trajectory filled.
+
+    The trajectory occupies steps ``starts[m]``..L-1 (left padding before it). ``zero`` sets every erased
+    step to 0, padding included (the paper's erasing); ``hold`` and ``bridge`` fill only steps of the
+    trajectory and leave the padding as it was. ``hold`` repeats the last kept position before a gap (the
+    first after it when the gap starts the trajectory); ``bridge`` joins the kept positions on both sides
+    with a Brownian bridge whose steps have the std of the trajectory's kept increments, per channel
+    (``step_std``), drawn from ``noise`` (M, C, L) standard normals: a straight line when that std is 0;
+    a gap at an end of the trajectory holds its one neighbour. A trajectory erased whole has no kept
+    position: it takes the value of the padding just before it (the normalised start the model sees),
+    or 0 when it has no padding.
+    """
+    x = np.asarray(x)
+    erased = np.asarray(erased, dtype=bool)
+    if x.ndim != 3 or erased.shape != (x.shape[0], x.shape[2]):
+        raise ValueError(f"inputs {x.shape} and erased steps {erased.shape} must be (M, C, L) and (M, L)")
+    if fill == "zero":
+        return x * ~erased[:, None, :]
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; expected one of {FILLS}")
+    steps = x.shape[-1]
+    starts = np.asarray(starts, dtype=np.int64)
+    if starts.shape != (x.shape[0],) or (starts < 0).any() or (starts >= steps).any():
+        raise ValueError(f"starts must be {x.shape[0]} first steps in [0, {steps})")
+    real = np.arange(steps)[None, :] >= starts[:, None]
+    gap = erased & real
+    known = real & ~gap
+    left, right = _gap_neighbours(known)
+    has_left, has_right = left >= 0, right < steps
+    # One side only (or hold): the neighbour there; none at all: the step before the trajectory, or nothing.
+    before = np.broadcast_to((starts - 1)[:, None], left.shape)
+    source = np.where(has_left, left, np.where(has_right, right, before))
+    filled = np.take_along_axis(x, np.maximum(source, 0)[:, None, :], axis=-1)
+    filled = np.where((source >= 0)[:, None, :], filled, 0.0)
+    if fill == "bridge":
+        if noise is None or noise.shape != x.shape:
+            raise ValueError(f"a bridge fill needs standard normal noise of shape {x.shape}")
+        both = has_left & has_right
+        lo, hi = np.where(both, left, 0)[:, None, :], np.where(both, right, 0)[:, None, :]
+        walk = np.cumsum(noise * step_std(x, known)[..., None], axis=-1)  # steps into each position
+        frac = np.where(both, np.arange(steps)[None, :] - left, 0) / np.maximum(right - left, 1)
+        frac = frac[:, None, :]
+        x_lo, x_hi = np.take_along_axis(x, lo, axis=-1), np.take_along_axis(x, hi, axis=-1)
+        w_lo, w_hi = np.take_along_axis(walk, lo, axis=-1), np.take_along_axis(walk, hi, axis=-1)
+        bridge = x_lo + frac * (x_hi - x_lo) + (walk - w_lo) - frac * (w_hi - w_lo)
+        filled = np.where(both[:, None, :], bridge, filled)
+    return np.where(gap[:, None, :], filled, x).astype(x.dtype, copy=False)
+
+
+def bridge_noise(ids: np.ndarray, master_seed: int, shape: tuple[int, int]) -> np.ndarray:
+    """(N, C, L) standard normals, one draw per trajectory from the master seed and its index ``ids[n]``.
+
+    Every bin, control and seed of a trajectory shares its draw: they then differ only in where the
+    segments are erased (common random numbers), and the draw does not depend on the batch.
+    """
+    out = np.empty((len(ids), *shape))
+    for n, i in enumerate(np.asarray(ids)):
+        out[n] = np.random.default_rng(derive_seed(master_seed, "erasing", "bridge", int(i))).standard_normal(shape)
+    return out
+
+
 @torch.no_grad()
 def erased_correct(
-    model: nn.Module, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, batch_size: int = 256
+    model: nn.Module, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, batch_size: int = 256,
+    fill: str = "zero", starts: np.ndarray | None = None, noise: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, B) bool: is trajectory n still classified correctly with the positions masks[n, b] erased?
 
-    ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions.
+    ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions; ``fill``,
+    ``starts`` (N,) (first real step; all 0 when None) and ``noise`` (N, 2, L) as in ``fill_erased``.
     """
     n, n_sets, p = masks.shape
     steps = x.shape[-1]
     seg = torch.from_numpy(segment_index(p, steps))  # (L,)
     param = next(model.parameters())
     per_batch = max(1, batch_size // n_sets)  # trajectories per forward pass
+    starts = np.zeros(n, dtype=np.int64) if starts is None else np.asarray(starts)
     out = np.empty((n, n_sets), dtype=bool)
     for s in range(0, n, per_batch):
-        xb = torch.from_numpy(np.ascontiguousarray(x[s : s + per_batch])).to(param.device, param.dtype)
-        keep = ~torch.from_numpy(masks[s : s + per_batch])[..., seg].to(param.device)  # (b, B, L)
-        erased = xb[:, None] * keep[:, :, None, :]  # (b, B, 2, L)
-        pred = model(erased.flatten(0, 1)).argmax(1).view(-1, n_sets)  # (b, B)
+        if fill == "zero":  # on the device, as before fills existed
+            xb = torch.from_numpy(np.ascontiguousarray(x[s : s + per_batch])).to(param.device, param.dtype)
+            keep = ~torch.from_numpy(masks[s : s + per_batch])[..., seg].to(param.device)  # (b, B, L)
+            erased = (xb[:, None] * keep[:, :, None, :]).flatten(0, 1)  # (b * B, 2, L)
+        else:
+            rows = np.repeat(np.arange(s, min(s + per_batch, n)), n_sets)  # (b * B,) trajectory of each input
+            steps_erased = masks[s : s + per_batch][..., seg.numpy()].reshape(len(rows), steps)
+            filled = fill_erased(x[rows], steps_erased, starts[rows], fill, None if noise is None else noise[rows])
+            erased = torch.from_numpy(filled).to(param.device, param.dtype)
+        pred = model(erased).argmax(1).view(-1, n_sets)  # (b, B)
         out[s : s + per_batch] = (pred.cpu().numpy() == labels[s : s + per_batch, None])
     return out
 
@@ -193,11 +296,17 @@ def erasing_table(
     batch_size: int = 256,
     valid: np.ndarray | None = None,
     correctness: dict[str, np.ndarray] | None = None,
+    fill: str = "zero",
+    lengths: np.ndarray | None = None,
+    ids: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The erasing experiment on inputs ``x`` (N, 2, L) with their maps (N, P) of one stage.
 
     ``valid`` (N, P) restricts bins and controls to the positions that cover real steps
     (see ``valid_positions``); None ranks every position.
+    ``fill`` says what an erased segment becomes (``fill_erased``); ``lengths`` (N,) are the trajectories'
+    lengths (the rest of L is left padding; None: L each), ``ids`` (N,) their indices in the data, which
+    seed each trajectory's bridge noise (None: 0..N-1).
     A ``correctness`` dict receives the per-trajectory results behind the table, int8 0/1, for
     intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins).
     Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
@@ -212,17 +321,29 @@ def erasing_table(
     unknown = set(controls) - set(CONTROLS)
     if unknown:
         raise ValueError(f"unknown control(s) {sorted(unknown)}; expected some of {CONTROLS}")
+    if fill not in FILLS:
+        raise ValueError(f"unknown fill {fill!r}; expected one of {FILLS}")
+    steps = x.shape[-1]
+    lengths = np.full(len(labels), steps) if lengths is None else np.asarray(lengths)
+    if lengths.shape != labels.shape or (lengths < 1).any() or (lengths > steps).any():
+        raise ValueError(f"lengths must be {len(labels)} values in [1, {steps}]")
+    ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
+    noise = bridge_noise(ids, master_seed, x.shape[1:]) if fill == "bridge" else None
+
+    def correct_after(masks: np.ndarray) -> np.ndarray:
+        return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths, noise)
+
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
-    rows = _rows(erased_correct(model, x, labels, nothing, batch_size), labels, None, "none", 0)
+    rows = _rows(correct_after(nothing), labels, None, "none", 0)
     reference = gradcam_masks(maps, n_bins, valid)
-    correct = erased_correct(model, x, labels, reference, batch_size)
+    correct = correct_after(reference)
     rows += _rows(correct, labels, reference, "gradcam", 0)
     kept: dict[str, np.ndarray] = {"gradcam": correct.astype(np.int8)}
     for method in controls:
         kept[method] = np.zeros((n_seeds, *correct.shape), dtype=np.int8)
         for seed in range(n_seeds):
             masks = control_masks(method, reference, master_seed, seed, valid)
-            correct = erased_correct(model, x, labels, masks, batch_size)
+            correct = correct_after(masks)
             kept[method][seed] = correct
             rows += _rows(correct, labels, masks, method, seed)
     if correctness is not None:

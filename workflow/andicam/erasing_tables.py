@@ -19,6 +19,23 @@ CONTROLS: tuple[str, ...] = ("uniform", "run_length")
 POSITIONS: tuple[str, ...] = ("trajectory", "all")
 POSITIONS_TEXT = {"trajectory": "trajectory segments", "all": "padding included"}
 
+# What an erased segment becomes (the rule's ``fill``; a table's ``fill`` column, absent for ``zero``): 0 in
+# min-max space, as the paper did; the last position before it held; or a Brownian bridge between its
+# neighbours with the trajectory's own step std. The first is the paper's and the default.
+FILLS: tuple[str, ...] = ("zero", "hold", "bridge")
+FILL_TEXT = {"zero": "set to 0", "hold": "last position held", "bridge": "Brownian bridge"}
+
+
+def fill_of(table: pd.DataFrame) -> str:
+    """The fill of an erasing table's run. Zero-fill tables carry no ``fill`` column, so that they stay
+    the tables written before fills existed."""
+    if "fill" not in table or table.empty:
+        return "zero"
+    fills = table["fill"].unique()
+    if len(fills) != 1 or fills[0] not in FILLS:
+        raise ValueError(f"erasing table has fill(s) {sorted(map(str, fills))}; expected one of {FILLS}")
+    return str(fills[0])
+
 
 def includes_padding(table: pd.DataFrame) -> bool:
     """Did the erasing table rank the padding too? Tables without a ``positions`` column predate the

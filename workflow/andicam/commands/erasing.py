@@ -11,6 +11,7 @@ from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.commands import add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, erasing_table, valid_positions
+from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
 from andicam.model import STAGES, load_model
@@ -35,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include-padding", action="store_true",
                    help="rank and erase the positions of the left zero-padding too (the paper's code); "
                         "by default only positions that cover real steps of a trajectory take part")
+    p.add_argument("--fill", choices=FILLS, default="zero",
+                   help="what an erased segment becomes in min-max space: 0 (the paper), the last position "
+                        "before it held, or a Brownian bridge between its neighbours with the trajectory's step std; "
+                        "the table gets a fill column unless zero (zero tables stay as before fills existed)")
     p.add_argument("--max-trajectories", type=int, default=None,
                    help="seeded random subset of this size (default: all)")
     add_device_arguments(p, batch_size=256, batch_help="inputs per forward pass")
@@ -64,15 +69,18 @@ def run(args: argparse.Namespace) -> int:
     valid = None if args.include_padding else valid_positions(data.lengths, maps.shape[1])
     correctness: dict[str, np.ndarray] = {}
     table = erasing_table(model, model_input(data), data.labels, maps, args.master_seed,
-                          args.seeds, args.bins, args.controls, args.batch_size, valid, correctness)
+                          args.seeds, args.bins, args.controls, args.batch_size, valid, correctness,
+                          args.fill, data.lengths, index)
     table.insert(0, "stage", args.stage)
     table.insert(1, "positions", "all" if args.include_padding else "trajectory")
+    if args.fill != "zero":
+        table.insert(2, "fill", args.fill)
     write_csv(args.out, table)
     if args.correctness:
         with atomic_output(args.correctness) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, labels=np.asarray(data.labels, dtype=np.int8), **correctness)
     overall = table[table["class"] == "all"].groupby("method")["accuracy"].mean()
-    print(f"erasing on {len(data)} trajectories ({args.stage}, target {attrs[0].get('target')}) in "
+    print(f"erasing on {len(data)} trajectories ({args.stage}, {args.fill} fill, target {attrs[0].get('target')}) in "
           f"{time.perf_counter() - start:.1f} s; mean accuracy over bins: "
           + ", ".join(f"{m} {a:.3f}" for m, a in overall.items()) + f" -> {args.out}")
     return 0

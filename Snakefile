@@ -25,6 +25,7 @@ wildcard_constraints:
     depth=r"\d+",
     seed=r"\d+",
     positions="trajectory|all",
+    fill="|_hold|_bridge",  # the erasing fill in file names: none for zero (the paper's), else _<fill>
 
 
 include: "workflow/rules/common.smk"

@@ -54,6 +54,11 @@ BAD = [
     ("no erasing mode", "explain.erasing.positions", [], "explain.erasing.positions: must not be empty"),
     ("erasing mode twice", "explain.erasing.positions", ["all", "all"], "has non-unique elements"),
     ("unknown erasing mode", "explain.erasing.positions", ["padding"], "positions.0: 'padding' is not one of"),
+    ("unknown erasing fill", "explain.erasing.fill", ["zero", "mean"],
+     "config: explain.erasing.fill.1: 'mean' is not one of ['zero', 'hold', 'bridge']"),
+    ("no erasing fill", "explain.erasing.fill", [], "explain.erasing.fill: must not be empty"),
+    ("erasing fill without zero", "explain.erasing.fill", ["hold", "bridge"],
+     "explain.erasing.fill: ['hold', 'bridge'] lacks 'zero'"),
     ("old erasing key", "explain.erasing.include_padding", True,
      "explain.erasing.include_padding: unknown key; replaced by explain.erasing.positions"),
 ]

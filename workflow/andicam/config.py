@@ -123,6 +123,10 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
                           f"{n_train} training shard(s) (indices from 0)")
     if "random" not in aug["arms"]:
         raise ConfigError(f"config: augment.arms: {aug['arms']} lacks 'random', the arm every other is compared with")
+    fills = config["explain"]["erasing"]["fill"]
+    if "zero" not in fills:
+        raise ConfigError(f"config: explain.erasing.fill: {fills} lacks 'zero', the paper's erasing, which the "
+                          "summary's erasing rows and the other fills are read against")
     model = config["model"]
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")

@@ -204,3 +204,9 @@ def preset_names():
         except ValueError:
             names.append(str(path))
     return names
+
+
+def erasing_stem(positions, fill):
+    """Path of an erasing run's outputs without the extension: the zero fill (the paper's) keeps the names
+    of before fills existed, erasing_{positions}; another fill adds its name, erasing_{positions}_{fill}."""
+    return f"results/explain/erasing_{positions}" + ("" if fill == "zero" else f"_{fill}")

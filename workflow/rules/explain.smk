@@ -7,8 +7,16 @@ EXPLAIN = config["explain"]
 # One erasing run per positions mode: "trajectory" ranks only the segments that hold real steps, "all" the
 # left zero-padding too, as the paper's code did. The first listed mode also gets the per-class figure.
 ERASING_POSITIONS = EXPLAIN["erasing"]["positions"]
-ERASING_TABLES = [f"results/explain/erasing_{p}.csv" for p in ERASING_POSITIONS]
-ERASING_CORRECTNESS = [f"results/explain/erasing_{p}_correctness.npz" for p in ERASING_POSITIONS]
+# And one per fill of the erased segments. The zero fill (the paper's) keeps the names it had before fills
+# existed (erasing_{positions}.csv); another fill adds its name (erasing_{positions}_{fill}.csv), so the
+# rule's {fill} wildcard is "" or "_<fill>" (erasing_stem in common.smk).
+ERASING_FILLS = EXPLAIN["erasing"]["fill"]
+ERASING_TABLES = [erasing_stem(p, "zero") + ".csv" for p in ERASING_POSITIONS]
+ERASING_CORRECTNESS = [erasing_stem(p, "zero") + "_correctness.npz" for p in ERASING_POSITIONS]
+# Every run, fill by fill in the configured order (zero's are those above).
+ERASING_RUNS = [(p, f) for f in ERASING_FILLS for p in ERASING_POSITIONS]
+ERASING_FILL_TABLES = [erasing_stem(p, f) + ".csv" for p, f in ERASING_RUNS]
+ERASING_FILL_CORRECTNESS = [erasing_stem(p, f) + "_correctness.npz" for p, f in ERASING_RUNS]
 
 
 rule gradcam:
@@ -41,23 +49,25 @@ rule gradcam:
 
 rule erasing:
     """Accuracy after erasing each Grad-CAM percentile bin, and the uniform and run-length controls, ranking
-    the trajectory's own segments ({positions}=trajectory) or all positions with the padding ({positions}=all)."""
+    the trajectory's own segments ({positions}=trajectory) or all positions with the padding ({positions}=all);
+    the erased segments set to 0 ({fill} empty) or filled as {fill} says (_hold, _bridge)."""
     input:
         model=main_model(EXPLAIN["erasing"]["regime"]),
         data=shards(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
         gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
     output:
-        table="results/explain/erasing_{positions}.csv",
-        correctness="results/explain/erasing_{positions}_correctness.npz",
+        table="results/explain/erasing_{positions}{fill}.csv",
+        correctness="results/explain/erasing_{positions}{fill}_correctness.npz",
     log:
-        "logs/explain/erasing_{positions}.log",
+        "logs/explain/erasing_{positions}{fill}.log",
     benchmark:
-        "results/benchmarks/explain/erasing_{positions}.tsv"
+        "results/benchmarks/explain/erasing_{positions}{fill}.tsv"
     params:
         e=EXPLAIN["erasing"],
         subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
                 if EXPLAIN["erasing"]["max_trajectories"] else ""),
         padding=lambda w: "--include-padding" if w.positions == "all" else "",
+        fill=lambda w: w.fill.lstrip("_") or "zero",
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
@@ -72,7 +82,7 @@ rule erasing:
         "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam}"
         " --out {output.table} --correctness {output.correctness}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
-        " {params.subset} {params.padding} --batch-size {params.batch} --device {params.device} --threads {threads}"
+        " {params.subset} {params.padding} --fill {params.fill} --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"
 
 
@@ -144,8 +154,8 @@ rule tsne:
 
 rule fig_erasing:
     input:
-        table=ERASING_TABLES,
-        correctness=ERASING_CORRECTNESS,
+        table=ERASING_FILL_TABLES,
+        correctness=ERASING_FILL_CORRECTNESS,
     output:
         pdf=report("results/figures/erasing.pdf", caption=caption("erasing"), category="Grad-CAM"),
         png="results/figures/erasing.png",

@@ -47,6 +47,11 @@ def expected_value(work: Path, row: pd.Series) -> float | None:
                     & (table["method"] == ("none" if m.group(1) == "none" else "gradcam"))
                     & (table["bin"] == (-1 if m.group(1) == "none" else int(m.group(2))))]
         return 100 * float(sel["accuracy"].mean())
+    if m := re.fullmatch(r"erasing_fill_(zero|hold|bridge)_random_loss", result):
+        table = pd.read_csv(work / source)
+        sel = table[(table["class"] == "all") & (table["stage"] == "layer4")]
+        none = float(sel.loc[sel["method"] == "none", "accuracy"].iloc[0])
+        return 100 * (none - float(sel.loc[sel["method"] == "uniform", "accuracy"].mean()))
     if m := re.fullmatch(r"block_(layer\d)", result):
         table = pd.read_csv(work / source)
         return 100 * float(table.loc[table["cut"] == m.group(1), "eval_accuracy"].iloc[0])

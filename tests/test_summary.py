@@ -343,3 +343,35 @@ def test_command_writes_csv_and_markdown(inputs: dict, tmp_path: Path) -> None:
     assert out_md.read_text().startswith("# andicam results summary (run test run, master seed 7)")
     assert main(["summarize", "--erasing", str(tmp_path / "absent.csv"), "--out-csv", str(out_csv),
                  "--out-md", str(out_md)]) == 2
+
+
+def test_one_row_per_fill_the_accuracy_random_erasing_costs(inputs: dict, tmp_path: Path) -> None:
+    # none 90 %, uniform 32 % on average: 58 points lost with the zero fill (a padding-included table)
+    zero = by_result(sm.summarize(erasing=inputs["erasing"]))["erasing_fill_zero_random_loss"]
+    assert zero["value"] == pytest.approx(58.0) and zero["unit"] == "points" and zero["n"] == 3
+    assert zero["ci_method"].startswith("t CI over control seeds only")
+    assert "set to 0" in zero["description"] and "padding included" in zero["description"]
+    table = pd.read_csv(inputs["erasing"])
+    table.assign(positions="trajectory").to_csv(tmp_path / "trajectory.csv", index=False)
+    hold = table.assign(positions="trajectory", fill="hold")
+    hold.loc[hold["method"] == "uniform", "accuracy"] += 0.5  # 82 %: 8 points lost
+    hold.to_csv(tmp_path / "hold.csv", index=False)
+    hold.assign(positions="all").to_csv(tmp_path / "hold_all.csv", index=False)
+    uniform = np.zeros((3, 50, 10), dtype=np.int8)
+    uniform[:, :41] = 1  # 82 % with every seed, in every bin
+    npz = tmp_path / "hold.npz"
+    np.savez(npz, labels=np.zeros(50, dtype=np.int8), gradcam=np.zeros((50, 10), dtype=np.int8), uniform=uniform,
+             run_length=uniform)
+    rows = sm.erasing_fill_rows([tmp_path / "trajectory.csv", tmp_path / "hold_all.csv", tmp_path / "hold.csv"],
+                                correctness=[None, None, npz])
+    assert [r["result"] for r in rows] == ["erasing_fill_zero_random_loss", "erasing_fill_hold_random_loss"]
+    held = rows[1]
+    assert held["value"] == pytest.approx(8.0) and held["n"] == 50
+    assert "trajectory segments" in held["description"] and "last position held" in held["description"]
+    # variances of both arms added: sqrt(0.9 * 0.1 / 50 + 0.82 * 0.18 * 50 / 49 / 50)
+    se = np.sqrt(0.9 * 0.1 / 50 + 0.82 * 0.18 * 50 / 49 / 50)
+    assert (held["ci_low"], held["ci_high"]) == pytest.approx((8.0 - 196 * se, 8.0 + 196 * se))
+    assert held["source"] == str(tmp_path / "hold.csv")
+    with pytest.raises(ValueError, match="second erasing table of the hold fill"):
+        sm.erasing_fill_rows([tmp_path / "hold.csv", tmp_path / "hold.csv"])
+    assert sm.erasing_fill_rows(None)[0]["this_run"] == sm.NOT_RUN

@@ -11,7 +11,8 @@ was made:
   (first training seed): Wilson intervals over the trajectories of the class;
 - erasing (stage layer4, class "all"): Grad-CAM accuracy per percentile bin
   (Wilson over trajectories) and each control's mean over bins (t over the
-  control's seeds);
+  control's seeds); per fill of the erased segments, the accuracy lost by
+  erasing random segments (normal interval, the two arms' variances added);
 - block heads: accuracy on merged labels (Wilson over evaluation trajectories);
 - augmentation: mean accuracy per arm with a t interval over retraining
   seeds, and the paired difference targeted - random with a paired t
@@ -38,7 +39,10 @@ import pandas as pd
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import CONTROLS as ERASING_CONTROLS
 from andicam.erasing_tables import (
+    FILL_TEXT,
+    FILLS,
     POSITIONS_TEXT,
+    fill_of,
     paired_differences,
     positions_of,
     read_correctness,
@@ -376,6 +380,71 @@ def erasing_mode_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
 
 
 
+# A fill is fit for purpose when erasing random segments costs little accuracy: the loss the uniform control
+# shows then measures what was erased, not the fill. One row per fill, from its trajectory-segments run
+# (random segments of the trajectory itself) or, without one, its padding-included run.
+FILL_LOSS_CONTROL = "uniform"
+
+
+def _fill_loss_row(path: str | Path, stage: str, correctness: str | Path | None) -> tuple[str, dict[str, Any]]:
+    """(fill, row): no-erasing accuracy minus the uniform control's mean accuracy over bins and seeds."""
+    frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
+    fill = fill_of(frame)
+    frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
+    none = frame.loc[frame["method"] == "none", ["accuracy", "n"]]
+    ctl = frame[frame["method"] == FILL_LOSS_CONTROL]
+    if len(none) != 1 or ctl.empty:
+        raise ValueError(f"{path}: needs one 'none' row and the {FILL_LOSS_CONTROL} control for {stage}, class 'all'")
+    base, n = float(none["accuracy"].iloc[0]), int(none["n"].iloc[0])
+    n_bins = int(ctl["bin"].max()) + 1
+    per_seed = ctl.groupby("seed")["accuracy"].mean().to_numpy(float)
+    loss = 100 * (base - per_seed.mean())
+    desc = (f"erasing ({FILL_TEXT[fill]}, {stage}, {POSITIONS_TEXT[positions_of(frame)]}): accuracy lost erasing "
+            f"random segments, one bin's worth (1/{n_bins} of the ranked segments) at a time; small means the "
+            "fill is fit for purpose")
+    if correctness is not None:
+        # Each trajectory's control correctness averaged over seeds and bins; the no-erasing arm is a
+        # proportion of the same trajectories. Their pairing is ignored (no per-trajectory no-erasing
+        # result is stored), which widens the interval when the two agree trajectory by trajectory.
+        _, correct = read_correctness(correctness)
+        per_traj = correct[FILL_LOSS_CONTROL].astype(np.float64).mean(axis=(0, 2))
+        if len(per_traj) != n:
+            raise ValueError(f"{correctness}: {len(per_traj)} trajectories, the erasing table {n}")
+        se = math.sqrt(base * (1 - base) / n + per_traj.var(ddof=1) / n) if n > 1 else math.nan
+        lo, hi = loss - 100 * 1.96 * se, loss + 100 * 1.96 * se
+        return fill, _row(f"erasing_fill_{fill}_random_loss", desc, loss, lo, hi, n,
+                          _plural(n, "test trajectory"), path, POINTS,
+                          "normal CI, variances of both arms over trajectories added (pairing ignored)")
+    ci = t_interval(100 * (base - per_seed))
+    seeds = len(per_seed)
+    return fill, _row(f"erasing_fill_{fill}_random_loss", desc, loss, ci.low, ci.high, seeds,
+                      _plural(seeds, "control seed"), path, POINTS,
+                      "t CI over control seeds only (ignores the trajectories' sampling error)" if seeds > 1 else "")
+
+
+def erasing_fill_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
+                      correctness: Sequence[str | Path | None] | None = None) -> list[dict[str, Any]]:
+    """One row per fill (``FILLS`` order): the accuracy lost erasing random segments of ~1/bins of a trajectory.
+
+    ``paths`` are erasing tables of any fills and positions modes; per fill, the trajectory-segments run is
+    used when given, else the padding-included one. Without tables, the zero fill's row is "not run".
+    """
+    if not paths:
+        return [_not_run("erasing_fill_zero_random_loss", "erasing (set to 0): accuracy lost erasing random "
+                         "segments", POINTS)]
+    correctness = list(correctness) if correctness else [None] * len(paths)
+    if len(correctness) != len(paths):
+        raise ValueError(f"{len(paths)} erasing tables but {len(correctness)} correctness files")
+    chosen: dict[str, tuple[str, str | Path, str | Path | None]] = {}
+    for path, correct in zip(paths, correctness):
+        frame = _read_csv(path, ["stage", "class"], "erasing table")
+        fill, positions = fill_of(frame), positions_of(frame)
+        if fill in chosen and chosen[fill][0] == positions:
+            raise ValueError(f"{path}: a second erasing table of the {fill} fill that ranked {POSITIONS_TEXT[positions]}")
+        if fill not in chosen or positions == "trajectory":
+            chosen[fill] = (positions, path, correct)
+    return [_fill_loss_row(chosen[f][1], stage, chosen[f][2])[1] for f in FILLS if f in chosen]
+
 
 # --- block heads -----------------------------------------------------------------------------------------------
 
@@ -500,16 +569,23 @@ def summarize(
     main_seed: int | None = None,
     erasing_stage: str = "layer4",
     erasing_correctness: str | Path | Sequence[str | Path] | None = None,
+    erasing_fills: Sequence[str | Path] | None = None,
+    erasing_fills_correctness: Sequence[str | Path] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The whole summary table (columns ``COLUMNS``); a group whose input is None is listed as "not run".
 
-    ``erasing`` is one erasing table or one per positions mode, ``erasing_correctness`` as many files.
+    ``erasing`` is one erasing table or one per positions mode (zero fill), ``erasing_correctness`` as many
+    files; ``erasing_fills`` the tables of every fill and mode (zero's included), for the fill rows, which
+    fall back on ``erasing`` when not given.
     """
     records = read_eval_metrics(eval_metrics) if eval_metrics else None
     rows = classifier_rows(records, main_depth, main_seed, n_boot, seed)
     rows += erasing_mode_rows(_as_list(erasing), erasing_stage, _as_list(erasing_correctness), n_boot, seed)
+    if erasing_fills is None:
+        erasing_fills, erasing_fills_correctness = _as_list(erasing), _as_list(erasing_correctness)
+    rows += erasing_fill_rows(_as_list(erasing_fills), erasing_stage, _as_list(erasing_fills_correctness))
     rows += block_rows(blocks)
     rows += augment_rows(augment)
     rows += correlation_rows(relevance)

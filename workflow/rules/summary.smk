@@ -12,6 +12,8 @@ rule summary:
                  for r in REGIMES for s in config["train"]["seeds"]],
         erasing=ERASING_TABLES,
         erasing_correctness=ERASING_CORRECTNESS,
+        erasing_fills=ERASING_FILL_TABLES,
+        erasing_fills_correctness=ERASING_FILL_CORRECTNESS,
         blocks="results/blocks/accuracy.csv",
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
         relevance="results/relevance/train.csv",
@@ -35,6 +37,7 @@ rule summary:
     shell:
         "python -m andicam summarize --eval-metrics {input.metrics} --erasing {input.erasing}"
         " --erasing-correctness {input.erasing_correctness}"
+        " --erasing-fills {input.erasing_fills} --erasing-fills-correctness {input.erasing_fills_correctness}"
         " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

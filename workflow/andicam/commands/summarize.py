@@ -22,6 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--erasing-correctness", nargs="+", default=None,
                    help="their per-trajectory correctness (.npz of 'andicam erasing --correctness'), in the same "
                         "order: Grad-CAM minus control then gets a paired bootstrap over test trajectories")
+    p.add_argument("--erasing-fills", nargs="+", default=None,
+                   help="erasing tables of every fill (zero, hold, bridge) and positions mode, for the rows of "
+                        "accuracy lost erasing random segments per fill (default: the --erasing tables)")
+    p.add_argument("--erasing-fills-correctness", nargs="+", default=None,
+                   help="their per-trajectory correctness files, in the same order")
     p.add_argument("--blocks", default=None, help="block-heads accuracy CSV of 'andicam block-heads'")
     p.add_argument("--augment", default=None, help="augmentation summary CSV of 'andicam augment-aggregate'")
     p.add_argument("--relevance", default=None, help="relevance table of 'andicam relevance' on the train split")
@@ -41,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n_boot < 1:
         raise UserInputError(f"--n-boot must be positive, got {args.n_boot}")
-    given = [*(args.eval_metrics or []), *(args.erasing or []), *(args.erasing_correctness or []), args.blocks,
+    given = [*(args.eval_metrics or []), *(args.erasing or []), *(args.erasing_correctness or []),
+             *(args.erasing_fills or []), *(args.erasing_fills_correctness or []), args.blocks,
              args.augment, args.relevance]
     missing = [p for p in given if p is not None and not Path(p).is_file()]
     if missing:
@@ -49,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         table = summarize(args.eval_metrics, args.erasing, args.blocks, args.augment, args.relevance,
                           main_depth=args.main_depth, main_seed=args.main_seed, erasing_stage=args.erasing_stage,
-                          erasing_correctness=args.erasing_correctness, n_boot=args.n_boot, seed=args.seed)
+                          erasing_correctness=args.erasing_correctness, erasing_fills=args.erasing_fills,
+                          erasing_fills_correctness=args.erasing_fills_correctness, n_boot=args.n_boot, seed=args.seed)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     write_csv(args.out_csv, table)

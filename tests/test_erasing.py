@@ -512,3 +512,30 @@ def test_table_with_a_fill_erases_only_the_trajectory(tmp_path) -> None:
         pd.testing.assert_series_equal(table["segments"], zero["segments"])
         assert cli_main([*args, "--fill", fill]) == 0
         pd.testing.assert_frame_equal(pd.read_csv(out), table)  # reproducible
+
+
+def test_one_erasing_figure_column_per_positions_mode_and_fill(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--seeds", "1",
+            "--master-seed", "7", "--device", "cpu"]
+    files = []
+    for fill in ("bridge", "zero"):
+        for mode, flag in (("trajectory", []), ("all", ["--include-padding"])):
+            out, npz = tmp_path / f"{mode}_{fill}.csv", tmp_path / f"{mode}_{fill}.npz"
+            assert cli_main([*args, "--fill", fill, "--out", str(out), "--correctness", str(npz), *flag]) == 0
+            files.append((out, npz))
+    pdf = tmp_path / "fills.pdf"
+    assert cli_main(["plot", "erasing", "--erasing", *(str(f[0]) for f in files),
+                     "--correctness", *(str(f[1]) for f in files), "--out", str(pdf)]) == 0
+    assert pdf.with_suffix(".png").stat().st_size > 0
+    fig = plot_erasing([pd.read_csv(f[0]) for f in files])
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    # zero (the paper's) first, its titles as before fills existed; then the bridge, named
+    assert "trajectory segments)" in titles[0] and "padding included)" in titles[1]
+    assert "trajectory segments; erased segments: Brownian bridge" in titles[2]
+    assert "padding included; erased segments: Brownian bridge" in titles[3]
+    # the paper's deciles stand beside the run computed as the paper's was only: padding included, zero fill
+    papers = [ax for ax in fig.axes[:4] if any(line.get_label().startswith("paper's deciles") for line in ax.get_lines())]
+    assert papers == [fig.axes[1]]
+    with pytest.raises(ValueError, match="same positions and fill"):
+        plot_erasing([pd.read_csv(files[0][0])] * 2)

@@ -12,9 +12,12 @@ from matplotlib.colors import Normalize, PowerNorm
 
 from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import (
+    FILL_TEXT,
+    FILLS,
     POSITIONS,
     POSITIONS_TEXT,
     control_differences,
+    fill_of,
     positions_of,
 )
 from andicam.model import STAGES
@@ -65,7 +68,7 @@ def plot_erasing(
     differences: pd.DataFrame | None | Sequence[pd.DataFrame | None] = None,
 ) -> plt.Figure:
     """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls, one
-    column per erasing run (positions mode); below, Grad-CAM minus each matched control: with
+    column per erasing run (positions mode and fill: zero's columns first, as before fills existed); below, Grad-CAM minus each matched control: with
     ``differences`` (``trajectory_bootstrap_differences``, one per table) its paired bootstrap interval over
     trajectories, else the range over control seeds. A run that ranked the padding too, as the paper's code
     did, also shows the paper's deciles."""
@@ -84,13 +87,16 @@ def plot_erasing(
         if not (table["class"] == "all").any():
             raise ValueError("erasing table has no rows for class 'all'")
     modes = [positions_of(t) for t in tables]
-    if len(set(modes)) != len(modes):
-        raise ValueError(f"two erasing tables of the same positions ({', '.join(modes)})")
-    order = sorted(range(len(tables)), key=lambda i: POSITIONS.index(modes[i]))
+    fills = [fill_of(t) for t in tables]
+    runs = list(zip(modes, fills))
+    if len(set(runs)) != len(runs):
+        raise ValueError(f"two erasing tables of the same positions and fill "
+                         f"({', '.join(f'{m} {f}' for m, f in runs)})")
+    order = sorted(range(len(tables)), key=lambda i: (FILLS.index(fills[i]), POSITIONS.index(modes[i])))
     fig, axes = plt.subplots(2, len(tables), figsize=(4.6 * len(tables), 5.4), sharex=True, squeeze=False,
                              gridspec_kw={"height_ratios": [2, 1]})
     for col, i in enumerate(order):
-        _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i])
+        _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i], fills[i])
     handles: dict[str, Any] = {}  # one legend entry per label over the columns
     for ax in axes[0]:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -102,17 +108,19 @@ def plot_erasing(
 
 
 def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, differences: pd.DataFrame | None,
-                    mode: str) -> None:
+                    mode: str, fill: str = "zero") -> None:
     _erasing_panel(ax, table, "all")
     stage = table["stage"].iloc[0] if "stage" in table else "layer4"
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
     bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
-    if mode == "all" and len(bins) == len(PAPER_DECILES):
+    if mode == "all" and fill == "zero" and len(bins) == len(PAPER_DECILES):  # computed as the paper's were
         ax.plot(bins, PAPER_DECILES, color="#2166ac", marker="s", ms=3, lw=0, label="paper's deciles (padding included)")
         ax.axhline(PAPER_RANDOM_CONTROL_MEAN, color=CONTROL_STYLE[PAPERS_CONTROL][0], lw=1.0, ls="-.",
                    label=f"paper's random control (run lengths kept), mean {PAPER_RANDOM_CONTROL_MEAN:g} %")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]})", fontsize=9)
+    # Zero-fill columns keep their title of before fills existed; another fill is named.
+    filled = "" if fill == "zero" else f"; erased segments: {FILL_TEXT[fill]}"
+    ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]}{filled})", fontsize=9)
     if differences is None:
         diff = control_differences(table[table["class"] == "all"])
         band = "range over control seeds"

@@ -204,7 +204,7 @@ def _draw_dataset_overview(args: argparse.Namespace) -> int:
 
 def _erasing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--erasing", required=True, nargs="+",
-                        help="erasing CSV(s) written by the erasing command, at most one per positions mode")
+                        help="erasing CSV(s) written by the erasing command, at most one per positions mode and fill")
     parser.add_argument("--correctness", default=None, nargs="+",
                         help="per-trajectory correctness (.npz of `andicam erasing --correctness`), one per table "
                              "in the same order: the differences get a paired bootstrap over trajectories instead "
@@ -420,7 +420,7 @@ FIGURES: dict[str, Figure] = {
         _training_curves_arguments, _draw_training_curves),
     "erasing": Figure(
         "Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes), "
-        "one column per erasing table",
+        "one column per erasing table (positions mode and fill)",
         _erasing_arguments, _draw_erasing),
     "erasing_by_class": table_figure(
         "Erasing curves per true class (2 x 4 panels)",

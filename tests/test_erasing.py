@@ -12,6 +12,7 @@ from andicam.cli import main as cli_main
 from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
 from andicam.erasing import (
     bridge_noise,
+    by_length_table,
     control_masks,
     erased_correct,
     erasing_table,
@@ -33,7 +34,7 @@ from andicam.erasing_tables import (
 from andicam.gradcam import compute_gradcam, model_input, write_gradcam
 from andicam.model import build_model, save_model
 from andicam.paper import PAPER_DECILES, PAPER_RANDOM_CONTROL_MEAN
-from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class
+from andicam.plots.gradcam import plot_erasing, plot_erasing_by_class, plot_erasing_by_length
 
 
 def _maps(n: int = 20, p: int = 32, seed: int = 0) -> np.ndarray:
@@ -539,3 +540,51 @@ def test_one_erasing_figure_column_per_positions_mode_and_fill(tmp_path) -> None
     assert papers == [fig.axes[1]]
     with pytest.raises(ValueError, match="same positions and fill"):
         plot_erasing([pd.read_csv(files[0][0])] * 2)
+
+
+def test_by_length_table_splits_the_curves_by_trajectory_length() -> None:
+    lengths = np.array([10, 49, 50, 199, 200, 500, 1000, 1000])
+    none = np.array([1, 0, 1, 1, 1, 1, 1, 0], dtype=np.int8)
+    gradcam = np.zeros((8, 2), dtype=np.int8)
+    gradcam[[0, 2, 6], 0] = 1
+    uniform = np.ones((2, 8, 2), dtype=np.int8)
+    uniform[1, :2] = 0
+    table = by_length_table({"none": none, "gradcam": gradcam, "uniform": uniform}, lengths)
+    assert list(table["length_bin"].unique()) == ["10-49", "50-199", "200-499", "500-1000"]
+    assert list(table.columns) == ["length_bin", "bin", "method", "seed", "accuracy", "n"]
+    at = table.set_index(["length_bin", "method", "seed", "bin"])
+    assert at.loc[("10-49", "none", 0, -1), "accuracy"] == 0.5 and at.loc[("10-49", "none", 0, -1), "n"] == 2
+    assert at.loc[("500-1000", "none", 0, -1), "accuracy"] == pytest.approx(2 / 3)
+    assert at.loc[("500-1000", "none", 0, -1), "n"] == 3
+    assert at.loc[("50-199", "gradcam", 0, 0), "accuracy"] == 0.5 and at.loc[("50-199", "gradcam", 0, 1), "accuracy"] == 0
+    assert at.loc[("10-49", "uniform", 1, 0), "accuracy"] == 0 and at.loc[("10-49", "uniform", 0, 0), "accuracy"] == 1
+    assert "run_length" not in set(table["method"])  # only the controls that ran
+
+
+def test_command_writes_the_curves_by_length_and_their_figure(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 120, 300, 1000] * 4))
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--seeds", "1",
+            "--master-seed", "7", "--device", "cpu"]
+    tables = []
+    for fill in ("zero", "hold"):
+        out, by_length, npz = (tmp_path / f"{fill}{ext}" for ext in (".csv", "_by_length.csv", ".npz"))
+        assert cli_main([*args, "--fill", fill, "--out", str(out), "--by-length", str(by_length),
+                         "--correctness", str(npz)]) == 0
+        table, split = pd.read_csv(out), pd.read_csv(by_length)
+        assert set(np.load(npz).files) == {"labels", "gradcam", "uniform", "run_length"}  # as before
+        assert list(split.columns[:3]) == (["stage", "positions", "fill"] if fill == "hold" else
+                                           ["stage", "positions", "length_bin"])
+        assert (split.groupby("length_bin")["n"].first() == 4).all()
+        # the length bins pool back to the table's curve
+        pooled = split[split["method"] == "gradcam"].groupby("bin")["accuracy"].mean()
+        whole = table[(table["class"] == "all") & (table["method"] == "gradcam")].set_index("bin")["accuracy"]
+        np.testing.assert_allclose(pooled, whole)
+        tables.append(by_length)
+    pdf = tmp_path / "by_length.pdf"
+    assert cli_main(["plot", "erasing_by_length", "--erasing", *map(str, tables), "--out", str(pdf)]) == 0
+    assert pdf.with_suffix(".png").stat().st_size > 0
+    fig = plot_erasing_by_length([pd.read_csv(t) for t in tables])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("length 10-49 (n = 4)") and "erased: set to 0" in titles[0]
+    assert "erased: last position held" in titles[4] and len(titles) == 8
+    assert cli_main([*args, "--out", str(tmp_path / "x.csv"), "--length-edges", "50", "10"]) == 2

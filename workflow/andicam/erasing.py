@@ -47,6 +47,7 @@ from andicam.dataio import CLASS_NAMES
 from andicam.erasing_tables import CONTROLS, FILLS
 from andicam.gradcam import segment_index
 from andicam.preprocess import INPUT_LENGTH
+from andicam.robust import LENGTH_EDGES, length_bin_labels, length_bins
 from andicam.seeding import derive_seed
 
 
@@ -308,7 +309,8 @@ def erasing_table(
     lengths (the rest of L is left padding; None: L each), ``ids`` (N,) their indices in the data, which
     seed each trajectory's bridge noise (None: 0..N-1).
     A ``correctness`` dict receives the per-trajectory results behind the table, int8 0/1, for
-    intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins).
+    intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins), and "none" (N,)
+    with nothing erased (for ``by_length_table``).
     Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
     """
     if model.training:
@@ -334,11 +336,12 @@ def erasing_table(
         return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths, noise)
 
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
-    rows = _rows(correct_after(nothing), labels, None, "none", 0)
+    unerased = correct_after(nothing)
+    rows = _rows(unerased, labels, None, "none", 0)
     reference = gradcam_masks(maps, n_bins, valid)
     correct = correct_after(reference)
     rows += _rows(correct, labels, reference, "gradcam", 0)
-    kept: dict[str, np.ndarray] = {"gradcam": correct.astype(np.int8)}
+    kept: dict[str, np.ndarray] = {"none": unerased[:, 0].astype(np.int8), "gradcam": correct.astype(np.int8)}
     for method in controls:
         kept[method] = np.zeros((n_seeds, *correct.shape), dtype=np.int8)
         for seed in range(n_seeds):
@@ -349,3 +352,32 @@ def erasing_table(
     if correctness is not None:
         correctness.update(kept)
     return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])
+
+
+def by_length_table(
+    correctness: dict[str, np.ndarray], lengths: np.ndarray, edges: Sequence[int] = LENGTH_EDGES
+) -> pd.DataFrame:
+    """The erasing curves of class "all" per trajectory-length bin, from ``erasing_table``'s correctness.
+
+    A bin of a short trajectory is one or two segments that may hold all of it, a bin of a long one three
+    segments of 32: the pooled curve mixes the two, this table keeps them apart. Trajectories outside
+    the edges are left out. Columns: length_bin, bin, method, seed, accuracy, n.
+    """
+    lengths = np.asarray(lengths)
+    which = length_bins(lengths, list(edges))
+    rows = []
+    for k, label in enumerate(length_bin_labels(list(edges))):
+        sel = which == k
+        n = int(sel.sum())
+        if not n:
+            continue
+        rows.append({"length_bin": label, "bin": -1, "method": "none", "seed": 0,
+                     "accuracy": float(correctness["none"][sel].mean()), "n": n})
+        for b, acc in enumerate(correctness["gradcam"][sel].mean(axis=0)):
+            rows.append({"length_bin": label, "bin": b, "method": "gradcam", "seed": 0, "accuracy": float(acc), "n": n})
+        for method in CONTROLS:
+            for seed, correct in enumerate(correctness.get(method, [])):
+                for b, acc in enumerate(correct[sel].mean(axis=0)):
+                    rows.append({"length_bin": label, "bin": b, "method": method, "seed": seed,
+                                 "accuracy": float(acc), "n": n})
+    return pd.DataFrame(rows, columns=["length_bin", "bin", "method", "seed", "accuracy", "n"])

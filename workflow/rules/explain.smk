@@ -17,6 +17,8 @@ ERASING_CORRECTNESS = [erasing_stem(p, "zero") + "_correctness.npz" for p in ERA
 ERASING_RUNS = [(p, f) for f in ERASING_FILLS for p in ERASING_POSITIONS]
 ERASING_FILL_TABLES = [erasing_stem(p, f) + ".csv" for p, f in ERASING_RUNS]
 ERASING_FILL_CORRECTNESS = [erasing_stem(p, f) + "_correctness.npz" for p, f in ERASING_RUNS]
+# The curves per trajectory length of every fill, for the first listed positions mode.
+ERASING_BY_LENGTH = [erasing_stem(ERASING_POSITIONS[0], f) + "_by_length.csv" for f in ERASING_FILLS]
 
 
 rule gradcam:
@@ -58,6 +60,7 @@ rule erasing:
     output:
         table="results/explain/erasing_{positions}{fill}.csv",
         correctness="results/explain/erasing_{positions}{fill}_correctness.npz",
+        by_length="results/explain/erasing_{positions}{fill}_by_length.csv",
     log:
         "logs/explain/erasing_{positions}{fill}.log",
     benchmark:
@@ -80,7 +83,7 @@ rule erasing:
         GPU_ENV
     shell:
         "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam}"
-        " --out {output.table} --correctness {output.correctness}"
+        " --out {output.table} --correctness {output.correctness} --by-length {output.by_length}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
         " {params.subset} {params.padding} --fill {params.fill} --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"
@@ -184,6 +187,21 @@ rule fig_erasing_by_class:
         "python -m andicam plot erasing_by_class --erasing {input} --out {output.pdf} > {log} 2>&1"
 
 
+rule fig_erasing_by_length:
+    input:
+        ERASING_BY_LENGTH,
+    output:
+        pdf=report("results/figures/erasing_by_length.pdf", caption=caption("erasing_by_length"),
+                   category="Grad-CAM"),
+        png="results/figures/erasing_by_length.png",
+    log:
+        "logs/figures/erasing_by_length.log",
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot erasing_by_length --erasing {input} --out {output.pdf} > {log} 2>&1"
+
+
 rule fig_layer_response:
     input:
         response="results/explain/layer_response.h5",
@@ -248,7 +266,7 @@ rule fig_gradcam_examples:
 
 
 EXPLAIN_FIGURES = [f"results/figures/{name}.pdf" for name in
-                   ("erasing", "erasing_by_class", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
+                   ("erasing", "erasing_by_class", "erasing_by_length", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
 FIGURES += EXPLAIN_FIGURES
 
 

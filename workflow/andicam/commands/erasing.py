@@ -10,11 +10,12 @@ import numpy as np
 from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.commands import add_device_arguments, prepare_device
-from andicam.erasing import CONTROLS, erasing_table, valid_positions
+from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_positions
 from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
 from andicam.model import STAGES, load_model
+from andicam.robust import LENGTH_EDGES
 from andicam.seeding import derive_seed
 
 HELP = "erase input segments by percentile bin of each trajectory's Grad-CAM; accuracy vs random controls (CSV)"
@@ -28,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--correctness", default=None,
                    help="also write per-trajectory correctness (labels, gradcam (N, bins), each control "
                         "(seeds, N, bins), int8) to this .npz, for intervals over trajectories")
+    p.add_argument("--by-length", default=None,
+                   help="also write the curves of all classes per trajectory-length bin to this CSV")
+    p.add_argument("--length-edges", type=int, nargs="+", default=list(LENGTH_EDGES),
+                   help="edges of the length bins of --by-length (left-closed, the last bin closed)")
     p.add_argument("--stage", choices=STAGES, default="layer4", help="stage whose map picks the segments")
     p.add_argument("--bins", type=int, default=10, help="number of percentile bins")
     p.add_argument("--seeds", type=int, default=5, help="seeds per random control")
@@ -49,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("bins", "seeds", "batch_size"):
         if getattr(args, name) < 1:
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if len(args.length_edges) < 2 or any(b <= a for a, b in zip(args.length_edges, args.length_edges[1:])):
+        raise UserInputError(f"--length-edges must be at least two increasing lengths, got {args.length_edges}")
     device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
@@ -76,9 +83,16 @@ def run(args: argparse.Namespace) -> int:
     if args.fill != "zero":
         table.insert(2, "fill", args.fill)
     write_csv(args.out, table)
+    if args.by_length:
+        by_length = by_length_table(correctness, data.lengths, args.length_edges)
+        for i, column in enumerate(table.columns[: table.columns.get_loc("bin")]):  # stage, positions[, fill]
+            by_length.insert(i, column, table[column].iloc[0])
+        write_csv(args.by_length, by_length)
     if args.correctness:
+        # The file keeps what it held before the no-erasing column existed: Grad-CAM and the controls.
+        kept = {k: v for k, v in correctness.items() if k != "none"}
         with atomic_output(args.correctness) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, labels=np.asarray(data.labels, dtype=np.int8), **correctness)
+            np.savez_compressed(f, labels=np.asarray(data.labels, dtype=np.int8), **kept)
     overall = table[table["class"] == "all"].groupby("method")["accuracy"].mean()
     print(f"erasing on {len(data)} trajectories ({args.stage}, {args.fill} fill, target {attrs[0].get('target')}) in "
           f"{time.perf_counter() - start:.1f} s; mean accuracy over bins: "

@@ -163,6 +163,47 @@ def plot_erasing_by_class(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def plot_erasing_by_length(tables: pd.DataFrame | Sequence[pd.DataFrame]) -> plt.Figure:
+    """The erasing curves (all classes) per trajectory-length bin, as ``andicam erasing --by-length`` wrote
+    them: one column per length bin, one row per table (run; zero's first). A decile of a short trajectory
+    is one or two segments that may hold all of it, of a long one three of 32: the pooled curve mixes them."""
+    tables = [tables] if isinstance(tables, pd.DataFrame) else list(tables)
+    if not tables:
+        raise ValueError("no erasing by-length table to plot")
+    for table in tables:
+        _require(table, ["length_bin", "bin", "method", "seed", "accuracy", "n"], "erasing by length")
+        if table.empty:
+            raise ValueError("erasing by-length table has no rows")
+    runs = [(positions_of(t), fill_of(t)) for t in tables]
+    if len(set(runs)) != len(runs):
+        raise ValueError("two erasing by-length tables of the same positions and fill")
+    order = sorted(range(len(tables)), key=lambda i: (FILLS.index(runs[i][1]), POSITIONS.index(runs[i][0])))
+    labels = list(dict.fromkeys(label for t in tables for label in t["length_bin"]))  # shortest first
+    fig, axes = plt.subplots(len(tables), len(labels), figsize=(3.2 * len(labels), 0.6 + 2.9 * len(tables)),
+                             sharey=True, sharex=True, squeeze=False)
+    for row, i in enumerate(order):
+        mode, fill = runs[i]
+        for col, label in enumerate(labels):
+            ax = axes[row, col]
+            part = tables[i][tables[i]["length_bin"] == label].assign(**{"class": "all"})
+            if part.empty:
+                ax.set_title(f"length {label} (no data)", fontsize=8)
+                continue
+            _erasing_panel(ax, part, "all")
+            ax.set_title(f"length {label} (n = {int(part['n'].iloc[0])})\n{POSITIONS_TEXT[mode]}, "
+                         f"erased: {FILL_TEXT[fill]}", fontsize=8)
+        axes[row, 0].set_ylabel("accuracy (%)")
+    for ax in axes[-1]:
+        ax.set_xlabel("Grad-CAM percentile bin (%)")
+    handles: dict[str, Any] = {}
+    for ax in axes.flat:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(name, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.5 / (0.6 + 2.9 * len(tables)) + 0.04, 1, 1))
+    return fig
+
+
 def plot_layer_response(responses: dict[str, np.ndarray], windows: pd.DataFrame) -> plt.Figure:
     """Heatmap per stage of the response of every output position to an impulse at every input step."""
     _require(windows, ["stage", "position", "width", "start", "end"], "window")

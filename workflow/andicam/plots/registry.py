@@ -237,6 +237,20 @@ def _draw_erasing(args: argparse.Namespace) -> int:
     return figure_from_csvs(args.erasing, args.out, draw)
 
 
+def _erasing_by_length_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--erasing", required=True, nargs="+",
+                        help="by-length CSV(s) written by the erasing command (--by-length), at most one per "
+                             "positions mode and fill")
+    add_out(parser)
+
+
+def _draw_erasing_by_length(args: argparse.Namespace) -> int:
+    from andicam.plots.common import figure_from_csvs
+    from andicam.plots.gradcam import plot_erasing_by_length
+
+    return figure_from_csvs(args.erasing, args.out, plot_erasing_by_length)
+
+
 def _layer_response_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--response", required=True, help=".h5 written by layer-response")
     parser.add_argument("--windows", required=True, help="CSV written by layer-response (--out-csv)")
@@ -425,6 +439,9 @@ FIGURES: dict[str, Figure] = {
     "erasing_by_class": table_figure(
         "Erasing curves per true class (2 x 4 panels)",
         "erasing", "erasing CSV written by the erasing command", "andicam.plots.gradcam:plot_erasing_by_class"),
+    "erasing_by_length": Figure(
+        "Erasing curves (all classes) per trajectory-length bin: a column per length bin, a row per table",
+        _erasing_by_length_arguments, _draw_erasing_by_length),
     "layer_response": Figure(
         "Heatmaps of each stage's response to unit impulses at every input step, with the window widths",
         _layer_response_arguments, _draw_layer_response),

@@ -26,6 +26,7 @@ wildcard_constraints:
     seed=r"\d+",
     positions="trajectory|all",
     fill="|_hold|_bridge",  # the erasing fill in file names: none for zero (the paper's), else _<fill>
+    regimedir="|fixed/|variable/",  # an erasing run's regime folder: none for the main regime
 
 
 include: "workflow/rules/common.smk"

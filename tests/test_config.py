@@ -59,6 +59,9 @@ BAD = [
     ("no erasing fill", "explain.erasing.fill", [], "explain.erasing.fill: must not be empty"),
     ("erasing fill without zero", "explain.erasing.fill", ["hold", "bridge"],
      "explain.erasing.fill: ['hold', 'bridge'] lacks 'zero'"),
+    ("old erasing regime key", "explain.erasing.regime", "variable",
+     "explain.erasing.regime: unknown key; replaced by explain.erasing.regimes"),
+    ("unknown erasing regime", "explain.erasing.regimes", ["variable", "short"], "regimes.1: 'short' is not one of"),
     ("old erasing key", "explain.erasing.include_padding", True,
      "explain.erasing.include_padding: unknown key; replaced by explain.erasing.positions"),
 ]

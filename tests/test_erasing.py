@@ -588,3 +588,30 @@ def test_command_writes_the_curves_by_length_and_their_figure(tmp_path) -> None:
     assert titles[0].startswith("length 10-49 (n = 4)") and "erased: set to 0" in titles[0]
     assert "erased: last position held" in titles[4] and len(titles) == 8
     assert cli_main([*args, "--out", str(tmp_path / "x.csv"), "--length-edges", "50", "10"]) == 2
+
+
+def test_runs_of_another_regime_are_named_and_drawn_beside_the_main_one(tmp_path) -> None:
+    model, data_path, gradcam = _tiny_files(tmp_path)  # 1000 steps each: fixed length, no padding
+    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--seeds", "1",
+            "--master-seed", "7", "--device", "cpu"]
+    main, fixed = tmp_path / "main.csv", tmp_path / "fixed_hold.csv"
+    assert cli_main([*args, "--out", str(main), "--correctness", str(tmp_path / "main.npz")]) == 0
+    assert cli_main([*args, "--out", str(fixed), "--fill", "hold", "--regime", "fixed", "--by-length",
+                     str(tmp_path / "by_length.csv"), "--correctness", str(tmp_path / "fixed.npz")]) == 0
+    assert "regime" not in pd.read_csv(main)  # the main run's table as before
+    table = pd.read_csv(fixed)
+    assert list(table.columns[:4]) == ["regime", "stage", "positions", "fill"] and (table["regime"] == "fixed").all()
+    split = pd.read_csv(tmp_path / "by_length.csv")
+    assert list(split.columns[:5]) == ["regime", "stage", "positions", "fill", "length_bin"]
+    assert set(split["length_bin"]) == {"500-1000"}
+    pdf = tmp_path / "regimes.pdf"
+    assert cli_main(["plot", "erasing_regimes", "--erasing", str(fixed), str(main), "--correctness",
+                     str(tmp_path / "fixed.npz"), str(tmp_path / "main.npz"), "--main-regime", "variable",
+                     "--out", str(pdf)]) == 0
+    assert pdf.with_suffix(".png").stat().st_size > 0
+    fig = plot_erasing([table, pd.read_csv(main)], main_regime="variable")
+    titles = [ax.get_title() for ax in fig.axes[:2]]
+    assert "variable-length model" in titles[0] and "fixed-length model" in titles[1]  # the main run first
+    assert "last position held" in titles[1]
+    # without a main regime the figure is the erasing figure of before: no regime in the titles
+    assert "model" not in plot_erasing(pd.read_csv(main)).axes[0].get_title()

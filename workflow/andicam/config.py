@@ -53,7 +53,8 @@ def _key(path: Iterable[Any]) -> str:
 
 
 # Keys an earlier version of the configuration had, and what took their place.
-RENAMED = {"explain.erasing.include_padding": "explain.erasing.positions (a list of trajectory, all)"}
+RENAMED = {"explain.erasing.include_padding": "explain.erasing.positions (a list of trajectory, all)",
+           "explain.erasing.regime": "explain.erasing.regimes (a list, the main run first)"}
 
 
 def _schema_message(err: jsonschema.ValidationError) -> str:

@@ -26,6 +26,17 @@ FILLS: tuple[str, ...] = ("zero", "hold", "bridge")
 FILL_TEXT = {"zero": "set to 0", "hold": "last position held", "bridge": "Brownian bridge"}
 
 
+def regime_of(table: pd.DataFrame, main: str | None = None) -> str | None:
+    """The regime of an erasing table's model: its ``regime`` column, which only runs beside the main one
+    carry; ``main`` (the main run's regime, when known) for a table without one."""
+    if "regime" not in table or table.empty:
+        return main
+    regimes = table["regime"].unique()
+    if len(regimes) != 1:
+        raise ValueError(f"erasing table mixes regimes {sorted(map(str, regimes))}")
+    return str(regimes[0])
+
+
 def fill_of(table: pd.DataFrame) -> str:
     """The fill of an erasing table's run. Zero-fill tables carry no ``fill`` column, so that they stay
     the tables written before fills existed."""

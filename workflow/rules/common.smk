@@ -206,7 +206,14 @@ def preset_names():
     return names
 
 
-def erasing_stem(positions, fill):
+def erasing_stem(positions, fill, regime=None):
     """Path of an erasing run's outputs without the extension: the zero fill (the paper's) keeps the names
-    of before fills existed, erasing_{positions}; another fill adds its name, erasing_{positions}_{fill}."""
-    return f"results/explain/erasing_{positions}" + ("" if fill == "zero" else f"_{fill}")
+    of before fills existed, erasing_{positions}; another fill adds its name, erasing_{positions}_{fill}.
+    A run of another regime than the main one (``regime``) lies in a folder of that name."""
+    folder = f"{regime}/" if regime else ""
+    return f"results/explain/{folder}erasing_{positions}" + ("" if fill == "zero" else f"_{fill}")
+
+
+def erasing_regime(wildcards):
+    """The regime of an erasing job: named by its folder ({regimedir}), else the main one."""
+    return wildcards.regimedir[:-1] or config["explain"]["erasing"]["regimes"][0]  # the folder without its slash

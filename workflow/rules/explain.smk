@@ -19,6 +19,14 @@ ERASING_FILL_TABLES = [erasing_stem(p, f) + ".csv" for p, f in ERASING_RUNS]
 ERASING_FILL_CORRECTNESS = [erasing_stem(p, f) + "_correctness.npz" for p, f in ERASING_RUNS]
 # The curves per trajectory length of every fill, for the first listed positions mode.
 ERASING_BY_LENGTH = [erasing_stem(ERASING_POSITIONS[0], f) + "_by_length.csv" for f in ERASING_FILLS]
+# One run per regime's main model on its own test data, the first the main one (the runs above); the others
+# (in results/explain/<regime>/) for the first positions mode only: fixed-length data have no padding, so
+# both modes erase the same.
+ERASING_REGIMES = EXPLAIN["erasing"]["regimes"]
+ERASING_REGIME_RUNS = [(r if i else None, f) for i, r in enumerate(ERASING_REGIMES) for f in ERASING_FILLS]
+ERASING_REGIME_TABLES = [erasing_stem(ERASING_POSITIONS[0], f, r) + ".csv" for r, f in ERASING_REGIME_RUNS]
+ERASING_REGIME_CORRECTNESS = [erasing_stem(ERASING_POSITIONS[0], f, r) + "_correctness.npz"
+                              for r, f in ERASING_REGIME_RUNS]
 
 
 rule gradcam:
@@ -52,25 +60,27 @@ rule gradcam:
 rule erasing:
     """Accuracy after erasing each Grad-CAM percentile bin, and the uniform and run-length controls, ranking
     the trajectory's own segments ({positions}=trajectory) or all positions with the padding ({positions}=all);
-    the erased segments set to 0 ({fill} empty) or filled as {fill} says (_hold, _bridge)."""
+    the erased segments set to 0 ({fill} empty) or filled as {fill} says (_hold, _bridge); with the main
+    regime's model and test data ({regimedir} empty) or another's ({regimedir} = <regime>/)."""
     input:
-        model=main_model(EXPLAIN["erasing"]["regime"]),
-        data=shards(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
-        gradcam=gradcam_files(EXPLAIN["erasing"]["regime"], "test", EXPLAIN["erasing"]["shards"]),
+        model=lambda w: main_model(erasing_regime(w)),
+        data=lambda w: shards(erasing_regime(w), "test", EXPLAIN["erasing"]["shards"]),
+        gradcam=lambda w: gradcam_files(erasing_regime(w), "test", EXPLAIN["erasing"]["shards"]),
     output:
-        table="results/explain/erasing_{positions}{fill}.csv",
-        correctness="results/explain/erasing_{positions}{fill}_correctness.npz",
-        by_length="results/explain/erasing_{positions}{fill}_by_length.csv",
+        table="results/explain/{regimedir}erasing_{positions}{fill}.csv",
+        correctness="results/explain/{regimedir}erasing_{positions}{fill}_correctness.npz",
+        by_length="results/explain/{regimedir}erasing_{positions}{fill}_by_length.csv",
     log:
-        "logs/explain/erasing_{positions}{fill}.log",
+        "logs/explain/{regimedir}erasing_{positions}{fill}.log",
     benchmark:
-        "results/benchmarks/explain/erasing_{positions}{fill}.tsv"
+        "results/benchmarks/explain/{regimedir}erasing_{positions}{fill}.tsv"
     params:
         e=EXPLAIN["erasing"],
         subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
                 if EXPLAIN["erasing"]["max_trajectories"] else ""),
         padding=lambda w: "--include-padding" if w.positions == "all" else "",
         fill=lambda w: w.fill.lstrip("_") or "zero",
+        regime=lambda w: f"--regime {erasing_regime(w)}" if w.regimedir else "",
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
@@ -85,7 +95,7 @@ rule erasing:
         "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam}"
         " --out {output.table} --correctness {output.correctness} --by-length {output.by_length}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
-        " {params.subset} {params.padding} --fill {params.fill} --batch-size {params.batch} --device {params.device} --threads {threads}"
+        " {params.subset} {params.padding} --fill {params.fill} {params.regime} --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"
 
 
@@ -171,6 +181,25 @@ rule fig_erasing:
     shell:
         "python -m andicam plot erasing --erasing {input.table} --correctness {input.correctness}"
         " --seed {params.master} --out {output.pdf} > {log} 2>&1"
+
+
+rule fig_erasing_regimes:
+    input:
+        table=ERASING_REGIME_TABLES,
+        correctness=ERASING_REGIME_CORRECTNESS,
+    output:
+        pdf=report("results/figures/erasing_regimes.pdf", caption=caption("erasing_regimes"), category="Grad-CAM"),
+        png="results/figures/erasing_regimes.png",
+    log:
+        "logs/figures/erasing_regimes.log",
+    params:
+        master=config["seed"],
+        main=ERASING_REGIMES[0],
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot erasing_regimes --erasing {input.table} --correctness {input.correctness}"
+        " --main-regime {params.main} --seed {params.master} --out {output.pdf} > {log} 2>&1"
 
 
 rule fig_erasing_by_class:
@@ -266,7 +295,7 @@ rule fig_gradcam_examples:
 
 
 EXPLAIN_FIGURES = [f"results/figures/{name}.pdf" for name in
-                   ("erasing", "erasing_by_class", "erasing_by_length", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
+                   ("erasing", "erasing_regimes", "erasing_by_class", "erasing_by_length", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
 FIGURES += EXPLAIN_FIGURES
 
 

@@ -45,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="what an erased segment becomes in min-max space: 0 (the paper), the last position "
                         "before it held, or a Brownian bridge between its neighbours with the trajectory's step std; "
                         "the table gets a fill column unless zero (zero tables stay as before fills existed)")
+    p.add_argument("--regime", choices=("fixed", "variable"), default=None,
+                   help="name the model's regime in a first column 'regime' (for runs beside the main one; "
+                        "the main run's tables carry no such column, as before regimes could be compared)")
     p.add_argument("--max-trajectories", type=int, default=None,
                    help="seeded random subset of this size (default: all)")
     add_device_arguments(p, batch_size=256, batch_help="inputs per forward pass")
@@ -82,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
     table.insert(1, "positions", "all" if args.include_padding else "trajectory")
     if args.fill != "zero":
         table.insert(2, "fill", args.fill)
+    if args.regime is not None:
+        table.insert(0, "regime", args.regime)
     write_csv(args.out, table)
     if args.by_length:
         by_length = by_length_table(correctness, data.lengths, args.length_edges)
-        for i, column in enumerate(table.columns[: table.columns.get_loc("bin")]):  # stage, positions[, fill]
+        for i, column in enumerate(table.columns[: table.columns.get_loc("bin")]):  # [regime,] stage, positions[, fill]
             by_length.insert(i, column, table[column].iloc[0])
         write_csv(args.by_length, by_length)
     if args.correctness:

@@ -19,6 +19,7 @@ from andicam.erasing_tables import (
     control_differences,
     fill_of,
     positions_of,
+    regime_of,
 )
 from andicam.model import STAGES
 from andicam.paper import PAPER_DECILES, PAPER_RANDOM_CONTROL_MEAN
@@ -66,9 +67,12 @@ def _erasing_panel(ax: plt.Axes, table: pd.DataFrame, cls: str) -> None:
 def plot_erasing(
     tables: pd.DataFrame | Sequence[pd.DataFrame],
     differences: pd.DataFrame | None | Sequence[pd.DataFrame | None] = None,
+    main_regime: str | None = None,
 ) -> plt.Figure:
     """Accuracy (all classes) after erasing each Grad-CAM percentile bin, with the random controls, one
-    column per erasing run (positions mode and fill: zero's columns first, as before fills existed); below, Grad-CAM minus each matched control: with
+    column per erasing run (model regime, positions mode and fill: the main regime's, then zero's columns
+    first, as before fills existed; a table without a ``regime`` column is the main run, of ``main_regime``,
+    and the titles name regimes once one is known); below, Grad-CAM minus each matched control: with
     ``differences`` (``trajectory_bootstrap_differences``, one per table) its paired bootstrap interval over
     trajectories, else the range over control seeds. A run that ranked the padding too, as the paper's code
     did, also shows the paper's deciles."""
@@ -88,15 +92,18 @@ def plot_erasing(
             raise ValueError("erasing table has no rows for class 'all'")
     modes = [positions_of(t) for t in tables]
     fills = [fill_of(t) for t in tables]
-    runs = list(zip(modes, fills))
+    regimes = [regime_of(t, main_regime) for t in tables]
+    runs = list(zip(regimes, modes, fills))
     if len(set(runs)) != len(runs):
         raise ValueError(f"two erasing tables of the same positions and fill "
-                         f"({', '.join(f'{m} {f}' for m, f in runs)})")
-    order = sorted(range(len(tables)), key=lambda i: (FILLS.index(fills[i]), POSITIONS.index(modes[i])))
+                         f"({', '.join(' '.join(filter(None, r)) for r in runs)})")
+    regime_order = list(dict.fromkeys([main_regime, *regimes]))
+    order = sorted(range(len(tables)), key=lambda i: (regime_order.index(regimes[i]), FILLS.index(fills[i]),
+                                                      POSITIONS.index(modes[i])))
     fig, axes = plt.subplots(2, len(tables), figsize=(4.6 * len(tables), 5.4), sharex=True, squeeze=False,
                              gridspec_kw={"height_ratios": [2, 1]})
     for col, i in enumerate(order):
-        _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i], fills[i])
+        _erasing_column(axes[0, col], axes[1, col], tables[i], differences[i], modes[i], fills[i], regimes[i])
     handles: dict[str, Any] = {}  # one legend entry per label over the columns
     for ax in axes[0]:
         for handle, label in zip(*ax.get_legend_handles_labels()):
@@ -108,19 +115,21 @@ def plot_erasing(
 
 
 def _erasing_column(ax: plt.Axes, dax: plt.Axes, table: pd.DataFrame, differences: pd.DataFrame | None,
-                    mode: str, fill: str = "zero") -> None:
+                    mode: str, fill: str = "zero", regime: str | None = None) -> None:
     _erasing_panel(ax, table, "all")
     stage = table["stage"].iloc[0] if "stage" in table else "layer4"
     n = int(table.loc[table["class"] == "all", "n"].iloc[0])
     bins = np.sort(table.loc[table["method"] == "gradcam", "bin"].unique())
-    if mode == "all" and fill == "zero" and len(bins) == len(PAPER_DECILES):  # computed as the paper's were
+    papers = mode == "all" and fill == "zero" and regime in (None, "variable")  # computed as the paper's were
+    if papers and len(bins) == len(PAPER_DECILES):
         ax.plot(bins, PAPER_DECILES, color="#2166ac", marker="s", ms=3, lw=0, label="paper's deciles (padding included)")
         ax.axhline(PAPER_RANDOM_CONTROL_MEAN, color=CONTROL_STYLE[PAPERS_CONTROL][0], lw=1.0, ls="-.",
                    label=f"paper's random control (run lengths kept), mean {PAPER_RANDOM_CONTROL_MEAN:g} %")
     ax.set_ylabel("accuracy (%)")
     # Zero-fill columns keep their title of before fills existed; another fill is named.
     filled = "" if fill == "zero" else f"; erased segments: {FILL_TEXT[fill]}"
-    ax.set_title(f"Erasing segments, {n} trajectories\n({POSITIONS_TEXT[mode]}{filled})", fontsize=9)
+    model = "" if regime is None else f", {regime}-length model"
+    ax.set_title(f"Erasing segments, {n} trajectories{model}\n({POSITIONS_TEXT[mode]}{filled})", fontsize=9)
     if differences is None:
         diff = control_differences(table[table["class"] == "all"])
         band = "range over control seeds"

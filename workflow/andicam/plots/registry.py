@@ -213,6 +213,12 @@ def _erasing_arguments(parser: argparse.ArgumentParser) -> None:
     add_out(parser)
 
 
+def _erasing_regimes_arguments(parser: argparse.ArgumentParser) -> None:
+    _erasing_arguments(parser)
+    parser.add_argument("--main-regime", required=True, choices=("fixed", "variable"),
+                        help="regime of the main run, whose tables carry no regime column")
+
+
 def _draw_erasing(args: argparse.Namespace) -> int:
     from andicam.dataio import CLASS_NAMES
     from andicam.erasing_tables import read_correctness, trajectory_bootstrap_differences
@@ -232,7 +238,7 @@ def _draw_erasing(args: argparse.Namespace) -> int:
     def draw(tables: list[pd.DataFrame]) -> MplFigure:
         differences = [trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, seed=args.seed)
                        for labels, correct in loaded]
-        return plot_erasing(tables, differences or None)
+        return plot_erasing(tables, differences or None, getattr(args, "main_regime", None))
 
     return figure_from_csvs(args.erasing, args.out, draw)
 
@@ -436,6 +442,9 @@ FIGURES: dict[str, Figure] = {
         "Accuracy after erasing each Grad-CAM percentile bin, against the random controls (all classes), "
         "one column per erasing table (positions mode and fill)",
         _erasing_arguments, _draw_erasing),
+    "erasing_regimes": Figure(
+        "The erasing figure's columns for the main model of each regime (fixed length: no padding at all)",
+        _erasing_regimes_arguments, _draw_erasing),
     "erasing_by_class": table_figure(
         "Erasing curves per true class (2 x 4 panels)",
         "erasing", "erasing CSV written by the erasing command", "andicam.plots.gradcam:plot_erasing_by_class"),

@@ -95,7 +95,8 @@ rule erasing:
         "python -m andicam erasing --model {input.model} --data {input.data} --gradcam {input.gradcam}"
         " --out {output.table} --correctness {output.correctness} --by-length {output.by_length}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
-        " {params.subset} {params.padding} --fill {params.fill} {params.regime} --batch-size {params.batch} --device {params.device} --threads {threads}"
+        " {params.subset} {params.padding} --fill {params.fill} {params.regime}"
+        " --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"
 
 
@@ -295,7 +296,8 @@ rule fig_gradcam_examples:
 
 
 EXPLAIN_FIGURES = [f"results/figures/{name}.pdf" for name in
-                   ("erasing", "erasing_regimes", "erasing_by_class", "erasing_by_length", "layer_response", "gradcam_scale", "tsne", "gradcam_examples")]
+                   ("erasing", "erasing_regimes", "erasing_by_class", "erasing_by_length", "layer_response",
+                    "gradcam_scale", "tsne", "gradcam_examples")]
 FIGURES += EXPLAIN_FIGURES
 
 

@@ -36,7 +36,7 @@ seed, the method and the seed index.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -236,12 +236,15 @@ def bridge_noise(ids: np.ndarray, master_seed: int, shape: tuple[int, int]) -> n
 @torch.no_grad()
 def erased_correct(
     model: nn.Module, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, batch_size: int = 256,
-    fill: str = "zero", starts: np.ndarray | None = None, noise: np.ndarray | None = None,
+    fill: str = "zero", starts: np.ndarray | None = None,
+    noise: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """(N, B) bool: is trajectory n still classified correctly with the positions masks[n, b] erased?
 
-    ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions; ``fill``,
-    ``starts`` (N,) (first real step; all 0 when None) and ``noise`` (N, 2, L) as in ``fill_erased``.
+    ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions; ``fill`` and
+    ``starts`` (N,) (first real step; all 0 when None) as in ``fill_erased``, whose bridge noise
+    ``noise(rows)`` gives for the trajectories ``rows`` (drawn batch by batch: all at once would be twice
+    the inputs' memory).
     """
     n, n_sets, p = masks.shape
     steps = x.shape[-1]
@@ -256,9 +259,11 @@ def erased_correct(
             keep = ~torch.from_numpy(masks[s : s + per_batch])[..., seg].to(param.device)  # (b, B, L)
             erased = (xb[:, None] * keep[:, :, None, :]).flatten(0, 1)  # (b * B, 2, L)
         else:
-            rows = np.repeat(np.arange(s, min(s + per_batch, n)), n_sets)  # (b * B,) trajectory of each input
+            batch = np.arange(s, min(s + per_batch, n))
+            rows = np.repeat(batch, n_sets)  # (b * B,) trajectory of each input
             steps_erased = masks[s : s + per_batch][..., seg.numpy()].reshape(len(rows), steps)
-            filled = fill_erased(x[rows], steps_erased, starts[rows], fill, None if noise is None else noise[rows])
+            drawn = None if noise is None else np.repeat(noise(batch), n_sets, axis=0)
+            filled = fill_erased(x[rows], steps_erased, starts[rows], fill, drawn)
             erased = torch.from_numpy(filled).to(param.device, param.dtype)
         pred = model(erased).argmax(1).view(-1, n_sets)  # (b, B)
         out[s : s + per_batch] = (pred.cpu().numpy() == labels[s : s + per_batch, None])
@@ -330,10 +335,15 @@ def erasing_table(
     if lengths.shape != labels.shape or (lengths < 1).any() or (lengths > steps).any():
         raise ValueError(f"lengths must be {len(labels)} values in [1, {steps}]")
     ids = np.arange(len(labels)) if ids is None else np.asarray(ids)
-    noise = bridge_noise(ids, master_seed, x.shape[1:]) if fill == "bridge" else None
+    if ids.shape != labels.shape:
+        raise ValueError(f"ids must be {len(labels)} trajectory indices, got shape {ids.shape}")
+
+    def noise(rows: np.ndarray) -> np.ndarray:
+        return bridge_noise(ids[rows], master_seed, x.shape[1:])
 
     def correct_after(masks: np.ndarray) -> np.ndarray:
-        return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths, noise)
+        return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths,
+                              noise if fill == "bridge" else None)
 
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
     unerased = correct_after(nothing)

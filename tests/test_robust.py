@@ -19,7 +19,8 @@ from andicam.model import load_model, save_model
 from andicam.noise import (NoiseRange, add_noise, draw_noise, estimate_noise, estimator_bias, noisy_input, rotate,
                            valid_mask)
 from andicam.preprocess import left_pad, to_model_input
-from andicam.robust import length_bin_labels, length_bins, noise_robustness, robustness_summary
+from andicam.dataio import length_bin_labels, length_bins
+from andicam.robust import noise_robustness, robustness_summary
 from andicam.train import PREEMPT_ENV, PREEMPT_EXIT_CODE, TrainConfig, load_padded_inputs, train
 from helpers import trained_like_model
 from test_train import QUIET, WORKFLOW, _write_shards, state_equal

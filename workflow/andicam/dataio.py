@@ -183,3 +183,22 @@ def read_many(paths: Iterable[str | Path]) -> Trajectories:
         data.attrs["source"] = str(p)
         parts.append(data)
     return concat(parts)
+
+
+# Trajectory-length bins that results are split by (robustness, erasing): short tracks are the hard ones.
+LENGTH_EDGES = (10, 50, 200, 500, 1000)
+
+
+def length_bin_labels(edges: tuple[int, ...] | list[int]) -> list[str]:
+    return [f"{a}-{b - 1}" if i < len(edges) - 2 else f"{a}-{b}" for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+
+
+def length_bins(lengths: np.ndarray, edges: tuple[int, ...] | list[int]) -> np.ndarray:
+    """Bin index of each length (N,); -1 outside [edges[0], edges[-1]]."""
+    edges = np.asarray(edges)
+    if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"length bin edges must be at least two increasing numbers, got {edges.tolist()}")
+    idx = np.searchsorted(edges, lengths, side="right") - 1
+    idx[lengths == edges[-1]] = len(edges) - 2
+    idx[(lengths < edges[0]) | (lengths > edges[-1])] = -1
+    return idx

@@ -43,11 +43,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from andicam.dataio import CLASS_NAMES
+from andicam.dataio import CLASS_NAMES, LENGTH_EDGES, length_bin_labels, length_bins
 from andicam.erasing_tables import CONTROLS, FILLS
 from andicam.gradcam import segment_index
 from andicam.preprocess import INPUT_LENGTH
-from andicam.robust import LENGTH_EDGES, length_bin_labels, length_bins
 from andicam.seeding import derive_seed
 
 

@@ -13,30 +13,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from andicam.dataio import Trajectories
+from andicam.dataio import LENGTH_EDGES, Trajectories, length_bin_labels, length_bins
 from andicam.intervals import t_interval
 from andicam.noise import evaluate_at_noise
 
 # Trajectory-length bins of the robustness figure (left-closed; the last one includes its upper edge).
-LENGTH_EDGES = (10, 50, 200, 500, 1000)
 MODEL_KINDS = ("noiseless", "robust")
 METHOD = "t interval over training seeds"
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
-
-
-def length_bin_labels(edges: tuple[int, ...] | list[int]) -> list[str]:
-    return [f"{a}-{b - 1}" if i < len(edges) - 2 else f"{a}-{b}" for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-
-
-def length_bins(lengths: np.ndarray, edges: tuple[int, ...] | list[int]) -> np.ndarray:
-    """Bin index of each length (N,); -1 outside [edges[0], edges[-1]]."""
-    edges = np.asarray(edges)
-    if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError(f"length bin edges must be at least two increasing numbers, got {edges.tolist()}")
-    idx = np.searchsorted(edges, lengths, side="right") - 1
-    idx[lengths == edges[-1]] = len(edges) - 2
-    idx[(lengths < edges[0]) | (lengths > edges[-1])] = -1
-    return idx
 
 
 def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data: Trajectories, sigmas: list[float],

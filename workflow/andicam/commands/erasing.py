@@ -8,14 +8,13 @@ import time
 import numpy as np
 
 from andicam.errors import UserInputError
-from andicam.dataio import read_many
+from andicam.dataio import LENGTH_EDGES, read_many
 from andicam.commands import add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_positions
 from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
 from andicam.model import STAGES, load_model
-from andicam.robust import LENGTH_EDGES
 from andicam.seeding import derive_seed
 
 HELP = "erase input segments by percentile bin of each trajectory's Grad-CAM; accuracy vs random controls (CSV)"

@@ -7,7 +7,8 @@ import argparse
 import pandas as pd
 
 from andicam.commands import add_noise_eval_arguments, run_noise_eval
-from andicam.robust import LENGTH_EDGES, MODEL_KINDS, noise_robustness
+from andicam.dataio import LENGTH_EDGES
+from andicam.robust import MODEL_KINDS, noise_robustness
 
 HELP = ("accuracy and macro-F1 of noiseless and robust models at several noise levels, overall and per "
         "trajectory-length bin; every model sees the same noise")

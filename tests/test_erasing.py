@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -222,11 +224,16 @@ def test_all_valid_mask_equals_no_mask() -> None:
                                       control_masks(method, reference, 1, 0))
 
 
-def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
+def _mixed_length_command(tmp_path) -> tuple[Path, list[str]]:
+    """The erasing command on tiny files of 40- and 1000-step trajectories: (its table's path, its arguments)."""
     model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
     out = tmp_path / "erasing.csv"
-    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--out", str(out),
-            "--seeds", "1", "--master-seed", "7", "--device", "cpu"]
+    return out, ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--out", str(out),
+                 "--seeds", "1", "--master-seed", "7", "--device", "cpu"]
+
+
+def test_padding_is_never_erased_by_the_command(tmp_path) -> None:
+    out, args = _mixed_length_command(tmp_path)
     assert cli_main(args) == 0
     table = pd.read_csv(out)
     assert (table["positions"] == "trajectory").all()
@@ -498,10 +505,7 @@ def test_bridge_is_reproducible_from_its_seed_and_a_line_without_steps() -> None
 
 
 def test_table_with_a_fill_erases_only_the_trajectory(tmp_path) -> None:
-    model, data_path, gradcam = _tiny_files(tmp_path, lengths=np.array([40, 1000] * 8))
-    out = tmp_path / "erasing.csv"
-    args = ["erasing", "--model", model, "--data", data_path, "--gradcam", gradcam, "--out", str(out),
-            "--seeds", "1", "--master-seed", "7", "--device", "cpu"]
+    out, args = _mixed_length_command(tmp_path)
     assert cli_main(args) == 0
     zero = pd.read_csv(out)
     assert "fill" not in zero  # zero-fill tables are the tables of before fills

@@ -33,6 +33,7 @@ rule train:
         patience=TRAIN["patience"],
         options=train_options(),
         select="",
+        regime="{regime}",
         tags="",
         extra="",
     threads: 2
@@ -46,7 +47,7 @@ rule train:
         "python -m andicam train --train {input.train} --val {input.val} --out-model {output.model}"
         " --out-metrics {output.metrics} --out-history {output.history} --checkpoint {params.checkpoint}"
         " --seed {wildcards.seed} --master-seed {params.master}{params.select}"
-        " --tag regime={wildcards.regime}{params.tags}"
+        " --tag regime={params.regime}{params.tags}"
         " --depth {params.depth} --width {params.width} --epochs {params.epochs}"
         " --patience {params.patience} {params.options}{params.extra} --threads {threads} > {log} 2>&1"
 

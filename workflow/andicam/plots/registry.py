@@ -418,6 +418,19 @@ def _draw_noise_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _andi2020_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scores", required=True, help="scores CSV written by 'andicam andi2020-score --out'")
+    parser.add_argument("--confusion", required=True, help="confusion CSV written by 'andicam andi2020-score'")
+    add_out(parser)
+
+
+def _draw_andi2020(args: argparse.Namespace) -> int:
+    from andicam.plots.andi2020 import plot_andi2020
+    from andicam.plots.common import figure_from_csvs
+
+    return figure_from_csvs([args.scores, args.confusion], args.out, plot_andi2020)
+
+
 ABLATION_RESULTS = "results CSV written by `andicam ablation --out`"
 AUGMENT_SUMMARY = "summary CSV written by augment-aggregate"
 
@@ -493,6 +506,9 @@ FIGURES: dict[str, Figure] = {
     "noise_robustness": Figure(
         "Accuracy and macro-F1 against noise (and by length) of the noiseless and robust models, with t intervals",
         _noise_robustness_arguments, _draw_noise_robustness),
+    "andi2020": Figure(
+        "AnDi 2020 Task 2 (2-D): micro-F1 by track length and noise per classifier, and the best one's confusions",
+        _andi2020_arguments, _draw_andi2020),
     "scaling": table_figure(
         "Test accuracy against training samples x epochs per width, the paper's accuracy as lines",
         "table", "per-model table of 'andicam scaling-table' (.csv)", "andicam.plots.scaling:scaling_figure"),

@@ -1,0 +1,132 @@
+# Beyond the paper: the AnDi 2020 challenge's Task 2 (which of five models made a track) in 2-D as a benchmark,
+# generated locally with the challenge's own recipe (andicam.andi2020), seeded; and a classifier of the same
+# network family trained on that distribution. Named target: `snakemake andi2020`.
+
+ANDI = config["andi2020"]
+ANDI_TRAIN = ANDI["train"]
+
+
+def andi_shards(split):
+    n = ANDI_TRAIN["shards"][split] if split != "test" else 1
+    return [f"results/andi2020/data/{split}/shard{i}.h5" for i in range(n)]
+
+
+def andi_model(seed):
+    return f"results/andi2020/models/seed{seed}/model.pt"
+
+
+def andi_scored():
+    """(name, model file) of every classifier the benchmark scores (config andi2020.score)."""
+    models = []
+    for name in ANDI["score"]:
+        if name == "andi2020":
+            models += [(f"andi2020_seed{s}", andi_model(s)) for s in ANDI_TRAIN["seeds"]]
+        elif "variable" in REGIMES:  # the paper's eight classes, folded into the five models
+            path = (f"{robust_run('models', 'variable', MAIN_SEED)}/model.pt" if name == "robust"
+                    else f"{main_model('variable')}/model.pt")
+            models.append((f"{name}_variable", path))
+    return models
+
+
+rule andi2020_data:
+    """One file of Task 2 tracks and its labels (model, alpha, length, noise level, coefficient)."""
+    output:
+        data="results/andi2020/data/{split}/shard{shard}.h5",
+        ref="results/andi2020/data/{split}/shard{shard}.csv",
+    log:
+        "logs/andi2020/data/{split}/shard{shard}.log",
+    benchmark:
+        "results/benchmarks/andi2020/data/{split}/shard{shard}.tsv"
+    params:
+        seed=config["seed"],
+        n=lambda w: ANDI["test_n"] if w.split == "test" else ANDI_TRAIN["n"][w.split],
+    threads: 1
+    resources:
+        runtime=minutes(120),
+        mem_mb=8000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam andi2020-data --split {wildcards.split} --shard {wildcards.shard}"
+        " --master-seed {params.seed} --n {params.n} --out {output.data} --ref {output.ref} > {log} 2>&1"
+
+
+# The five-model classifier: `train`'s command on the Task 2 files (tagged regime=andi2020), with andi2020.train's
+# epochs, lr and schedule.
+use rule train as train_andi2020 with:
+    input:
+        train=andi_shards("train"),
+        val=andi_shards("val"),
+    output:
+        model="results/andi2020/models/seed{seed}/model.pt",
+        metrics="results/andi2020/models/seed{seed}/metrics.json",
+        history="results/andi2020/models/seed{seed}/history.csv",
+    log:
+        "logs/andi2020/models/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/andi2020/models/seed{seed}.tsv"
+    params:
+        checkpoint="checkpoints/andi2020/seed{seed}.pt",
+        master=config["seed"],
+        depth=MAIN_DEPTH,
+        width=config["model"]["width"],
+        epochs=ANDI_TRAIN["epochs"],
+        patience=ANDI_TRAIN["epochs"],
+        options=train_options(ANDI_TRAIN["lr"], ANDI_TRAIN["schedule"]),
+        select="",
+        regime="andi2020",
+        tags=" --tag kind=andi2020",
+        extra=f" --noise-min {ANDI_TRAIN['noise'][0]} --noise-max {ANDI_TRAIN['noise'][1]} --noise-clean 0"
+              + (" --rotate" if ANDI_TRAIN["rotate"] else " --no-rotate"),
+
+
+rule andi2020_score:
+    """Micro-F1 (the challenge's metric) of every scored classifier on the benchmark set."""
+    input:
+        data=andi_shards("test")[0],
+        ref=andi_shards("test")[0].replace(".h5", ".csv"),
+        models=[path for _, path in andi_scored()],
+    output:
+        scores="results/tables/andi2020_scores.csv",
+        confusion="results/tables/andi2020_confusion.csv",
+    log:
+        "logs/andi2020/score.log",
+    params:
+        names=" ".join(name for name, _ in andi_scored()),
+        device=TRAIN["device"],
+    threads: 2
+    resources:
+        runtime=minutes(60),
+        gpu=1,
+        mem_mb=8000,
+    conda:
+        GPU_ENV
+    shell:
+        "python -m andicam andi2020-score --data {input.data} --ref {input.ref} --models {input.models}"
+        " --names {params.names} --out {output.scores} --confusion {output.confusion}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule fig_andi2020:
+    input:
+        scores="results/tables/andi2020_scores.csv",
+        confusion="results/tables/andi2020_confusion.csv",
+    output:
+        pdf=report("results/figures/andi2020.pdf", caption=caption("andi2020"), category="AnDi 2020 benchmark"),
+        png="results/figures/andi2020.png",
+    log:
+        "logs/figures/andi2020.log",
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot andi2020 --scores {input.scores} --confusion {input.confusion} --out {output.pdf}"
+        " > {log} 2>&1"
+
+
+rule andi2020:
+    """The AnDi 2020 Task 2 benchmark: data, the five-model classifier(s), scores and figure (named target)."""
+    input:
+        rules.fig_andi2020.output,
+
+
+FIGURES += ["results/figures/andi2020.pdf"]

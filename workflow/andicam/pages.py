@@ -79,6 +79,14 @@ SECTIONS: tuple[Section, ...] = (
         "results/tables/noise_estimator_bias_variable.csv (rule noise_estimator_bias)",
         "As above, for tracks of 10 to 1000 points.", pivot=("class", "sigma", "median")),
     Section(
+        "andi2020_scores", "AnDi 2020 Task 2 (2-D): micro-F1 by track length and noise level",
+        "results/tables/andi2020_scores.csv (rule andi2020_score)",
+        "The challenge's metric (micro-F1, the share of tracks whose model is named correctly) per classifier on "
+        "this run's benchmark set, generated with the challenge's recipe: overall ('all'), per track length "
+        "(points) and per localisation-noise std (step std). Wilson 95 % intervals over tracks are in the record. "
+        "Eight-class models are folded into the five models (BM split between FBM and SBM).",
+        pivot=("model", "bin", "micro_f1")),
+    Section(
         "msd_exponents", "The simulated data: ensemble-MSD exponent against the drawn alpha",
         "results/tables/msd_exponents.csv (rule fig_dataset_overview)",
         "Per class and alpha bin, the mean drawn exponent and the exponent fitted to the ensemble MSD of the "

@@ -23,7 +23,7 @@ def andi_scored():
             models += [(f"andi2020_seed{s}", andi_model(s)) for s in ANDI_TRAIN["seeds"]]
         elif "variable" in REGIMES:  # the paper's eight classes, folded into the five models
             path = (f"{robust_run('models', 'variable', MAIN_SEED)}/model.pt" if name == "robust"
-                    else f"{main_model('variable')}/model.pt")
+                    else main_model("variable"))
             models.append((f"{name}_variable", path))
     return models
 
@@ -123,10 +123,29 @@ rule fig_andi2020:
         " > {log} 2>&1"
 
 
+# The benchmark's own results page, for runs that build only this target (`all` puts the same table in the run's
+# page, rule docs_page).
+use rule docs_page as andi2020_page with:
+    input:
+        andi2020_scores="results/tables/andi2020_scores.csv",
+    output:
+        page=f"docs/runs/{config['run_name']}-andi2020.md",
+        record=f"docs/runs/{config['run_name']}-andi2020.json",
+    log:
+        "logs/tables/andi2020_page.log",
+    params:
+        tables="--table andi2020_scores results/tables/andi2020_scores.csv",
+        config_json=json.dumps(config, sort_keys=True, default=str),
+        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
+        name=f"{config['run_name']}-andi2020",
+        workdir=workflow.basedir,
+
+
 rule andi2020:
-    """The AnDi 2020 Task 2 benchmark: data, the five-model classifier(s), scores and figure (named target)."""
+    """The AnDi 2020 Task 2 benchmark: data, the five-model classifier(s), scores, figure and page (named target)."""
     input:
         rules.fig_andi2020.output,
+        rules.andi2020_page.output,
 
 
 FIGURES += ["results/figures/andi2020.pdf"]

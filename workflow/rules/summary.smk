@@ -49,6 +49,7 @@ PAGE_TABLES = {
     "noise_robustness": "results/tables/noise_robustness.csv",
     **{f"noise_estimator_bias_{r}": f"results/tables/noise_estimator_bias_{r}.csv" for r in REGIMES},
     "msd_exponents": "results/tables/msd_exponents.csv",
+    "andi2020_scores": "results/tables/andi2020_scores.csv",
 }
 
 

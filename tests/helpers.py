@@ -102,3 +102,23 @@ def modules_loaded_by(argv: list[str], prefixes: tuple[str, ...]) -> tuple[list[
                          env={"PYTHONPATH": str(REPO / "workflow")}).stdout.strip().splitlines()[-1]
     loaded, torch_loaded, mpl_loaded = ast.literal_eval(out)  # a tuple of a list and two bools
     return loaded, torch_loaded, mpl_loaded
+
+
+def tiny_trained_model(folder: Path, master_seed: int = 2024, regime: str = "variable") -> tuple[Path, Path]:
+    """(model file, test shard): a depth-10, width-4 noise-robust model trained for one epoch by ``andicam
+    train`` on shards simulated by ``andicam simulate``, with the workflow's tags and file layout (seconds)."""
+    from andicam.cli import main
+
+    shards = {split: folder / "data" / regime / split / "shard0.h5" for split in ("train", "val", "test")}
+    for split, path in shards.items():
+        assert main(["simulate", "--regime", regime, "--split", split, "--shard", "0", "--master-seed",
+                     str(master_seed), "--n-per-class", "6", "--min-length", "10", "--max-length", "1000",
+                     "--out", str(path)]) == 0
+    out = folder / "robust" / "models" / regime / "seed0"
+    assert main(["train", "--train", str(shards["train"]), "--val", str(shards["val"]),
+                 "--out-model", str(out / "model.pt"), "--out-metrics", str(out / "metrics.json"),
+                 "--out-history", str(out / "history.csv"), "--checkpoint", str(folder / "checkpoint.pt"),
+                 "--seed", "0", "--master-seed", str(master_seed), "--tag", f"regime={regime}", "--tag", "kind=robust",
+                 "--depth", "10", "--width", "4", "--epochs", "1", "--batch-size", "16", "--lr", "3e-3",
+                 "--no-amp", "--threads", "1", "--device", "cpu", "--noise-max", "0.5", "--rotate"]) == 0
+    return out / "model.pt", shards["test"]

@@ -32,8 +32,9 @@ class and its probability), ``noise_est`` (the track's localisation noise
 relative to its step size, ``andicam.noise.estimate_noise``), ``p_<class>`` for
 the 8 classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
 p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically, with a JSON
-beside it (same stem) that names the model, its kind (``noiseless``: the
-paper's; ``robust``: trained with localisation noise) and its training noise.
+beside it (same stem) that names the model (its file, shipped name or null, and
+sha256), its kind (``noiseless``: the paper's; ``robust``: trained with
+localisation noise) and its training noise.
 
 Five-model probabilities
 ------------------------
@@ -66,6 +67,7 @@ from andicam.model import ResNet1d, load_model
 from andicam.noise import NoiseRange, estimate_noise
 from andicam.plots.predict import write_gradcam_figures
 from andicam.preprocess import INPUT_LENGTH, to_model_input
+from andicam.shipped import resolve_model, sha256_file
 from andicam.simulate import normalise, steps_without_spread
 from andicam.tracks import Format, Track, TrackSet, read_tracks
 
@@ -332,7 +334,7 @@ class PredictResult:
 
 
 def run_predict(
-    model_path: str | Path,
+    model: str | Path | None,
     input_path: str | Path,
     out_csv: str | Path,
     fmt: Format = "auto",
@@ -343,27 +345,38 @@ def run_predict(
     gradcam_dir: str | Path | None = None,
     device: str = "auto",
     batch_size: int = 256,
+    task: str | None = None,
 ) -> PredictResult:
-    """Read, check, classify and write; the whole ``andicam predict`` command."""
+    """Read, check, classify and write; the whole ``andicam predict`` command.
+
+    ``model``: a model file, a shipped model's name, or None for the default shipped model of ``task``
+    (``andicam.shipped.resolve_model``); the output JSON records its name (shipped) and sha256.
+    """
     if batch_size < 1:
         raise UserInputError(f"the batch size must be positive, got {batch_size}")
     if min_length < 2:
         raise UserInputError(f"the minimum length must be at least 2 points, got {min_length}")
+    resolved = resolve_model(model, task)
+    sha256 = sha256_file(resolved.path)
+    if resolved.shipped is not None and sha256 != resolved.shipped.manifest["sha256"]:
+        raise UserInputError(f"shipped model {resolved.name}: {resolved.path} does not match the sha256 of its "
+                             "manifest (damaged or replaced); reinstall the package or re-ship the model")
     torch_device = resolve_device(device)
     data = read_tracks(input_path, fmt, columns, skip_rows)
-    model = load_classifier(model_path, torch_device)
+    network = load_classifier(resolved.path, torch_device)
     prep = prepare(data.tracks, min_length, long)
-    probs = predict_probabilities(model, prep.normalised, batch_size)
+    probs = predict_probabilities(network, prep.normalised, batch_size)
     table = predictions_table(data.tracks, prep, probs)
     figures: list[Path] = []
     if gradcam_dir is not None:
         Path(gradcam_dir).mkdir(parents=True, exist_ok=True)  # exists even when no track is ok
     if gradcam_dir is not None and len(prep.ok_index):
-        cams = gradcam_layer4(model, prep.normalised, probs.argmax(axis=1), batch_size)
+        cams = gradcam_layer4(network, prep.normalised, probs.argmax(axis=1), batch_size)
         point_cams = [upsample_to_track(cams[j], int(prep.n_used[i])) for j, i in enumerate(prep.ok_index)]
         figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, point_cams)
-    noise = model_noise(model)
-    metadata = {"model": str(model_path), "model_kind": model_kind(noise),
+    noise = model_noise(network)
+    metadata = {"model": str(resolved.path), "model_name": resolved.name, "model_sha256": sha256,
+                "model_kind": model_kind(noise),
                 "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate,
                                    "clean_share": noise.clean},
                 "input": str(input_path), "summary": summary_line(data, prep),

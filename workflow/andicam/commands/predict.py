@@ -9,12 +9,19 @@ import torch
 
 from andicam.errors import UserInputError
 from andicam.predict import REASONS, run_predict
+from andicam.shipped import DEFAULT_MODELS, DEFAULT_TASK, TASKS
 
 HELP = "classify your own 2-D tracks (CSV of localisations, TrackMate spots, or AnDi .txt) with a trained model"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model file written by train")
+    p.add_argument("--model", default=None,
+                   help="a model file written by train, or the name of a shipped model (`andicam models` lists them); "
+                        "default: the shipped default model of --task")
+    p.add_argument("--task", choices=tuple(TASKS), default=None,
+                   help="the classification task, for the default model: "
+                        + ", ".join(f"{t} -> {n}" for t, n in DEFAULT_MODELS.items())
+                        + f" (default {DEFAULT_TASK})")
     p.add_argument("--input", required=True, help="tracks: a CSV of localisations or an AnDi 2020 .txt file")
     p.add_argument("--out", required=True, help="output CSV, one row per track in input order")
     p.add_argument("--format", choices=("auto", "csv", "andi"), default="auto",
@@ -48,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         args.model, args.input, args.out, fmt=args.format,
         columns={"track": args.track_col, "frame": args.frame_col, "x": args.x_col, "y": args.y_col},
         skip_rows=args.skip_rows, min_length=args.min_length, long=args.long, gradcam_dir=args.gradcam_dir,
-        device=args.device, batch_size=args.batch_size,
+        device=args.device, batch_size=args.batch_size, task=args.task,
     )
-    print(f"andicam predict: {result.summary} ({result.metadata['model_kind']} model) -> {args.out}", file=sys.stderr)
+    name = result.metadata["model_name"]
+    model = f"{result.metadata['model_kind']} model" + (f" {name}" if name else "")
+    print(f"andicam predict: {result.summary} ({model}) -> {args.out}", file=sys.stderr)
     if result.warning:
         print(f"andicam predict: {result.warning}", file=sys.stderr)
     if result.figures:

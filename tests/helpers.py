@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from andicam.dataio import Trajectories
+from andicam.dataio import ANDI_MODELS, Trajectories
 from andicam.model import build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +76,21 @@ def random_walks(n_per_class: list[int], tmax: int = 60, min_length: int = 10, s
     traj *= np.arange(tmax)[None, None, :] < lengths[:, None, None]
     alpha = rng.uniform(0.1, 1.9, size=n).astype(np.float32)
     return Trajectories(traj.astype(np.float32), lengths, labels, alpha, {"regime": "variable", "split": "train"})
+
+
+def andi_walks(n_per_class: int, tmax: int = 60, seed: int = 0, split: str = "train") -> Trajectories:
+    """``random_walks`` labelled with the five AnDi models (``ANDI_MODELS``), as a 5-class file holds them."""
+    data = random_walks([n_per_class] * len(ANDI_MODELS), tmax=tmax, seed=seed)
+    data.attrs.update({"class_names": list(ANDI_MODELS), "split": split})
+    return data
+
+
+def andi_model(width: int = 4) -> nn.Module:
+    """``trained_like_model`` with the five AnDi models as its classes, recorded in its metadata."""
+    torch.manual_seed(1)
+    model = build_model(depth=10, width=width, num_classes=len(ANDI_MODELS)).eval()
+    model.meta = {"class_names": list(ANDI_MODELS)}
+    return model
 
 
 class Killed(Exception):

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from andicam.dataio import (CLASS_NAMES, DataFileError, Trajectories, read_many, read_trajectories,
-                            write_trajectories)
+from andicam.dataio import (ANDI_MODELS, CLASS_NAMES, DataFileError, Trajectories, class_names_of,
+                            common_class_names, read_many, read_trajectories, write_trajectories)
 from andicam.preprocess import to_model_input
 from andicam.simulate import simulate
 
@@ -103,6 +103,63 @@ def test_writer_refuses_bad_arrays(tmp_path):
     with pytest.raises(DataFileError, match="NaN"):
         write_trajectories(tmp_path / "bad.h5", bad)
     assert not any(tmp_path.iterdir())
+
+
+def _five_class(n: int = 10) -> Trajectories:
+    rng = np.random.default_rng(3)
+    traj = np.cumsum(rng.standard_normal((n, 2, 30)), axis=2).astype(np.float32)
+    return Trajectories(traj, np.full(n, 30, np.int32), (np.arange(n) % 5).astype(np.int8),
+                        np.ones(n, np.float32), {"class_names": list(ANDI_MODELS), "split": "test"})
+
+
+def test_five_class_file_round_trips_with_its_class_names(shard, tmp_path):
+    data = _five_class()
+    path = tmp_path / "andi.h5"
+    write_trajectories(path, data)
+    back = read_trajectories(path)
+    assert np.array_equal(back.labels, data.labels)
+    assert back.class_names == ANDI_MODELS and back.attrs["split"] == "test"
+    assert class_names_of(path) == ANDI_MODELS and class_names_of(shard[0]) == CLASS_NAMES
+    assert common_class_names([path, path]) == ANDI_MODELS
+    assert read_many([path, path]).class_names == ANDI_MODELS
+    assert read_many([shard[0]]).class_names == CLASS_NAMES
+    write_trajectories(tmp_path / "again.h5", back)  # a file read back is written with the same set
+    assert class_names_of(tmp_path / "again.h5") == ANDI_MODELS
+
+
+def test_a_file_without_class_names_has_the_papers(shard):
+    path, _ = shard
+    with h5py.File(path, "r+") as f:
+        del f.attrs["class_names"]
+    assert class_names_of(path) == CLASS_NAMES and read_trajectories(path).class_names == CLASS_NAMES
+
+
+def test_labels_beyond_the_class_set_are_refused_naming_the_file(tmp_path):
+    data = _five_class()
+    data.labels[3] = 7
+    with pytest.raises(DataFileError, match=r"labels out of range \[0, 4\].*found 0..7") as err:
+        write_trajectories(tmp_path / "andi.h5", data)
+    assert str(tmp_path / "andi.h5") in str(err.value) and not any(tmp_path.iterdir())
+    data.labels[3] = 0
+    write_trajectories(tmp_path / "andi.h5", data)
+    _corrupt(tmp_path / "andi.h5", "labels", lambda v: v + 5)
+    with pytest.raises(DataFileError, match=r"labels out of range \[0, 4\]") as err:
+        read_trajectories(tmp_path / "andi.h5")
+    assert str(tmp_path / "andi.h5") in str(err.value)
+
+
+def test_unknown_and_mixed_class_sets_are_named(shard, tmp_path):
+    data = _five_class()
+    data.attrs["class_names"] = ["A", "B", "C", "D", "E"]
+    with pytest.raises(DataFileError, match="not a known class set"):
+        write_trajectories(tmp_path / "odd.h5", data)
+    write_trajectories(tmp_path / "andi.h5", _five_class())
+    with pytest.raises(DataFileError, match="differ from those of") as err:
+        common_class_names([shard[0], tmp_path / "andi.h5"])
+    assert str(err.value).startswith(str(tmp_path / "andi.h5"))
+    with pytest.raises(DataFileError, match="differ from those of") as err:
+        read_many([tmp_path / "andi.h5", shard[0]])
+    assert str(err.value).startswith(str(shard[0]))
 
 
 def test_preprocessing_left_pads_and_scales():

@@ -12,12 +12,13 @@ import torch
 from sklearn import metrics as skm
 
 from andicam.cli import main
-from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES, Trajectories, write_trajectories
 from andicam.evaluate import (accuracy, classification_metrics, confusion_matrix, macro_f1, per_class_scores,
                               predict_proba, predictions_frame, read_predictions, row_normalise)
 from andicam.files import read_json, write_json
 from andicam.model import build_model, save_model
 from andicam.plots.classifier import accuracy_vs_depth, class_share_vs_alpha, class_shares, confusion, depth_records
+from helpers import andi_model, andi_walks
 
 # Three classes, hand-checked: true 0 -> {0, 1}, true 1 -> {1}, true 2 -> {2, 0, 2}.
 LABELS = np.array([0, 0, 1, 2, 2, 2])
@@ -108,6 +109,34 @@ def test_evaluate_command(tmp_path: Path) -> None:
     assert metrics["model"]["tags"] == {"regime": "variable"} and metrics["model"]["seed"] == 2
     assert metrics["model"]["depth"] == 10
     assert metrics["used"] == {"device": "cpu", "amp": False, "fp32_math": "ieee"}
+
+
+def _evaluate(folder: Path, model: str, data: str) -> int:
+    return main(["evaluate", "--model", str(folder / model), "--data", str(folder / data), "--out-predictions",
+                 str(folder / "p.csv"), "--out-metrics", str(folder / "m.json"), "--device", "cpu"])
+
+
+def test_evaluate_command_on_a_five_class_model(tmp_path: Path) -> None:
+    model = andi_model()
+    save_model(str(tmp_path / "andi.pt"), model, model.meta)
+    write_trajectories(tmp_path / "andi.h5", andi_walks(3, seed=2, split="test"))
+    assert _evaluate(tmp_path, "andi.pt", "andi.h5") == 0
+    metrics = read_json(tmp_path / "m.json")
+    assert metrics["class_names"] == list(ANDI_MODELS) and list(metrics["per_class"]) == list(ANDI_MODELS)
+    assert [len(row) for row in metrics["confusion_counts"]] == [5] * 5
+    assert sum(v["support"] for v in metrics["per_class"].values()) == metrics["n"] == 15
+    frame = read_predictions(str(tmp_path / "p.csv"), ANDI_MODELS)
+    assert [c for c in frame.columns if c.startswith("p_")] == [f"p_{c}" for c in ANDI_MODELS]
+    np.testing.assert_allclose(frame.filter(like="p_").sum(axis=1), 1, atol=1e-5)
+
+
+def test_evaluate_refuses_a_model_of_another_class_set(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    save_model(str(tmp_path / "paper.pt"), build_model(depth=10, width=4))
+    write_trajectories(tmp_path / "andi.h5", andi_walks(1, split="test"))
+    assert _evaluate(tmp_path, "paper.pt", "andi.h5") == 2
+    err = capsys.readouterr().err
+    assert "paper.pt on " in err and "the model classifies [SubATTM" in err and "data's classes are [ATTM" in err
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_evaluate_command_reports_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

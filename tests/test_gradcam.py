@@ -26,7 +26,7 @@ from andicam.gradcam import (
 )
 from andicam.model import STAGES, save_model
 from andicam.preprocess import to_model_input
-from helpers import trained_like_model
+from helpers import andi_model, andi_walks, trained_like_model
 
 POSITIONS = {"layer1": 250, "layer2": 125, "layer3": 63, "layer4": 32}
 
@@ -230,6 +230,16 @@ def test_command_writes_a_file_that_matches_the_function(tmp_path) -> None:
     np.testing.assert_array_equal(arrays["predictions"], ref.predictions)
     assert cli_main(["gradcam", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d.h5"),
                      "--out", str(tmp_path / "g.txt")]) == 2
+
+
+def test_per_class_gradcam_refuses_a_model_without_the_papers_classes(tmp_path, capsys) -> None:
+    model = andi_model()
+    save_model(str(tmp_path / "andi.pt"), model, model.meta)
+    write_trajectories(tmp_path / "d.h5", andi_walks(1))
+    assert cli_main(["gradcam", "--model", str(tmp_path / "andi.pt"), "--data", str(tmp_path / "d.h5"),
+                     "--out", str(tmp_path / "g.h5"), "--device", "cpu"]) == 2
+    assert "the model classifies [ATTM, CTRW, FBM, LW, SBM]; this analysis follows the paper" in capsys.readouterr().err
+    assert not (tmp_path / "g.h5").exists()
 
 
 def test_examples_are_seeded_correct_picks_with_maps_cut_to_the_trajectory() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from andicam.model import BLOCKS_PER_STAGE, STAGES, ModelConfig, build_model, count_parameters
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES, DataFileError
+from andicam.model import (BLOCKS_PER_STAGE, STAGES, ModelConfig, build_model, check_model_classes, count_parameters,
+                           load_model, model_class_names, require_paper_classes, save_model)
 
 
 def test_parameter_count_of_the_paper_model() -> None:
@@ -78,3 +80,25 @@ def test_fp32_stem_keeps_the_input_out_of_bf16_under_autocast(tmp_path) -> None:
     del blob["model_config"]["fp32_stem"]  # a model file written before the setting existed
     torch.save(blob, tmp_path / "old.pt")
     assert load_model(str(tmp_path / "old.pt")).cfg == ModelConfig(depth=10, width=4)
+
+
+def test_class_names_of_old_and_new_model_files(tmp_path) -> None:
+    save_model(str(tmp_path / "old.pt"), build_model(depth=10, width=4), {"seed": 0})  # saved before class sets
+    old = load_model(str(tmp_path / "old.pt"))
+    assert model_class_names(old) == CLASS_NAMES
+    require_paper_classes(old, "old.pt")
+    save_model(str(tmp_path / "andi.pt"), build_model(depth=10, width=4, num_classes=5),
+               {"class_names": list(ANDI_MODELS)})
+    andi = load_model(str(tmp_path / "andi.pt"))
+    assert model_class_names(andi) == ANDI_MODELS
+    assert check_model_classes(andi, ANDI_MODELS, "here") == ANDI_MODELS
+    with pytest.raises(DataFileError, match=r"^andi.pt: the model classifies \[ATTM.*needs its 8 classes"):
+        require_paper_classes(andi, "andi.pt")
+    with pytest.raises(DataFileError, match=r"^here: the model classifies \[ATTM.*data's classes are \[SubATTM"):
+        check_model_classes(andi, CLASS_NAMES, "here")
+    with pytest.raises(ValueError, match="5 classes and no class names"):
+        model_class_names(build_model(depth=10, width=4, num_classes=5))
+    unnamed = build_model(depth=10, width=4, num_classes=5)
+    unnamed.meta = {"class_names": list(CLASS_NAMES)}
+    with pytest.raises(ValueError, match="5 classes but its metadata names 8"):
+        model_class_names(unnamed)

@@ -13,11 +13,13 @@ from andi_datasets.utils_trajectories import normalize as andi_normalize
 from torch import nn
 
 from andicam.cli import main as cli_main
-from andicam.dataio import CLASS_NAMES
+import andicam.plots.predict as plots_predict
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES
 from andicam.gradcam import gradcam_all_stages, upsample_nearest
 from andicam.model import build_model, save_model
 from andicam.predict import (
     REASONS,
+    fold_to_andi_models,
     gradcam_layer4,
     model_input,
     normalise_track,
@@ -27,7 +29,7 @@ from andicam.predict import (
 from andicam.preprocess import to_model_input
 from andicam.simulate import simulate
 from andicam.tracks import Track, read_tracks
-from helpers import trained_like_model
+from helpers import andi_model, trained_like_model
 
 TRACKMATE_HEADER = [
     "LABEL,ID,TRACK_ID,QUALITY,POSITION_X,POSITION_Y,POSITION_Z,POSITION_T,FRAME",
@@ -294,6 +296,44 @@ def test_five_model_probabilities_and_regime(tmp_path: Path, model_file: Path) -
     np.testing.assert_array_equal(t["p_model_LW"], t["p_SupLW"])
     regime = {"Sub": "sub", "Sup": "super", "BM": "normal"}
     assert t["alpha_regime"].tolist() == [regime[p[:3] if p != "BM" else "BM"] for p in t["predicted"]]
+
+
+def test_fold_to_andi_models_follows_the_rule() -> None:
+    folded = fold_to_andi_models(np.eye(8))  # one row per class, in CLASS_NAMES order
+    expected = {"SubATTM": [1, 0, 0, 0, 0], "SubCTRW": [0, 1, 0, 0, 0], "SubFBM": [0, 0, 1, 0, 0],
+                "SubSBM": [0, 0, 0, 0, 1], "SupFBM": [0, 0, 1, 0, 0], "SupLW": [0, 0, 0, 1, 0],
+                "SupSBM": [0, 0, 0, 0, 1], "BM": [0, 0, 0.5, 0, 0.5]}  # columns: ATTM CTRW FBM LW SBM
+    np.testing.assert_array_equal(folded, [expected[c] for c in CLASS_NAMES])
+    row = np.array([[0.05, 0.1, 0.2, 0.05, 0.1, 0.15, 0.15, 0.2]])
+    np.testing.assert_allclose(fold_to_andi_models(row), [[0.05, 0.1, 0.2 + 0.1 + 0.1, 0.15, 0.05 + 0.15 + 0.1]])
+    probs = np.random.default_rng(0).dirichlet(np.ones(8), size=50)
+    np.testing.assert_allclose(fold_to_andi_models(probs).sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="8 classes"):
+        fold_to_andi_models(np.ones((2, 5)) / 5)
+
+
+def test_a_five_class_model_predicts_the_five_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = andi_model()
+    save_model(str(tmp_path / "andi.pt"), model, model.meta)
+    titles: list[str] = []
+    monkeypatch.setattr(plots_predict, "save_figure", lambda fig, out: titles.append(fig._suptitle.get_text()))
+    tracks = {str(i): _walk(20 + 40 * i, i) for i in range(4)}
+    _trackmate_csv(tmp_path / "spots.csv", {**tracks, "short": _walk(5, 9)})
+    assert _predict(tmp_path / "andi.pt", tmp_path / "spots.csv", tmp_path / "pred.csv", "--gradcam-dir",
+                    str(tmp_path / "cams")) == 0
+    t = pd.read_csv(tmp_path / "pred.csv", dtype={"track_id": str})
+    p_cols = [c for c in t.columns if c.startswith("p_") and c != "p_second" and not c.startswith("p_model_")]
+    assert p_cols == [f"p_{m}" for m in ANDI_MODELS] and "p_BM" not in t.columns
+    ok = t[t["status"] == "ok"]
+    probs = ok[p_cols].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(ok[[f"p_model_{m}" for m in ANDI_MODELS]].to_numpy(), probs)
+    prep = prepare(read_tracks(tmp_path / "spots.csv").tracks)
+    np.testing.assert_allclose(probs, _direct_probabilities(model, model_input(prep.normalised)), atol=1e-6)
+    assert ok["predicted"].tolist() == [ANDI_MODELS[k] for k in probs.argmax(axis=1)]
+    np.testing.assert_allclose(ok["confidence"], probs.max(axis=1))
+    assert set(ok["second"]) <= set(ANDI_MODELS) and t["alpha_regime"].isna().all()  # empty: no alpha
+    assert len(titles) == 4 and all(f": {name} (p = " in title for name, title in zip(ok["predicted"], titles))
 
 
 def test_simulated_track_same_as_training_path(tmp_path: Path, model_file: Path) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from andicam.dataio import CLASS_NAMES, Trajectories
+from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories
 from andicam.files import read_json
 from andicam.model import load_model, save_model
 from andicam.noise import (NoiseRange, add_noise, draw_noise, estimate_noise, estimator_bias, noisy_input, rotate,
@@ -22,7 +22,7 @@ from andicam.preprocess import left_pad, to_model_input
 from andicam.dataio import length_bin_labels, length_bins
 from andicam.robust import noise_robustness, robustness_summary
 from andicam.train import PREEMPT_ENV, PREEMPT_EXIT_CODE, TrainConfig, load_padded_inputs, train
-from helpers import trained_like_model
+from helpers import andi_model, andi_walks, trained_like_model
 from test_train import QUIET, WORKFLOW, _write_shards, state_equal
 
 
@@ -219,6 +219,17 @@ def test_noise_robustness_table_and_summary(tmp_path: Path) -> None:
     assert row["method"] == "t interval over training seeds"
     with pytest.raises(ValueError, match="kinds"):
         noise_robustness(paths, ["clean", "robust"], [0, 1], data, [0.0], seed=1)
+
+
+def test_noise_robustness_of_a_five_class_model_and_a_mismatch(tmp_path: Path) -> None:
+    model = andi_model()
+    save_model(str(tmp_path / "andi.pt"), model, model.meta)
+    save_model(str(tmp_path / "paper.pt"), trained_like_model())
+    data = andi_walks(4, seed=2, split="test")
+    table = noise_robustness([str(tmp_path / "andi.pt")], ["robust"], [0], data, [0.0, 1.0], seed=1, edges=[10, 60])
+    assert table["n"].tolist() == [20] * 4 and table["macro_f1"].between(0, 1).all()
+    with pytest.raises(DataFileError, match=r"paper.pt: the model classifies \[SubATTM.*data's classes are \[ATTM"):
+        noise_robustness([str(tmp_path / "paper.pt")], ["noiseless"], [0], data, [0.0], seed=1)
 
 
 def test_noise_robustness_legends_cover_no_data() -> None:

@@ -14,7 +14,8 @@ import pytest
 import torch
 from torch import nn
 
-from andicam.dataio import Trajectories, write_trajectories
+from andicam.cli import main as cli_main
+from andicam.dataio import ANDI_MODELS, Trajectories, write_trajectories
 from andicam.evaluate import predict_logits
 from andicam.files import read_json
 from andicam.model import load_model
@@ -26,7 +27,7 @@ from andicam.model import build_model
 from andicam.train import (PREEMPT_ENV, PREEMPT_EXIT_CODE, EarlyStopping, TrainConfig, comparable_metrics,
                            load_model_inputs, make_scheduler, resolve_plan, train, train_epoch,
                            warmup_cosine)
-from helpers import Killed, kill_at
+from helpers import Killed, andi_walks, kill_at
 
 WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 QUIET = dict(log=lambda line: None)
@@ -385,6 +386,34 @@ def test_preempted_training_resumes_bit_identically(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(history.drop(columns="seconds"), straight.history.drop(columns="seconds"),
                                   check_exact=True)
     assert list(history["epoch"]) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("robust", [False, True], ids=["noiseless", "robust"])
+def test_a_five_class_model_trains_from_five_class_files(tmp_path: Path, robust: bool) -> None:
+    """The class set comes from the training files and is recorded in the model; robust training too."""
+    write_trajectories(tmp_path / "train.h5", andi_walks(6, tmax=40, seed=0))
+    write_trajectories(tmp_path / "val.h5", andi_walks(2, tmax=40, seed=1, split="val"))
+    args = ["train", "--train", str(tmp_path / "train.h5"), "--val", str(tmp_path / "val.h5"), "--out-model",
+            str(tmp_path / "m.pt"), "--out-metrics", str(tmp_path / "m.json"), "--out-history", str(tmp_path / "h.csv"),
+            "--checkpoint", str(tmp_path / "ck.pt"), "--depth", "10", "--width", "4", "--epochs", "1",
+            "--batch-size", "8", "--device", "cpu", "--threads", "1", "--no-amp", "--per-class", "4"]
+    assert cli_main(args + (["--noise-max", "0.5", "--rotate"] if robust else [])) == 0
+    model = load_model(str(tmp_path / "m.pt"))
+    assert model.cfg.num_classes == 5 and model.meta["class_names"] == list(ANDI_MODELS)
+    assert read_json(tmp_path / "m.json")["n_train"] == 20  # --per-class counts the file's five classes
+
+
+def test_training_refuses_validation_files_of_another_class_set(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    write_trajectories(tmp_path / "train.h5", andi_walks(2, tmax=20))
+    traj, labels = waves(8, 0, length=20)
+    write_trajectories(tmp_path / "val.h5", Trajectories(traj, np.full(8, 20, np.int32), labels.astype(np.int8),
+                                                         np.ones(8, np.float32)))
+    rc = cli_main(["train", "--train", str(tmp_path / "train.h5"), "--val", str(tmp_path / "val.h5"), "--out-model",
+                   str(tmp_path / "m.pt"), "--out-metrics", str(tmp_path / "m.json"), "--out-history",
+                   str(tmp_path / "h.csv"), "--checkpoint", str(tmp_path / "ck.pt"), "--device", "cpu"])
+    assert rc == 2 and "validation files' classes [SubATTM" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_training_curves_figure() -> None:

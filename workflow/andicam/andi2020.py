@@ -25,7 +25,7 @@ of tracks classified correctly; intervals are Wilson 95 % intervals over traject
 
 Eight classes to five models
 ----------------------------
-A model of the paper's eight classes scores here through ``fold_to_andi_models``: ATTM = SubATTM,
+A model of the paper's eight classes scores here through ``andicam.predict.fold_to_andi_models``: ATTM = SubATTM,
 CTRW = SubCTRW, FBM = SubFBM + SupFBM + BM/2, LW = SupLW, SBM = SubSBM + SupSBM + BM/2. Brownian motion
 is FBM and SBM at alpha = 1 at once, so its probability goes half to each; the eight-class models also
 never saw ATTM or CTRW at alpha = 1 or LW at alpha = 2, which the challenge has.
@@ -41,12 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from andicam.dataio import LENGTH_EDGES, Trajectories, length_bin_labels, length_bins
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES, LENGTH_EDGES, Trajectories, length_bin_labels, length_bins
 from andicam.intervals import wilson_interval
 from andicam.simulate import _seeded, normalise
 
-# The challenge's five models, in andi_datasets' order (its label index).
-ANDI_MODELS: tuple[str, ...] = ("ATTM", "CTRW", "FBM", "LW", "SBM")
 # The challenge's localisation-noise levels (std, in units of the normalised step).
 NOISE_LEVELS: tuple[float, ...] = (0.1, 0.5, 1.0)
 MIN_T, MAX_T = 10, 1000
@@ -167,20 +165,6 @@ def reference_table(task: Task2Set) -> pd.DataFrame:
     })
 
 
-def fold_to_andi_models(probs8: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
-    """(N, 5) probabilities of the AnDi models from those of the paper's eight classes (module docstring)."""
-    probs8 = np.asarray(probs8, dtype=np.float64)
-    col = {name: probs8[:, class_names.index(name)] for name in class_names}
-    half_bm = col["BM"] / 2
-    return np.stack([
-        col["SubATTM"],
-        col["SubCTRW"],
-        col["SubFBM"] + col["SupFBM"] + half_bm,
-        col["SupLW"],
-        col["SubSBM"] + col["SupSBM"] + half_bm,
-    ], axis=1)
-
-
 def micro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     """The challenge's Task 2 metric: micro-averaged F1, i.e. the share classified correctly (one label each)."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
@@ -220,14 +204,14 @@ def score_table(labels: np.ndarray, predicted: np.ndarray, lengths: np.ndarray, 
 
 def andi_model_probabilities(probs: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
     """(N, 5) probabilities of ANDI_MODELS from a classifier's (N, C): a five-model classifier's as they
-    are (reordered to ANDI_MODELS), the paper's eight classes folded by ``fold_to_andi_models``."""
+    are (reordered to ANDI_MODELS), the paper's eight classes folded (``andicam.predict.fold_to_andi_models``)."""
     class_names = tuple(class_names)
     if set(class_names) == set(ANDI_MODELS):
         return np.asarray(probs, dtype=np.float64)[:, [class_names.index(m) for m in ANDI_MODELS]]
-    from andicam.dataio import CLASS_NAMES
+    if class_names == CLASS_NAMES:
+        from andicam.predict import fold_to_andi_models  # imports torch: only where an eight-class model is scored
 
-    if tuple(class_names) == CLASS_NAMES:
-        return fold_to_andi_models(probs, class_names)
+        return np.asarray(fold_to_andi_models(np.asarray(probs, dtype=np.float64)))
     raise ValueError(f"a classifier of classes {list(class_names)} cannot be scored on the AnDi models "
                      f"{list(ANDI_MODELS)}: it must have those five or the paper's eight classes")
 

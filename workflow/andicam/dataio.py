@@ -4,10 +4,13 @@ Layout of a shard file (all datasets chunked, gzip-compressed):
 
     /trajectories  float32 (N, 2, Tmax)  x then y, left-aligned, zero after lengths[i]
     /lengths       int32   (N,)          number of valid steps, 1..Tmax
-    /labels        int8    (N,)          class index 0..7 (see CLASS_NAMES)
+    /labels        int8    (N,)          class index into class_names (0..7 for CLASS_NAMES)
     /alpha         float32 (N,)          anomalous exponent drawn for the trajectory
     attrs: format, class_names, regime, split, shard, seed, master_seed,
            normalisation, versions (JSON), config (JSON), n_per_class
+
+``class_names`` is one of ``CLASS_SETS``: the paper's 8 classes (``CLASS_NAMES``, the default, also for
+files written before other sets existed) or the five AnDi 2020 models (``ANDI_MODELS``, Task 2).
 
 Files are written under a temporary name and renamed when complete, so a
 crash never leaves a file that looks finished.
@@ -19,7 +22,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -28,6 +31,10 @@ FORMAT = "andicam-trajectories/1"
 
 CLASS_NAMES: tuple[str, ...] = ("SubATTM", "SubCTRW", "SubFBM", "SubSBM", "SupFBM", "SupLW", "SupSBM", "BM")
 NUM_CLASSES = len(CLASS_NAMES)
+# The AnDi 2020 challenge's Task 2 classes, in the order of andi_datasets' models.
+ANDI_MODELS: tuple[str, ...] = ("ATTM", "CTRW", "FBM", "LW", "SBM")
+# The class sets a trajectory file or a model may carry; labels index into one of them.
+CLASS_SETS: tuple[tuple[str, ...], ...] = (CLASS_NAMES, ANDI_MODELS)
 
 
 class DataFileError(ValueError):
@@ -45,6 +52,11 @@ class Trajectories:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes the labels index: ``attrs["class_names"]``, else the paper's 8."""
+        return class_names_in(self.attrs, self.attrs.get("source", "trajectories"))
+
     def subset(self, index: np.ndarray) -> "Trajectories":
         return Trajectories(
             self.trajectories[index], self.lengths[index], self.labels[index], self.alpha[index], dict(self.attrs)
@@ -56,10 +68,29 @@ def atomic_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
 
 
+def class_names_in(attrs: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """The class set named by decoded attributes (``class_names``); absent: the paper's 8 (``CLASS_NAMES``).
+
+    Raises DataFileError naming ``where`` when the names are not one of ``CLASS_SETS``.
+    """
+    names = attrs.get("class_names")
+    if names is None:
+        return CLASS_NAMES
+    names = tuple(names) if isinstance(names, (list, tuple)) else (names,)
+    if names not in CLASS_SETS:
+        known = " or ".join(f"[{', '.join(c)}]" for c in CLASS_SETS)
+        raise DataFileError(f"{where}: class_names [{', '.join(map(str, names))}] are not a known class set ({known})")
+    return names
+
+
 def write_trajectories(path: str | Path, data: Trajectories, attrs: dict[str, Any] | None = None) -> None:
+    """Write one shard atomically; its ``class_names`` come from the attributes (``data.attrs``, then
+    ``attrs``), the paper's 8 classes when neither names them, and the labels must index them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    check_arrays(data, str(path))
+    merged = {**data.attrs, **(attrs or {})}
+    class_names = class_names_in(merged, str(path))
+    check_arrays(data, str(path), class_names)
     tmp = atomic_path(path)
     n, _, tmax = data.trajectories.shape
     chunk_rows = max(1, min(n, 256))
@@ -72,8 +103,8 @@ def write_trajectories(path: str | Path, data: Trajectories, attrs: dict[str, An
             f.create_dataset("labels", data=data.labels.astype(np.int8), chunks=(chunk_rows,), **opts)
             f.create_dataset("alpha", data=data.alpha.astype(np.float32), chunks=(chunk_rows,), **opts)
             f.attrs["format"] = FORMAT
-            f.attrs["class_names"] = list(CLASS_NAMES)
-            for key, value in {**data.attrs, **(attrs or {})}.items():
+            f.attrs["class_names"] = list(class_names)
+            for key, value in {k: v for k, v in merged.items() if k != "class_names"}.items():
                 f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
         os.replace(tmp, path)
     finally:
@@ -81,8 +112,9 @@ def write_trajectories(path: str | Path, data: Trajectories, attrs: dict[str, An
             tmp.unlink()
 
 
-def check_arrays(data: Trajectories, where: str) -> None:
-    """Raise DataFileError naming ``where`` when the arrays are inconsistent."""
+def check_arrays(data: Trajectories, where: str, class_names: Sequence[str] = CLASS_NAMES) -> None:
+    """Raise DataFileError naming ``where`` when the arrays are inconsistent or a label is no index of
+    ``class_names``."""
     traj, lengths, labels, alpha = data.trajectories, data.lengths, data.labels, data.alpha
     if traj.ndim != 3 or traj.shape[1] != 2:
         raise DataFileError(f"{where}: 'trajectories' must have shape (N, 2, T), got {traj.shape}")
@@ -94,8 +126,9 @@ def check_arrays(data: Trajectories, where: str) -> None:
         raise DataFileError(f"{where}: the file holds no trajectories")
     if lengths.min() < 1 or lengths.max() > tmax:
         raise DataFileError(f"{where}: lengths out of range [1, {tmax}] (found {lengths.min()}..{lengths.max()})")
-    if labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise DataFileError(f"{where}: labels out of range [0, {NUM_CLASSES - 1}] (found {labels.min()}..{labels.max()})")
+    if labels.min() < 0 or labels.max() >= len(class_names):
+        raise DataFileError(f"{where}: labels out of range [0, {len(class_names) - 1}] for the {len(class_names)} "
+                            f"classes {', '.join(class_names)} (found {labels.min()}..{labels.max()})")
     if not np.isfinite(traj).all():
         bad = int((~np.isfinite(traj)).any(axis=(1, 2)).sum())
         raise DataFileError(f"{where}: {bad} trajectories contain NaN or Inf")
@@ -156,14 +189,43 @@ def read_trajectories(path: str | Path) -> Trajectories:
             )
         except (OSError, RuntimeError, ValueError) as exc:
             raise DataFileError(f"{path}: data cannot be read (truncated or corrupt): {exc}") from None
-    check_arrays(data, str(path))
+    check_arrays(data, str(path), class_names_in(attrs, str(path)))
     return data
 
 
+def class_names_of(path: str | Path) -> tuple[str, ...]:
+    """The class set of one trajectory file (its attributes only); a file without one has the paper's 8."""
+    f, attrs = open_hdf5(path, FORMAT)
+    f.close()
+    return class_names_in(attrs, str(path))
+
+
+def common_class_names(paths: Iterable[str | Path]) -> tuple[str, ...]:
+    """The class set shared by trajectory files; DataFileError naming the first file whose set differs."""
+    paths = list(paths)
+    if not paths:
+        raise ValueError("no trajectory files given")
+    return _agreed_class_names([(str(p), class_names_of(p)) for p in paths])
+
+
+def _agreed_class_names(named: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The one class set of (where, class names) pairs; DataFileError naming the first that differs."""
+    first_where, first = named[0]
+    for where, names in named[1:]:
+        if names != first:
+            raise DataFileError(f"{where}: class names [{', '.join(names)}] differ from those of {first_where} "
+                                f"[{', '.join(first)}]; files used together must share one class set")
+    return first
+
+
 def concat(parts: Iterable[Trajectories]) -> Trajectories:
+    """Parts one after another; they must share one class set (DataFileError naming the first part that
+    does not, by its ``source``)."""
     parts = list(parts)
     if not parts:
         raise ValueError("no trajectory files given")
+    class_names = _agreed_class_names([(str(p.attrs.get("source", f"part {i}")), p.class_names)
+                                       for i, p in enumerate(parts)])
     tmax = max(p.trajectories.shape[2] for p in parts)
     padded = [np.pad(p.trajectories, ((0, 0), (0, 0), (0, tmax - p.trajectories.shape[2]))) for p in parts]
     return Trajectories(
@@ -171,7 +233,7 @@ def concat(parts: Iterable[Trajectories]) -> Trajectories:
         np.concatenate([p.lengths for p in parts]),
         np.concatenate([p.labels for p in parts]),
         np.concatenate([p.alpha for p in parts]),
-        {"sources": [p.attrs.get("source", "") for p in parts]},
+        {"sources": [p.attrs.get("source", "") for p in parts], "class_names": list(class_names)},
     )
 
 

@@ -147,13 +147,13 @@ def predictions_frame(data: Trajectories, probs: np.ndarray,
     return frame
 
 
-def read_predictions(path: str) -> pd.DataFrame:
-    """A predictions CSV, checked for the columns the figures need."""
+def read_predictions(path: str, class_names: tuple[str, ...] = CLASS_NAMES) -> pd.DataFrame:
+    """A predictions CSV, checked for the columns the figures need (``p_<class>`` of ``class_names``)."""
     try:
         frame = pd.read_csv(path)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataFileError(f"{path}: cannot read the predictions file: {exc}") from None
-    needed = ["index", "label", "alpha", "length", "predicted", *[f"p_{c}" for c in CLASS_NAMES]]
+    needed = ["index", "label", "alpha", "length", "predicted", *[f"p_{c}" for c in class_names]]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataFileError(f"{path}: not a predictions file, missing column(s) {', '.join(missing)}")

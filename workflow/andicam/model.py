@@ -182,3 +182,58 @@ def load_model(path: str, device: str | torch.device = "cpu") -> ResNet1d:
         raise DataFileError(f"{path}: not a usable andicam model file ({type(exc).__name__}: {first})") from None
     model.meta = blob.get("meta", {})
     return model.to(device).eval()
+
+
+def model_class_names(model: ResNet1d) -> tuple[str, ...]:
+    """The classes of the model's outputs, in output order: its metadata's ``class_names``; a model saved
+    without them (before class sets were recorded) is the paper's 8-class classifier when it has 8 outputs.
+
+    Raises ValueError when the names are missing for another number of outputs, or do not match it.
+    """
+    from andicam.dataio import CLASS_NAMES
+
+    names = getattr(model, "meta", {}).get("class_names")
+    if names is None:
+        if model.cfg.num_classes == len(CLASS_NAMES):
+            return CLASS_NAMES
+        raise ValueError(f"the model has {model.cfg.num_classes} classes and no class names in its metadata; "
+                         f"only the paper's {len(CLASS_NAMES)}-class models may omit them")
+    names = tuple(names)
+    if len(names) != model.cfg.num_classes:
+        raise ValueError(f"the model has {model.cfg.num_classes} classes but its metadata names {len(names)}: "
+                         f"{', '.join(names)}")
+    return names
+
+
+def _class_names_at(model: ResNet1d, where: str) -> tuple[str, ...]:
+    """``model_class_names`` with its error as a DataFileError naming ``where``."""
+    from andicam.dataio import DataFileError
+
+    try:
+        return model_class_names(model)
+    except ValueError as exc:
+        raise DataFileError(f"{where}: {exc}") from None
+
+
+def check_model_classes(model: ResNet1d, data_class_names: Sequence[str], where: str) -> tuple[str, ...]:
+    """The model's class names when they equal the data's; otherwise DataFileError naming ``where`` (the
+    model and the data), so that no label is read as another class."""
+    from andicam.dataio import DataFileError
+
+    names = _class_names_at(model, where)
+    if names != tuple(data_class_names):
+        raise DataFileError(f"{where}: the model classifies [{', '.join(names)}] but the data's classes are "
+                            f"[{', '.join(data_class_names)}]")
+    return names
+
+
+def require_paper_classes(model: ResNet1d, where: str) -> None:
+    """DataFileError naming ``where`` unless the model classifies the paper's 8 classes: the analyses that
+    follow the paper (per-class Grad-CAM, relevance, blocks, ablation, augmentation, summary) are defined
+    on them."""
+    from andicam.dataio import CLASS_NAMES, DataFileError
+
+    names = _class_names_at(model, where)
+    if names != CLASS_NAMES:
+        raise DataFileError(f"{where}: the model classifies [{', '.join(names)}]; this analysis follows the paper "
+                            f"and needs its {len(CLASS_NAMES)} classes [{', '.join(CLASS_NAMES)}]")

@@ -39,7 +39,7 @@ from torch import Tensor
 
 from andicam.dataio import CLASS_NAMES, Trajectories
 from andicam.evaluate import confusion_matrix, macro_f1, predict_logits
-from andicam.model import load_model
+from andicam.model import ResNet1d, check_model_classes, load_model
 from andicam.preprocess import INPUT_LENGTH, to_model_input
 from andicam.seeding import derive_seed
 
@@ -84,26 +84,23 @@ def predict(model: torch.nn.Module, x: np.ndarray, batch_size: int = 512, amp: b
 
 
 def noisy_predictions(
-    models: Sequence[str | Path],
+    models: Sequence[ResNet1d],
     data: Trajectories,
     sigmas: Sequence[float],
     seed: int,
-    device: torch.device | str = "cpu",
     batch_size: int = 512,
     amp: bool = False,
 ) -> Iterator[tuple[float, int, np.ndarray]]:
     """(sigma, index of the model, predicted class (N,)) for every noise level and model, levels outermost.
 
     Each level's noisy input is built once (seed ``noise_seed(seed, sigma)``) and
-    every model is run on it, so all models are compared on the same noise.
+    every model (loaded, on its device) is run on it, so all models are compared on the same noise.
     """
     if not sigmas or min(sigmas) < 0 or len(set(sigmas)) != len(sigmas):
         raise ValueError(f"noise levels must be a non-empty list of distinct values >= 0, got {list(sigmas)}")
-    device = torch.device(device)
-    loaded = [load_model(str(path), device) for path in models]
     for sigma in sigmas:
         x = noisy_inputs(data, sigma, noise_seed(seed, sigma))  # (N, 2, 1000)
-        for i, model in enumerate(loaded):
+        for i, model in enumerate(models):
             yield sigma, i, predict(model, x, batch_size, amp)
 
 
@@ -238,25 +235,34 @@ def estimator_bias(data: Trajectories, sigmas: list[float], seed: int) -> pd.Dat
 # --- models under noise: the one evaluation path of the noise experiment and the robustness table -------------
 
 
-def scores(labels: np.ndarray, predicted: np.ndarray, metrics: Sequence[str]) -> dict[str, float]:
+def check_metrics(metrics: Sequence[str], class_names: Sequence[str] = CLASS_NAMES) -> None:
+    """ValueError naming the first metric that ``scores`` does not know for these classes."""
+    for metric in metrics:
+        if metric not in ("accuracy", "macro_f1") and not (metric.startswith("recall_")
+                                                           and metric[len("recall_"):] in class_names):
+            raise ValueError(f"unknown metric {metric!r} (metrics: accuracy, macro_f1, recall_<class> of the "
+                             f"classes {', '.join(class_names)})")
+
+
+def scores(labels: np.ndarray, predicted: np.ndarray, metrics: Sequence[str],
+           class_names: Sequence[str] = CLASS_NAMES) -> dict[str, float]:
     """The named metrics of predictions (N,) against labels (N,), in the order asked.
 
-    ``accuracy``, ``macro_f1`` (``andicam.evaluate.macro_f1``) or ``recall_<class>`` (NaN for a class
-    absent from ``labels``). One function for every table of models under noise, so that an accuracy
-    in one is the same computation as in another.
+    ``accuracy``, ``macro_f1`` (``andicam.evaluate.macro_f1``) or ``recall_<class>`` of one of
+    ``class_names`` (NaN for a class absent from ``labels``). One function for every table of models under
+    noise, so that an accuracy in one is the same computation as in another.
     """
+    check_metrics(metrics, class_names)
     row: dict[str, float] = {}
     for metric in metrics:
         if metric == "accuracy":
             row[metric] = float(np.mean(predicted == labels))
         elif metric == "macro_f1":
-            row[metric] = macro_f1(confusion_matrix(labels, predicted))
-        elif metric.startswith("recall_") and metric[len("recall_"):] in CLASS_NAMES:
-            label = CLASS_NAMES.index(metric[len("recall_"):])
+            row[metric] = macro_f1(confusion_matrix(labels, predicted, len(class_names)))
+        else:
+            label = list(class_names).index(metric[len("recall_"):])
             members = labels == label
             row[metric] = float(np.mean(predicted[members] == label)) if members.any() else float("nan")
-        else:
-            raise ValueError(f"unknown metric {metric!r}")
     return row
 
 
@@ -267,21 +273,22 @@ def score_table(
     metrics: Sequence[str],
     groups: Sequence[tuple[str, np.ndarray]] | None = None,
     group_column: str = "length_bin",
+    class_names: Sequence[str] = CLASS_NAMES,
 ) -> pd.DataFrame:
     """One row per (model, sigma), or per (model, sigma, group) with ``groups``, from ``noisy_predictions``.
 
     ``ids[i]`` holds the columns that name model i (file, arm or kind, training seed); ``groups`` are
-    (name, mask (N,)) pairs, a group with no member gets no row. Pure, so both noise experiments'
-    tables are this one function over the same predictions.
+    (name, mask (N,)) pairs, a group with no member gets no row; ``class_names``: the classes the labels
+    index. Pure, so both noise experiments' tables are this one function over the same predictions.
     """
     rows = []
     for sigma, i, predicted in predictions:
         head = {**ids[i], "sigma": float(sigma)}
         if groups is None:
-            rows.append({**head, "n": int(labels.size), **scores(labels, predicted, metrics)})
+            rows.append({**head, "n": int(labels.size), **scores(labels, predicted, metrics, class_names)})
             continue
         rows += [{**head, group_column: name, "n": int(members.sum()),
-                  **scores(labels[members], predicted[members], metrics)}
+                  **scores(labels[members], predicted[members], metrics, class_names)}
                  for name, members in groups if members.any()]
     return pd.DataFrame(rows)
 
@@ -298,6 +305,16 @@ def evaluate_at_noise(
     batch_size: int = 512,
     amp: bool = False,
 ) -> pd.DataFrame:
-    """``score_table`` of every model at every noise level of the noise experiment (``noisy_predictions``)."""
-    predictions = noisy_predictions(models, data, sigmas, seed, device, batch_size, amp)
-    return score_table(predictions, data.labels.astype(np.int64), ids, metrics, groups)
+    """``score_table`` of every model at every noise level of the noise experiment (``noisy_predictions``).
+
+    Every model must classify the data's classes (``data.class_names``), which the metrics' recalls name;
+    a mismatch is a DataFileError naming the model, raised before any prediction.
+    """
+    device = torch.device(device)
+    loaded = [load_model(str(path), device) for path in models]
+    for path, model in zip(models, loaded):
+        check_model_classes(model, data.class_names, str(path))
+    check_metrics(metrics, data.class_names)
+    predictions = noisy_predictions(loaded, data, sigmas, seed, batch_size, amp)
+    return score_table(predictions, data.labels.astype(np.int64), ids, metrics, groups,
+                       class_names=data.class_names)

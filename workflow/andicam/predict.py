@@ -30,7 +30,7 @@ Output CSV
 ``confidence`` (its probability), ``second`` and ``p_second`` (the runner-up
 class and its probability), ``noise_est`` (the track's localisation noise
 relative to its step size, ``andicam.noise.estimate_noise``), ``p_<class>`` for
-the 8 classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
+the model's classes in label order, ``p_model_ATTM, p_model_CTRW, p_model_FBM,
 p_model_LW, p_model_SBM``, ``alpha_regime``. Written atomically, with a JSON
 beside it (same stem) that names the model (its file, shipped name or null, and
 sha256), its kind (``noiseless``: the paper's; ``robust``: trained with
@@ -45,6 +45,14 @@ motion: ``p_model_ATTM = p_SubATTM``, ``p_model_CTRW = p_SubCTRW``,
 same time, so it is not folded into either: ``p_BM`` stays its own column and
 the five model columns plus ``p_BM`` sum to 1. ``alpha_regime`` is ``sub``,
 ``super`` or ``normal`` from the predicted class.
+
+A model of the five AnDi 2020 models (``andicam.dataio.ANDI_MODELS``, Task 2)
+is also accepted: its classes are the five models, so ``predicted``,
+``second`` and ``confidence`` are over them, the ``p_<class>`` columns are
+``p_ATTM ... p_SBM``, the ``p_model_*`` columns equal them, there is no
+``p_BM``, and ``alpha_regime`` is empty (such a model says nothing about alpha).
+To compare an 8-class model with it, ``fold_to_andi_models`` gives the five
+models' probabilities with BM split equally between FBM and SBM.
 """
 
 from __future__ import annotations
@@ -59,11 +67,11 @@ import pandas as pd
 import torch
 
 from andicam.errors import UserInputError
-from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES, DataFileError
 from andicam.device import resolve_device
 from andicam.files import write_csv, write_json
 from andicam.gradcam import gradcam_all_stages, segment_index
-from andicam.model import ResNet1d, load_model
+from andicam.model import ResNet1d, load_model, model_class_names
 from andicam.noise import NoiseRange, estimate_noise
 from andicam.plots.predict import write_gradcam_figures
 from andicam.preprocess import INPUT_LENGTH, to_model_input
@@ -96,6 +104,27 @@ MODEL_GROUPS: dict[str, tuple[str, ...]] = {
     "LW": ("SupLW",),
     "SBM": ("SubSBM", "SupSBM"),
 }
+# The class sets a predicting model may have: the paper's, or the five models themselves.
+PREDICT_CLASS_SETS: tuple[tuple[str, ...], ...] = (CLASS_NAMES, ANDI_MODELS)
+
+
+def fold_to_andi_models(probs8: np.ndarray) -> np.ndarray:
+    """Probabilities of the paper's 8 classes (N, 8) -> probabilities of the five AnDi models (N, 5), in
+    ``ANDI_MODELS`` order.
+
+    Each class goes to its model, and BM is split equally between FBM and SBM, because Brownian motion
+    is both FBM and SBM at alpha = 1:
+    ATTM = SubATTM, CTRW = SubCTRW, FBM = SubFBM + SupFBM + BM/2, LW = SupLW,
+    SBM = SubSBM + SupSBM + BM/2. Rows keep their sums (1 for probabilities).
+    """
+    probs8 = np.asarray(probs8)
+    if probs8.ndim != 2 or probs8.shape[1] != len(CLASS_NAMES):
+        raise ValueError(f"expected probabilities of the {len(CLASS_NAMES)} classes (N, {len(CLASS_NAMES)}), "
+                         f"got shape {probs8.shape}")
+    p = {name: probs8[:, k] for k, name in enumerate(CLASS_NAMES)}
+    half_bm = p["BM"] / 2
+    return np.stack([sum(p[c] for c in MODEL_GROUPS[m]) + (half_bm if m in ("FBM", "SBM") else 0)
+                     for m in ANDI_MODELS], axis=1)  # (N, 8) -> (N, 5)
 
 
 def alpha_regime(class_name: str) -> str:
@@ -189,9 +218,14 @@ def _batches(normalised: list[np.ndarray], batch_size: int) -> Iterator[np.ndarr
 
 
 def check_model(model: ResNet1d, where: str) -> None:
-    if model.cfg.num_classes != NUM_CLASSES or model.cfg.in_channels != 2:
+    try:
+        names = model_class_names(model)
+    except ValueError as exc:
+        raise UserInputError(f"{where}: {exc}") from None
+    if names not in PREDICT_CLASS_SETS or model.cfg.in_channels != 2:
         raise UserInputError(f"{where}: the model has {model.cfg.num_classes} classes and {model.cfg.in_channels} "
-                             f"input channels; expected the {NUM_CLASSES}-class 2-D classifier")
+                             f"input channels; expected a 2-D classifier of the paper's {len(CLASS_NAMES)} classes "
+                             f"or of the {len(ANDI_MODELS)} AnDi models")
 
 
 def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> ResNet1d:
@@ -205,13 +239,13 @@ def load_classifier(path: str | Path, device: str | torch.device = "cpu") -> Res
 
 
 def predict_probabilities(model: ResNet1d, normalised: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (K, 8) float32 of normalised tracks, in batches on the model's device."""
+    """Class probabilities (K, C) float32 of normalised tracks, in batches on the model's device."""
     device = next(model.parameters()).device
-    out = [np.zeros((0, NUM_CLASSES), dtype=np.float32)]
+    out = [np.zeros((0, model.cfg.num_classes), dtype=np.float32)]
     model.eval()
     with torch.inference_mode():
         for x in _batches(normalised, batch_size):
-            logits = model(torch.from_numpy(x).to(device))  # (B, 2, 1000) -> (B, 8)
+            logits = model(torch.from_numpy(x).to(device))  # (B, 2, 1000) -> (B, C)
             out.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
     return np.concatenate(out)
 
@@ -238,10 +272,13 @@ def upsample_to_track(cam: np.ndarray, n_used: int, length: int = INPUT_LENGTH) 
 # ----------------------------------------------------------------------------- outputs
 
 
-def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray) -> pd.DataFrame:
-    """One row per track in input order; rejected tracks have empty predictions."""
+def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray,
+                      class_names: tuple[str, ...] = CLASS_NAMES) -> pd.DataFrame:
+    """One row per track in input order; rejected tracks have empty predictions. ``class_names``: the
+    model's classes (``PREDICT_CLASS_SETS``), the columns of ``probs``."""
+    paper = class_names == CLASS_NAMES
     n = len(tracks)
-    full = np.full((n, NUM_CLASSES), np.nan)
+    full = np.full((n, len(class_names)), np.nan)
     full[prep.ok_index] = probs
     predicted = np.full(n, "", dtype=object)
     second = np.full(n, "", dtype=object)
@@ -252,9 +289,9 @@ def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray) ->
     ranked = np.argsort(-probs, axis=1, kind="stable") if len(probs) else np.zeros((0, 2), dtype=np.int64)
     for j, i in enumerate(prep.ok_index):
         k, k2 = ranked[j, 0], ranked[j, 1]
-        predicted[i], second[i] = CLASS_NAMES[k], CLASS_NAMES[k2]
+        predicted[i], second[i] = class_names[k], class_names[k2]
         confidence[i], p_second[i] = probs[j, k], probs[j, k2]
-        regime[i] = alpha_regime(CLASS_NAMES[k])
+        regime[i] = alpha_regime(class_names[k]) if paper else ""  # the five models say nothing about alpha
         noise[i] = estimate_noise(prep.used_xy[j])
     table = pd.DataFrame({
         "track_id": [t.track_id for t in tracks],
@@ -267,10 +304,11 @@ def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray) ->
         "p_second": p_second,
         "noise_est": noise,
     })
-    for k, name in enumerate(CLASS_NAMES):
+    for k, name in enumerate(class_names):
         table[f"p_{name}"] = full[:, k]
     for model_name, classes in MODEL_GROUPS.items():
-        table[f"p_model_{model_name}"] = sum(full[:, CLASS_NAMES.index(c)] for c in classes)
+        table[f"p_model_{model_name}"] = (sum(full[:, CLASS_NAMES.index(c)] for c in classes) if paper
+                                          else full[:, class_names.index(model_name)])
     table["alpha_regime"] = regime
     return table
 
@@ -365,18 +403,19 @@ def run_predict(
     data = read_tracks(input_path, fmt, columns, skip_rows)
     network = load_classifier(resolved.path, torch_device)
     prep = prepare(data.tracks, min_length, long)
+    class_names = model_class_names(network)
     probs = predict_probabilities(network, prep.normalised, batch_size)
-    table = predictions_table(data.tracks, prep, probs)
+    table = predictions_table(data.tracks, prep, probs, class_names)
     figures: list[Path] = []
     if gradcam_dir is not None:
         Path(gradcam_dir).mkdir(parents=True, exist_ok=True)  # exists even when no track is ok
     if gradcam_dir is not None and len(prep.ok_index):
         cams = gradcam_layer4(network, prep.normalised, probs.argmax(axis=1), batch_size)
         point_cams = [upsample_to_track(cams[j], int(prep.n_used[i])) for j, i in enumerate(prep.ok_index)]
-        figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, point_cams)
+        figures = write_gradcam_figures(gradcam_dir, data.tracks, prep, probs, point_cams, class_names)
     noise = model_noise(network)
     metadata = {"model": str(resolved.path), "model_name": resolved.name, "model_sha256": sha256,
-                "model_kind": model_kind(noise),
+                "model_kind": model_kind(noise), "class_names": list(class_names),
                 "training_noise": {"low": noise.low, "high": noise.high, "rotate": noise.rotate,
                                    "clean_share": noise.clean},
                 "input": str(input_path), "summary": summary_line(data, prep),

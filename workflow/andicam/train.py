@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,7 @@ import torch
 from torch import Tensor, nn
 
 import andicam
-from andicam.dataio import read_trajectories
+from andicam.dataio import CLASS_NAMES, read_trajectories
 from andicam.device import cuda_fp32_math, resolve_amp, resolve_device
 from andicam.evaluate import predict_logits
 from andicam.files import atomic_output, write_csv, write_json
@@ -517,11 +517,19 @@ def train(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np
 
 
 def write_outputs(result: TrainResult, out_model: str | Path, out_metrics: str | Path, out_history: str | Path,
-                  checkpoint_path: str | Path, meta: dict[str, Any] | None = None) -> None:
-    """Write model, metrics and history (each atomically), then delete the checkpoint they make redundant."""
+                  checkpoint_path: str | Path, meta: dict[str, Any] | None = None,
+                  class_names: Sequence[str] = CLASS_NAMES) -> None:
+    """Write model, metrics and history (each atomically), then delete the checkpoint they make redundant.
+
+    ``class_names``: the classes of the model's outputs (the training files'), recorded in the model's
+    metadata, where ``andicam.model.model_class_names`` reads them.
+    """
+    if len(class_names) != result.model.cfg.num_classes:
+        raise ValueError(f"{len(class_names)} class names for a model of {result.model.cfg.num_classes} classes")
     extra = dict(meta or {})
     model_meta = {**extra, "train_config": result.metrics["config"], "used": result.metrics["used"],
-                  "best_epoch": result.best_epoch, "versions": result.metrics["versions"]}
+                  "best_epoch": result.best_epoch, "versions": result.metrics["versions"],
+                  "class_names": list(class_names)}
     save_model(str(out_model), result.model, model_meta)
     write_json(out_metrics, {**extra, **result.metrics})
     write_csv(out_history, result.history)

@@ -13,7 +13,7 @@ from andicam.dataio import DataFileError, read_many
 from andicam.commands import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
-from andicam.model import load_model
+from andicam.model import load_model, require_paper_classes
 from andicam.paper import PAPER_STRIDE, PAPER_WINDOW
 from andicam.preprocess import INPUT_LENGTH
 from andicam.seeding import derive_seed
@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(str(exc)) from None
     device = prepare_device(args)
     model = load_model(args.model, device)
+    require_paper_classes(model, args.model)
     data = read_many(args.data)
     if len(data) and int(data.lengths.min()) < INPUT_LENGTH:
         raise DataFileError(f"feature ablation needs trajectories of {INPUT_LENGTH} steps (the fixed regime); "

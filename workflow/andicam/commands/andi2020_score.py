@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from andicam.andi2020 import andi_model_probabilities, confusion_frame, score_table
-    from andicam.dataio import CLASS_NAMES, read_trajectories
+    from andicam.dataio import read_trajectories
     from andicam.evaluate import predict_proba
     from andicam.files import write_csv
-    from andicam.model import load_model
+    from andicam.model import load_model, model_class_names
 
     if len(args.names) != len(args.models) or len(set(args.names)) != len(args.names):
         raise UserInputError(f"--names must give one distinct name per model, got {args.names} for "
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     scores, confusions = [], []
     for name, path in zip(args.names, args.models):
         model = load_model(path, device)
-        names = tuple(model.meta.get("class_names") or (CLASS_NAMES if model.cfg.num_classes == 8 else ()))
         try:
+            names = model_class_names(model)
             five = andi_model_probabilities(predict_proba(model, data, args.batch_size), names)
         except ValueError as exc:
             raise UserInputError(f"{path}: {exc}") from None

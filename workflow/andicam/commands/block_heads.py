@@ -13,7 +13,7 @@ from andicam.errors import UserInputError
 from andicam.device import resolve_device
 from andicam.files import write_csv
 from andicam.gradcam import write_gradcam
-from andicam.model import load_model
+from andicam.model import load_model, require_paper_classes
 
 HELP = "Train linear heads on merged labels after layer1/2/3 of a frozen model; accuracies and head Grad-CAM"
 
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
     model = load_model(args.model, device)
+    require_paper_classes(model, args.model)
     start = time.perf_counter()
     feats, labels = features_from_files(model, args.train, args.cuts, args.feature_batch_size)
     heads, losses = train_heads(feats, labels, cfg, args.seed)

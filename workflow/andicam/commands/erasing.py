@@ -14,7 +14,7 @@ from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_posi
 from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
-from andicam.model import STAGES, load_model
+from andicam.model import STAGES, load_model, require_paper_classes
 from andicam.seeding import derive_seed
 
 HELP = "erase input segments by percentile bin of each trajectory's Grad-CAM; accuracy vs random controls (CSV)"
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--length-edges must be at least two increasing lengths, got {args.length_edges}")
     device = prepare_device(args)
     model = load_model(args.model, device)
+    require_paper_classes(model, args.model)
     data = read_many(args.data)
     arrays, attrs = read_gradcams(args.gradcam)
     where = ", ".join(args.gradcam)

@@ -13,7 +13,7 @@ from andicam.commands import add_device_arguments, prepare_device
 from andicam.device import cuda_fp32_math
 from andicam.evaluate import classification_metrics, predict_proba, predictions_frame
 from andicam.files import write_csv, write_json
-from andicam.model import load_model
+from andicam.model import check_model_classes, load_model
 
 HELP = "predict trajectory files with a trained model; write the predictions table and the metrics"
 
@@ -34,12 +34,13 @@ def run(args: argparse.Namespace) -> int:
     device = prepare_device(args)
     model = load_model(args.model, device)
     data = read_many(args.data)
+    class_names = check_model_classes(model, data.class_names, f"{args.model} on {', '.join(args.data)}")
     amp = args.amp and device.type == "cuda"  # bf16 only when asked, on CUDA
     start = time.perf_counter()
-    probs = predict_proba(model, data, batch_size=args.batch_size, amp=amp)  # (N, 8)
+    probs = predict_proba(model, data, batch_size=args.batch_size, amp=amp)  # (N, C)
     seconds = time.perf_counter() - start
-    frame = predictions_frame(data, probs)
-    metrics = classification_metrics(data.labels, frame["predicted"].to_numpy())
+    frame = predictions_frame(data, probs, class_names)
+    metrics = classification_metrics(data.labels, frame["predicted"].to_numpy(), class_names)
     meta = model.meta
     metrics["model"] = {"path": args.model, "depth": model.cfg.depth, "width": model.cfg.width,
                         "seed": meta.get("seed"), "tags": meta.get("tags", {}), "best_epoch": meta.get("best_epoch")}

@@ -9,7 +9,7 @@ from andicam.errors import UserInputError
 from andicam.dataio import read_many
 from andicam.commands import add_device_arguments, prepare_device
 from andicam.gradcam import TARGET_MODES, compute_gradcam, model_input, write_gradcam
-from andicam.model import STAGES, load_model
+from andicam.model import STAGES, load_model, require_paper_classes
 
 HELP = "Grad-CAM maps of all four stages (one forward and one backward pass per batch) to an HDF5 file"
 
@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--out must end in .h5, got {args.out}")
     device = prepare_device(args)
     model = load_model(args.model, device)
+    require_paper_classes(model, args.model)
     data = read_many(args.data)
     start = time.perf_counter()
     result = compute_gradcam(model, model_input(data), data.labels, args.target, STAGES, args.relu, args.batch_size)

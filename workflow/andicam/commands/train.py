@@ -6,6 +6,7 @@ import argparse
 import time
 from dataclasses import fields
 
+from andicam.dataio import common_class_names
 from andicam.errors import UserInputError
 from andicam.scaling import first_per_class
 from andicam.seeding import derive_seed
@@ -91,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
         cfg = TrainConfig(**values, seed=torch_seed)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
+    class_names = common_class_names(args.train)
+    val_names = common_class_names(args.val)
+    if val_names != class_names:
+        raise UserInputError(f"the validation files' classes [{', '.join(val_names)}] differ from the training "
+                             f"files' [{', '.join(class_names)}]; both need one class set")
     start = time.perf_counter()
     lengths: dict[str, object] = {}
     if cfg.noise.active:  # noised and scaled per batch: load the padded trajectories and their lengths
@@ -101,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         val_x, val_y = load_model_inputs(args.val)
     if args.per_class is not None:
         try:
-            keep = first_per_class(train_y, args.per_class)
+            keep = first_per_class(train_y, args.per_class, len(class_names))
         except ValueError as exc:
             raise UserInputError(f"--per-class {args.per_class}: {exc} in the training files") from None
         train_x, train_y = train_x[keep], train_y[keep]
@@ -110,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"loaded and preprocessed {len(train_y)} training and {len(val_y)} validation trajectories "
           f"in {time.perf_counter() - start:.1f} s", flush=True)
     result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True),
-                   **lengths)
+                   num_classes=len(class_names), **lengths)
     meta = {"tags": dict(args.tag), "seed": args.seed, "master_seed": args.master_seed, "torch_seed": torch_seed,
             "depth": args.depth, "width": args.width, "data": {"train": list(args.train), "val": list(args.val)}}
-    write_outputs(result, args.out_model, args.out_metrics, args.out_history, args.checkpoint, meta)
+    write_outputs(result, args.out_model, args.out_metrics, args.out_history, args.checkpoint, meta, class_names)
     print(f"wrote {args.out_model}, {args.out_metrics}, {args.out_history}", flush=True)
     return 0

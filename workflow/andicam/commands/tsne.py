@@ -10,7 +10,7 @@ from andicam.dataio import read_many
 from andicam.commands import add_device_arguments, prepare_device
 from andicam.files import write_csv
 from andicam.gradcam import model_input
-from andicam.model import STAGES, load_model
+from andicam.model import STAGES, load_model, require_paper_classes
 from andicam.seeding import derive_seed
 from andicam.model import pooled_features
 from andicam.tsne import subsample, tsne_table
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--n-points and --perplexity must be positive, got {args.n_points}, {args.perplexity}")
     device = prepare_device(args)
     model = load_model(args.model, device)
+    require_paper_classes(model, args.model)
     data = read_many(args.data)
     index = subsample(len(data), args.n_points, derive_seed(args.master_seed, "tsne", "subsample"))
     data = data.subset(index)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from andicam.andi2020 import ANDI_MODELS
+from andicam.dataio import ANDI_MODELS
 
 
 def _bars(ax: plt.Axes, scores: pd.DataFrame, group: str, models: list[str], xlabel: str) -> None:

@@ -72,18 +72,19 @@ def track_gradcam_figure(xy: np.ndarray, cam: np.ndarray, title: str) -> Figure:
 
 
 def write_gradcam_figures(directory: str | Path, tracks: list[Track], prep: Prepared, probs: np.ndarray,
-                          point_cams: Sequence[np.ndarray]) -> list[Path]:
+                          point_cams: Sequence[np.ndarray], class_names: Sequence[str] = CLASS_NAMES) -> list[Path]:
     """One figure per ok track, ``<row>_<track id>.pdf`` (+ .png), row = its row in the predictions.
 
     ``point_cams[j]``: the map of the j-th ok track at its points (``andicam.predict.upsample_to_track``),
-    so that drawing needs nothing from the network.
+    so that drawing needs nothing from the network; ``class_names``: the model's classes (the columns of
+    ``probs``), named in the titles.
     """
     directory = Path(directory)
     written = []
     for j, i in enumerate(prep.ok_index):
         k = int(probs[j].argmax())
         track = tracks[i]
-        title = f"track {_title_text(track.track_id)}: {CLASS_NAMES[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
+        title = f"track {_title_text(track.track_id)}: {class_names[k]} (p = {probs[j, k]:.2f}), {prep.n_used[i]} points"
         out = directory / f"{i:05d}_{_safe_name(track.track_id)}.pdf"
         save_figure(track_gradcam_figure(prep.used_xy[j], point_cams[j], title), out)
         written.append(out)

@@ -311,6 +311,19 @@ def test_a_check_set_is_regenerated_identically() -> None:
     assert not np.array_equal(other[0], a0)
 
 
+def test_the_andi2020_check_set_is_the_challenges_data() -> None:
+    """5 x n tracks of the challenge's recipe (its own noise), as the benchmark's files hold them."""
+    from andicam.andi2020 import generate_task2, to_trajectories
+    from andicam.preprocess import to_model_input
+
+    (x,), labels = make_check_sets(CheckSpec("andi2020", 4, 9))
+    data = to_trajectories(generate_task2(20, 9))
+    np.testing.assert_array_equal(x, to_model_input(data.trajectories, data.lengths))
+    np.testing.assert_array_equal(labels, data.labels)
+    with pytest.raises(ValueError, match="challenge's own noise"):
+        make_check_sets(CheckSpec("andi2020", 4, 9, (0.0, 0.5)))
+
+
 def test_another_generator_plugs_into_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     def five_models(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(seed)

@@ -206,6 +206,15 @@ def test_tiny_preset_end_to_end(tiny_run):
     # The noise estimator's bias table, one per regime, with a row per class and noise level.
     bias = pd.read_csv(work / "results" / "tables" / "noise_estimator_bias_variable.csv")
     assert set(bias["class"]) >= {"BM", "SubFBM", "all"} and set(bias["sigma"]) == {0.0, 0.5}
+    # The AnDi 2020 benchmark: the five-model classifier and the run's two folded models, scored on the same
+    # 100 tracks overall, by length and by noise; the five-model classifier knows its classes.
+    andi = pd.read_csv(work / "results" / "tables" / "andi2020_scores.csv")
+    assert list(dict.fromkeys(andi["model"])) == ["andi2020_seed0", "robust_variable", "noiseless_variable"]
+    assert set(andi.loc[andi["group"] == "all", "n"]) == {100}
+    assert set(andi.loc[andi["group"] == "noise", "bin"]) == {"0.1", "0.5", "1"}
+    five = torch.load(work / "results" / "andi2020" / "models" / "seed0" / "model.pt", weights_only=True)
+    assert five["meta"]["class_names"] == ["ATTM", "CTRW", "FBM", "LW", "SBM"]
+    assert five["meta"]["tags"] == {"regime": "andi2020", "kind": "andi2020"}
 
 
 def _noise_eval_inputs(stdout: str) -> list[str]:

@@ -58,6 +58,16 @@ SECTIONS: tuple[Section, ...] = (
         "§6; a row says when the paper computed its number differently.",
         columns=("description", "this_run", "paper"), headers=("result", "this run", "paper")),
     Section(
+        "claims", "The paper's claims: reproduced, undecided or contradicted",
+        "results/tables/claims.csv (rule claims)",
+        "One row per number of the paper the summary holds, grouped by experiment. Reproduced: the whole 95 % "
+        "interval of this run's value lies within the paper's value plus or minus a margin (2 points for "
+        "percentages, points and 100 x macro-F1; 0.10 for r); contradicted: the whole interval lies outside it, "
+        "or a correlation's interval excludes 0 on the side opposite to the paper's sign; undecided: the interval "
+        "straddles an edge of the margin or the row has none; not comparable: the paper computed its number "
+        "differently; not run: this run has no value. results/tables/claims.md gives the differences.",
+        columns=("claim", "group", "paper_value", "value", "ci_low", "ci_high", "unit", "verdict")),
+    Section(
         "accuracy_vs_depth", "Test accuracy by depth and training seed",
         "results/tables/accuracy_vs_depth.csv (rule fig_accuracy_vs_depth)",
         "One row per trained model (fractions of the test trajectories, not percent)."),

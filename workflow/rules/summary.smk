@@ -1,6 +1,7 @@
 # Stage 6: the results summary, this run's headline numbers beside the paper's (METHODS §6), with the seeds
 # and 95 % intervals each rests on. Reads the outputs of train.smk (evaluations), explain.smk (erasing),
 # relevance.smk (block heads, train correlations) and augment.smk (summary). Named target: `snakemake summary`.
+# Then the verdict per claim of the paper (`snakemake claims`, figure `fig_claims`).
 
 
 rule summary:
@@ -43,8 +44,51 @@ rule summary:
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
+rule claims:
+    """One verdict per claim of the paper (reproduced, undecided, contradicted, not comparable, not run): this
+    run's 95 % interval against the paper's value plus or minus a margin per unit (andicam.claims states the
+    rule). Named target: `snakemake claims`."""
+    input:
+        "results/tables/summary.csv",
+    output:
+        csv="results/tables/claims.csv",
+        md=report("results/tables/claims.md", caption=caption("claims"), category="Summary"),
+    log:
+        "logs/tables/claims.log",
+    params:
+        master=config["seed"],
+        name=config["run_name"],
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam claims --summary {input} --seed {params.master} --run-name {params.name:q}"
+        " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+
+
+rule fig_claims:
+    input:
+        "results/tables/claims.csv",
+    output:
+        pdf=report("results/figures/claims.pdf", caption=caption("claims"), category="Summary"),
+        png="results/figures/claims.png",
+    log:
+        "logs/figures/claims.log",
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam plot claims --claims {input} --out {output.pdf} > {log} 2>&1"
+
+
+FIGURES += ["results/figures/claims.pdf"]
+
+
 PAGE_TABLES = {
     "summary": "results/tables/summary.csv",
+    "claims": "results/tables/claims.csv",
     "accuracy_vs_depth": "results/tables/accuracy_vs_depth.csv",
     "noise_robustness": "results/tables/noise_robustness.csv",
     **{f"noise_estimator_bias_{r}": f"results/tables/noise_estimator_bias_{r}.csv" for r in REGIMES},

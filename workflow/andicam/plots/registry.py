@@ -506,6 +506,10 @@ FIGURES: dict[str, Figure] = {
     "noise_robustness": Figure(
         "Accuracy and macro-F1 against noise (and by length) of the noiseless and robust models, with t intervals",
         _noise_robustness_arguments, _draw_noise_robustness),
+    "claims": table_figure(
+        "Each claim of the paper: this run minus the paper's value with its 95 % interval, in units of the claim's "
+        "margin, coloured by verdict",
+        "claims", "claims CSV written by 'andicam claims'", "andicam.plots.claims:plot_claims"),
     "andi2020": Figure(
         "AnDi 2020 Task 2 (2-D): micro-F1 by track length and noise per classifier, and the best one's confusions",
         _andi2020_arguments, _draw_andi2020),

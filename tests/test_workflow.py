@@ -211,7 +211,7 @@ def test_tiny_preset_end_to_end(tiny_run):
     andi = pd.read_csv(work / "results" / "tables" / "andi2020_scores.csv")
     assert list(dict.fromkeys(andi["model"])) == ["andi2020_seed0", "robust_variable", "noiseless_variable"]
     assert set(andi.loc[andi["group"] == "all", "n"]) == {100}
-    assert set(andi.loc[andi["group"] == "noise", "bin"]) == {"0.1", "0.5", "1"}
+    assert set(andi.loc[andi["group"] == "noise", "bin"]) == {"sigma 0.1", "sigma 0.5", "sigma 1"}
     five = torch.load(work / "results" / "andi2020" / "models" / "seed0" / "model.pt", weights_only=True)
     assert five["meta"]["class_names"] == ["ATTM", "CTRW", "FBM", "LW", "SBM"]
     assert five["meta"]["tags"] == {"regime": "andi2020", "kind": "andi2020"}

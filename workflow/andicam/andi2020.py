@@ -188,15 +188,16 @@ def _row(group: str, value: str, labels: np.ndarray, predicted: np.ndarray) -> d
 def score_table(labels: np.ndarray, predicted: np.ndarray, lengths: np.ndarray, noise: np.ndarray,
                 edges: tuple[int, ...] = LENGTH_EDGES) -> pd.DataFrame:
     """Micro-F1 overall, per length bin and per noise level, each with its Wilson 95 % interval
-    (unit: trajectories). Columns: group (all / length / noise), bin, n, micro_f1, ci_low, ci_high."""
+    (unit: trajectories). Columns: group (all / length / noise), bin ("all", "T 10-49", ..., "sigma 0.1", ...),
+    n, micro_f1, ci_low, ci_high."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     rows = [_row("all", "all", labels, predicted)]
     bins = length_bins(np.asarray(lengths), edges)
     for k, label in enumerate(length_bin_labels(edges)):
-        rows.append(_row("length", label, labels[bins == k], predicted[bins == k]))
+        rows.append(_row("length", f"T {label}", labels[bins == k], predicted[bins == k]))
     for level in NOISE_LEVELS:
         keep = np.isclose(noise, level)
-        rows.append(_row("noise", f"{level:g}", labels[keep], predicted[keep]))
+        rows.append(_row("noise", f"sigma {level:g}", labels[keep], predicted[keep]))
     table = pd.DataFrame(rows)
     table.attrs["interval"] = "Wilson 95 %, unit: trajectories"
     return table

@@ -19,7 +19,7 @@ def _bars(ax: plt.Axes, scores: pd.DataFrame, group: str, models: list[str], xla
         f1 = rows["micro_f1"].to_numpy(float)
         err = np.vstack([f1 - rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float) - f1])
         ax.bar(x, f1, width, yerr=err, capsize=2, label=name)
-    ax.set_xticks(np.arange(len(bins)), bins)
+    ax.set_xticks(np.arange(len(bins)), [b.split(" ", 1)[-1] for b in bins])  # "T 10-49" -> "10-49"
     ax.set_xlabel(xlabel)
     ax.set_ylim(0, 1)
     ax.grid(axis="y", lw=0.3)

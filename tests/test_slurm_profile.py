@@ -21,9 +21,9 @@ def test_rule_reader_sees_threads_and_gpu():
     assert rules["train"] == {"threads": 2, "gpu": True}
     assert rules["simulate"] == {"threads": 1, "gpu": False}
     assert rules["train_robust"] == {"threads": 2, "gpu": True}  # from `train` through `use rule`
-    # The count `grep -n gpu=1 workflow/rules/*.smk` gives, and three `use rule`s that keep their base's resources.
+    # The count `grep -n gpu=1 workflow/rules/*.smk` gives, and four `use rule`s that keep their base's resources.
     lines = sum(p.read_text().count("gpu=1,") for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    assert sum(r["gpu"] for r in rules.values()) == lines + 3 == 12
+    assert sum(r["gpu"] for r in rules.values()) == lines + 4 == 14
 
 
 def test_profile_routes_every_gpu_rule_and_only_those():

@@ -442,3 +442,19 @@ def test_model_kind_metadata_and_noise_warning(tmp_path: Path, model_file: Path,
                                                                     "clean_share": 0.25}
     err = capsys.readouterr().err
     assert "(robust model)" in err and "warning" not in err
+
+
+def test_an_andi_model_counts_the_challenges_noise_as_its_training_noise() -> None:
+    """Every AnDi Task 2 training track carries noise of std 0.1 to 1 step, so a five-model classifier trained on
+    them without added noise is not a noiseless model (no warning for noisy tracks, kind robust)."""
+    from andicam.predict import model_kind, model_noise
+
+    model = andi_model()
+    model.meta["train_config"] = {"noise_min": 0.0, "noise_max": 0.0, "rotate": True}
+    noise = model_noise(model)
+    assert (noise.low, noise.high, noise.rotate) == (0.1, 1.0, True) and model_kind(noise) == "robust"
+    model.meta["train_config"]["noise_max"] = 1.5  # noise added in training widens the range
+    assert model_noise(model).high == 1.5
+    eight = trained_like_model()
+    eight.meta = {"train_config": {"noise_min": 0.0, "noise_max": 0.0}}
+    assert model_kind(model_noise(eight)) == "noiseless"

@@ -170,9 +170,8 @@ def micro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     if labels.shape != predicted.shape or labels.size == 0:
         raise ValueError(f"need equal, non-empty label arrays, got {labels.shape} and {predicted.shape}")
-    tp = int((labels == predicted).sum())
-    # micro precision = micro recall = tp / n when every track has exactly one true and one predicted label
-    return 2 * tp / (2 * tp + 2 * (labels.size - tp))
+    # micro precision = micro recall = correct / n when every track has one true and one predicted label
+    return float((labels == predicted).mean())
 
 
 def _row(group: str, value: str, labels: np.ndarray, predicted: np.ndarray) -> dict[str, object]:

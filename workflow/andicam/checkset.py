@@ -80,36 +80,33 @@ def paper8_sets(n_per_class: int, seed: int, sigmas: Sequence[float],
     return [noisy_inputs(data, s, noise_seed(seed, s)) for s in sigmas], data.labels.astype(np.int64)
 
 
-def noiseless(make: Callable[[int, int], tuple[np.ndarray, np.ndarray]]) -> Generator:
-    """A generator from ``(n_per_class, seed) -> (inputs (N, C, 1000), labels (N,))``: noise level 0 only."""
+def noiseless(make: Callable[[int, int], tuple[np.ndarray, np.ndarray]], why: str = "") -> Generator:
+    """A generator from ``(n_per_class, seed) -> (inputs (N, C, 1000), labels (N,))``: noise level 0 only
+    (nothing added to the inputs ``make`` returns; ``why`` says so in the error for other levels)."""
     def sets(n_per_class: int, seed: int, sigmas: Sequence[float],
              options: Mapping[str, Any]) -> tuple[list[np.ndarray], np.ndarray]:
         if list(sigmas) != [0.0] or options:
-            raise ValueError(f"this check generator makes noiseless sets without options; got sigmas "
+            raise ValueError(f"this check generator makes noiseless sets without options{why}; got sigmas "
                              f"{list(sigmas)} and options {dict(options)}")
         inputs, labels = make(n_per_class, seed)
         return [inputs], np.asarray(labels, dtype=np.int64)
     return Generator(sets)
 
 
-def andi2020_sets(n_per_class: int, seed: int, sigmas: Sequence[float],
-                  options: Mapping[str, Any]) -> tuple[list[np.ndarray], np.ndarray]:
+def andi2020_inputs(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """AnDi 2020 Task 2 tracks made by the challenge's recipe (``andicam.andi2020``), 5 x ``n_per_class`` of
     them (the challenge balances the models only roughly), with the challenge's own localisation noise:
-    noise level 0 means nothing added to it."""
+    noise level 0 of the check set means nothing added to it."""
     from andicam.andi2020 import generate_task2, to_trajectories
     from andicam.preprocess import to_model_input
 
-    if list(sigmas) != [0.0] or options:
-        raise ValueError(f"AnDi check sets carry the challenge's own noise and take no options; got sigmas "
-                         f"{list(sigmas)} and options {dict(options)}")
     data = to_trajectories(generate_task2(5 * n_per_class, seed))
-    return [to_model_input(data.trajectories, data.lengths)], data.labels.astype(np.int64)
+    return to_model_input(data.trajectories, data.lengths), data.labels.astype(np.int64)
 
 
 GENERATORS: dict[str, Generator] = {
     "paper8": Generator(paper8_sets, paper8_options),
-    "andi2020": Generator(andi2020_sets),
+    "andi2020": noiseless(andi2020_inputs, " (AnDi tracks carry the challenge's own noise)"),
 }
 
 

@@ -67,7 +67,7 @@ import pandas as pd
 import torch
 
 from andicam.errors import UserInputError
-from andicam.dataio import ANDI_MODELS, CLASS_NAMES, DataFileError
+from andicam.dataio import ANDI_MODELS, CLASS_NAMES, CLASS_SETS, DataFileError
 from andicam.device import resolve_device
 from andicam.files import write_csv, write_json
 from andicam.gradcam import gradcam_all_stages, segment_index
@@ -104,8 +104,6 @@ MODEL_GROUPS: dict[str, tuple[str, ...]] = {
     "LW": ("SupLW",),
     "SBM": ("SubSBM", "SupSBM"),
 }
-# The class sets a predicting model may have: the paper's, or the five models themselves.
-PREDICT_CLASS_SETS: tuple[tuple[str, ...], ...] = (CLASS_NAMES, ANDI_MODELS)
 
 
 def fold_to_andi_models(probs8: np.ndarray) -> np.ndarray:
@@ -222,7 +220,7 @@ def check_model(model: ResNet1d, where: str) -> None:
         names = model_class_names(model)
     except ValueError as exc:
         raise UserInputError(f"{where}: {exc}") from None
-    if names not in PREDICT_CLASS_SETS or model.cfg.in_channels != 2:
+    if names not in CLASS_SETS or model.cfg.in_channels != 2:
         raise UserInputError(f"{where}: the model has {model.cfg.num_classes} classes and {model.cfg.in_channels} "
                              f"input channels; expected a 2-D classifier of the paper's {len(CLASS_NAMES)} classes "
                              f"or of the {len(ANDI_MODELS)} AnDi models")
@@ -275,7 +273,7 @@ def upsample_to_track(cam: np.ndarray, n_used: int, length: int = INPUT_LENGTH) 
 def predictions_table(tracks: list[Track], prep: Prepared, probs: np.ndarray,
                       class_names: tuple[str, ...] = CLASS_NAMES) -> pd.DataFrame:
     """One row per track in input order; rejected tracks have empty predictions. ``class_names``: the
-    model's classes (``PREDICT_CLASS_SETS``), the columns of ``probs``."""
+    model's classes (one of ``andicam.dataio.CLASS_SETS``), the columns of ``probs``."""
     paper = class_names == CLASS_NAMES
     n = len(tracks)
     full = np.full((n, len(class_names)), np.nan)

@@ -4,28 +4,7 @@
 
 ANDI = config["andi2020"]
 ANDI_TRAIN = ANDI["train"]
-
-
-def andi_shards(split):
-    n = ANDI_TRAIN["shards"][split] if split != "test" else 1
-    return [f"results/andi2020/data/{split}/shard{i}.h5" for i in range(n)]
-
-
-def andi_model(seed):
-    return f"results/andi2020/models/seed{seed}/model.pt"
-
-
-def andi_scored():
-    """(name, model file) of every classifier the benchmark scores (config andi2020.score)."""
-    models = []
-    for name in ANDI["score"]:
-        if name == "andi2020":
-            models += [(f"andi2020_seed{s}", andi_model(s)) for s in ANDI_TRAIN["seeds"]]
-        elif "variable" in REGIMES:  # the paper's eight classes, folded into the five models
-            path = (f"{robust_run('models', 'variable', MAIN_SEED)}/model.pt" if name == "robust"
-                    else main_model("variable"))
-            models.append((f"{name}_variable", path))
-    return models
+# Paths of its files and models: andi_shards, andi_scored (common.smk).
 
 
 rule andi2020_data:

@@ -125,6 +125,29 @@ def robust_run(kind, regime, seed):
     return f"results/robust/{kind}/{regime}/seed{seed}"
 
 
+# Input functions of the AnDi 2020 benchmark (andi2020.smk).
+
+
+def andi_shards(split):
+    """The AnDi Task 2 files of one split: andi2020.train.shards of train and val, one test file."""
+    n = config["andi2020"]["train"]["shards"][split] if split != "test" else 1
+    return [f"results/andi2020/data/{split}/shard{i}.h5" for i in range(n)]
+
+
+def andi_scored():
+    """(name, model file) of every classifier the benchmark scores (config andi2020.score)."""
+    models = []
+    for name in config["andi2020"]["score"]:
+        if name == "andi2020":
+            models += [(f"andi2020_seed{s}", f"results/andi2020/models/seed{s}/model.pt")
+                       for s in config["andi2020"]["train"]["seeds"]]
+        elif "variable" in REGIMES:  # the paper's eight classes, folded into the five models
+            path = (f"{robust_run('models', 'variable', MAIN_SEED)}/model.pt" if name == "robust"
+                    else main_model("variable"))
+            models.append((f"{name}_variable", path))
+    return models
+
+
 # Input functions of the relevance (relevance.smk).
 
 

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     device = prepare_device(args)
     data = read_trajectories(args.data)
     ref = pd.read_csv(args.ref)
-    if len(ref) != len(data) or not np.array_equal(ref["label"].to_numpy(), data.labels.astype(np.int64)):
+    labels = data.labels.astype(np.int64)
+    if len(ref) != len(data) or not np.array_equal(ref["label"].to_numpy(), labels):
         raise UserInputError(f"{args.ref} does not describe {args.data}: its {len(ref)} rows and labels differ "
                              f"from the file's {len(data)} tracks")
     scores, confusions = [], []
@@ -49,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserInputError(f"{path}: {exc}") from None
         predicted = five.argmax(axis=1)
-        table = score_table(data.labels.astype(np.int64), predicted, data.lengths, ref["noise"].to_numpy())
+        table = score_table(labels, predicted, data.lengths, ref["noise"].to_numpy())
         table.insert(0, "model", name)
         table.insert(1, "classes", len(names))
         scores.append(table)
-        conf = confusion_frame(data.labels.astype(np.int64), predicted)
+        conf = confusion_frame(labels, predicted)
         conf.insert(0, "model", name)
         confusions.append(conf)
         overall = table.iloc[0]

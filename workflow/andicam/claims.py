@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from andicam.paper import F1, PERCENT, POINTS, R
+from andicam.summary import markdown_cell
 
 REPRODUCED, UNDECIDED, CONTRADICTED = "reproduced", "undecided", "contradicted"
 NOT_COMPARABLE, NOT_RUN = "not comparable", "not run"
@@ -200,10 +201,6 @@ def _with_interval(x: float, low: float, high: float, unit: str, signed: bool) -
     return text
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|")
-
-
 def claims_markdown(claims: pd.DataFrame, run_name: str | None = None, seed: int | None = None) -> str:
     """Markdown: the rule and its margins, the counts per verdict, then one table per experiment."""
     details = [d for d in (f"run {run_name}" if run_name else "", f"master seed {seed}" if seed is not None else "")
@@ -221,7 +218,7 @@ def claims_markdown(claims: pd.DataFrame, run_name: str | None = None, seed: int
                   "|---|---|---|---|---|---|---|"]
         for r in rows.itertuples(index=False):
             verdict_ = r.verdict + (f" ({r.note})" if r.note else "")
-            lines.append("| " + " | ".join(_cell(c) for c in (
+            lines.append("| " + " | ".join(markdown_cell(c) for c in (
                 r.claim, r.description, _paper_number(r.paper_value, r.unit),
                 _with_interval(r.value, r.ci_low, r.ci_high, r.unit, r.unit in SIGNED_DISPLAY),
                 _with_interval(r.difference, r.diff_low, r.diff_high, r.unit, True), r.unit, verdict_)) + " |")

@@ -598,7 +598,8 @@ def _as_list(paths: str | Path | Sequence[str | Path] | None) -> list[str | Path
     return [paths] if isinstance(paths, (str, Path)) else list(paths)
 
 
-def _cell(text: Any) -> str:
+def markdown_cell(text: Any) -> str:
+    """Text as one markdown table cell (its pipes escaped)."""
     return str(text).replace("|", "\\|")
 
 
@@ -612,7 +613,7 @@ def summary_markdown(df: pd.DataFrame, run_name: str | None = None, seed: int | 
     head = "# andicam results summary" + (f" ({', '.join(details)})" if details else "")
     lines = [head, "", "Paper values: Bae, Baek, Jeong 2024, as quoted in METHODS.md §6. Intervals are 95 %.", "",
              "| result | this run | paper |", "|---|---|---|"]
-    lines += [f"| {_cell(d)} | {_cell(t)} | {_cell(p)} |"
+    lines += [f"| {markdown_cell(d)} | {markdown_cell(t)} | {markdown_cell(p)} |"
               for d, t, p in zip(df["description"], df["this_run"], df["paper"])]
     return "\n".join(lines) + "\n"
 

@@ -132,3 +132,9 @@ def test_score_command_on_both_kinds_of_model(tmp_path: Path) -> None:
                  "--models", str(tmp_path / "m8.pt"), "--names", "eight", "--out", str(tmp_path / "x.csv"),
                  "--confusion", str(tmp_path / "y.csv"), "--device", "cpu"]) != 0
     assert not (tmp_path / "x.csv").exists()
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "cols.csv", index=False)
+    for ref in ("cols.csv", "missing.csv"):  # no label/noise columns; no file at all: one line, no output
+        assert main(["andi2020-score", "--data", str(tmp_path / "t.h5"), "--ref", str(tmp_path / ref),
+                     "--models", str(tmp_path / "m8.pt"), "--names", "eight", "--out", str(tmp_path / "x.csv"),
+                     "--confusion", str(tmp_path / "y.csv"), "--device", "cpu"]) == 2
+        assert not (tmp_path / "x.csv").exists()

@@ -6,7 +6,7 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from andicam.dataio import atomic_path
 
@@ -38,3 +38,18 @@ def write_csv(path: str | Path, frame: Any) -> None:
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def read_table(path: str | Path, required: Sequence[str], what: str) -> Any:
+    """A CSV table as a DataFrame; ValueError naming the file when it cannot be read or lacks a column of
+    ``required`` (``what`` says what kind of table it should be)."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the {what} ({exc})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not a {what}: column(s) {', '.join(missing)} missing")
+    return frame

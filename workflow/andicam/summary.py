@@ -48,7 +48,7 @@ from andicam.erasing_tables import (
     read_correctness,
     trajectory_bootstrap_differences,
 )
-from andicam.files import read_json
+from andicam.files import read_json, read_table
 from andicam.intervals import bootstrap_macro_f1, t_interval, wilson_interval
 from andicam.paper import (
     AUGMENT_SIGMAS,
@@ -126,17 +126,6 @@ def _proportion_row(result: str, description: str, successes: int, n: int, word:
     lo, hi = wilson_interval(successes, n)
     return _row(result, description, 100 * successes / n, 100 * lo, 100 * hi, n, _plural(n, word), source,
                 PERCENT, "Wilson CI", label)
-
-
-def _read_csv(path: str | Path, required: Sequence[str], what: str) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot read the {what} ({exc})") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: not a {what}: column(s) {', '.join(missing)} missing")
-    return frame
 
 
 # --- classifier ------------------------------------------------------------------------------------------------
@@ -289,7 +278,7 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
 def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n_boot: int,
                  seed: int) -> tuple[str, list[dict[str, Any]]]:
     """(positions mode of the table, its rows): the body of ``erasing_rows`` for one table."""
-    frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
+    frame = read_table(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     if frame.empty:
         raise ValueError(f"{path}: no rows of stage {stage} and class 'all'")
@@ -388,7 +377,7 @@ FILL_LOSS_CONTROL = "uniform"
 
 def _fill_loss_row(path: str | Path, stage: str, correctness: str | Path | None) -> tuple[str, dict[str, Any]]:
     """(fill, row): no-erasing accuracy minus the uniform control's mean accuracy over bins and seeds."""
-    frame = _read_csv(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
+    frame = read_table(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
     fill = fill_of(frame)
     frame = frame[(frame["stage"] == stage) & (frame["class"] == "all")]
     none = frame.loc[frame["method"] == "none", ["accuracy", "n"]]
@@ -437,7 +426,7 @@ def erasing_fill_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
         raise ValueError(f"{len(paths)} erasing tables but {len(correctness)} correctness files")
     chosen: dict[str, tuple[str, str | Path, str | Path | None]] = {}
     for path, correct in zip(paths, correctness):
-        frame = _read_csv(path, ["stage", "class"], "erasing table")
+        frame = read_table(path, ["stage", "class"], "erasing table")
         fill, positions = fill_of(frame), positions_of(frame)
         if fill in chosen and chosen[fill][0] == positions:
             raise ValueError(f"{path}: a second erasing table of the {fill} fill that ranked {POSITIONS_TEXT[positions]}")
@@ -454,7 +443,7 @@ def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
     if path is None:
         return [_not_run(f"block_{cut}", f"block head after {cut}: accuracy on merged labels", PERCENT)
                 for cut in BLOCK_CUTS]
-    frame = _read_csv(path, ["cut", "n_groups", "eval_accuracy", "majority_baseline", "n_eval"], "block-heads table")
+    frame = read_table(path, ["cut", "n_groups", "eval_accuracy", "majority_baseline", "n_eval"], "block-heads table")
     rows = []
     for cut in BLOCK_CUTS:
         sel = frame[frame["cut"] == cut]
@@ -484,7 +473,7 @@ def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGM
     if path is None:
         return [_not_run(f"augment_{arm}_sigma{s:g}", descriptions[arm].format(s=s),
                          POINTS if arm == "targeted-random" else PERCENT) for s in sigmas for arm in AUGMENT_ARMS]
-    frame = _read_csv(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high", "ci_method"],
+    frame = read_table(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high", "ci_method"],
                       "augmentation summary")
     frame = frame[frame["metric"] == "accuracy"]
     rows = []
@@ -519,7 +508,7 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
     rows = []
     frame = None
     if path is not None:
-        frame = _read_csv(path, ["stage", "statistic", "class", "method", "r", "ci_low", "ci_high", "n_traj"],
+        frame = read_table(path, ["stage", "statistic", "class", "method", "r", "ci_low", "ci_high", "n_traj"],
                           "relevance table")
         frame = frame[(frame["stage"] == stage) & (frame["method"] == "pearson")]
     for cls, statistic in CORRELATION_CELLS:
@@ -538,7 +527,7 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
     # A layer4 map's time-mean is the logit, so the pooled r also says how confidence follows the statistic;
     # the within-trajectory r (maps and statistics centred per trajectory) only where along a trajectory
     # the map is high. The paper reports pooled values only.
-    within = None if path is None else _read_csv(path, ["stage", "method"], "relevance table")
+    within = None if path is None else read_table(path, ["stage", "method"], "relevance table")
     if within is not None:
         within = within[(within["stage"] == stage) & (within["method"] == "pearson_within")]
     for cls, statistic in CORRELATION_CELLS:

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from andicam.andi2020 import andi_model_probabilities, confusion_frame, score_table
     from andicam.dataio import read_trajectories
     from andicam.evaluate import predict_proba
-    from andicam.files import write_csv
+    from andicam.files import read_table, write_csv
     from andicam.model import load_model, model_class_names
 
     if len(args.names) != len(args.models) or len(set(args.names)) != len(args.names):
@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
                              f"{len(args.models)} models")
     device = prepare_device(args)
     data = read_trajectories(args.data)
-    ref = pd.read_csv(args.ref)
+    try:
+        ref = read_table(args.ref, ["label", "noise"], "AnDi labels table (andi2020-data --ref)")
+    except ValueError as exc:
+        raise UserInputError(str(exc)) from None
     labels = data.labels.astype(np.int64)
     if len(ref) != len(data) or not np.array_equal(ref["label"].to_numpy(), labels):
         raise UserInputError(f"{args.ref} does not describe {args.data}: its {len(ref)} rows and labels differ "

@@ -16,7 +16,7 @@ from andicam.cli import main
 from andicam.dataio import ANDI_MODELS, CLASS_NAMES, read_trajectories
 from andicam.model import save_model
 from andicam.noise import estimate_noise
-from andicam.simulate import _seeded, normalise
+from andicam.simulate import normalise, seeded_state
 
 from helpers import trained_like_model
 
@@ -30,7 +30,7 @@ def test_generator_equals_the_challenges_own(task) -> None:
     """Same random state, same tracks and labels as andi_datasets' challenge_theory_dataset (Task 2, 2-D)."""
     from andi_datasets.datasets_challenge import challenge_theory_dataset
 
-    with _seeded(11), contextlib.redirect_stdout(io.StringIO()):
+    with seeded_state(11), contextlib.redirect_stdout(io.StringIO()):
         out = challenge_theory_dataset(N=300, tasks=2, dimensions=2)
     xs, ys = out[2][1], out[3][1]  # X2, Y2 of dimension 2
     assert len(xs) == len(task) == 300

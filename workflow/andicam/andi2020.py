@@ -43,7 +43,7 @@ import pandas as pd
 
 from andicam.dataio import ANDI_MODELS, CLASS_NAMES, LENGTH_EDGES, Trajectories, length_bin_labels, length_bins
 from andicam.intervals import wilson_interval
-from andicam.simulate import _seeded, normalise
+from andicam.simulate import normalise, seeded_state
 
 # The challenge's localisation-noise levels (std, in units of the normalised step).
 NOISE_LEVELS: tuple[float, ...] = (0.1, 0.5, 1.0)
@@ -133,7 +133,7 @@ def generate_task2(n: int, seed: int, min_t: int = MIN_T, max_t: int = MAX_T) ->
         raise ValueError(f"need at least one trajectory, got n = {n}")
     if not 2 <= min_t < max_t:
         raise ValueError(f"need 2 <= min_t < max_t, got {min_t}, {max_t}")
-    with _seeded(seed):
+    with seeded_state(seed):
         xy, labels, alpha, noise, diffusion = _generate_in_state(n, min_t, max_t)
     return Task2Set(xy, labels, alpha, noise, diffusion, seed)
 

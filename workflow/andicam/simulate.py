@@ -2,7 +2,7 @@
 
 The generators are those of ``andi_datasets.models_theory`` (AnDi 2020). They
 draw from NumPy's legacy global state and, for FBM, from the ``stochastic``
-package's generator; ``_seeded`` points both at one seeded source so a block
+package's generator; ``seeded_state`` points both at one seeded source so a block
 of trajectories depends only on its seed. Each class gets its own seed, so
 lengths and exponents are drawn independently per class (METHODS §5.2).
 """
@@ -75,7 +75,7 @@ def normalise(traj: np.ndarray) -> np.ndarray:
 
 
 @contextmanager
-def _seeded(seed: int) -> Iterator[None]:
+def seeded_state(seed: int) -> Iterator[None]:
     """Route andi-datasets' and stochastic's randomness through one seeded legacy state."""
     import stochastic.random
 
@@ -122,7 +122,7 @@ def simulate_class(
     out = np.zeros((n, 2, max_length), dtype=np.float32)
     lengths = np.empty(n, dtype=np.int32)
     alphas = np.empty(n, dtype=np.float32)
-    with _seeded(seed):
+    with seeded_state(seed):
         draws = np.random.RandomState(derive_seed(seed, "draws") % 2**32)
         lengths[:] = draws.randint(min_length, max_length + 1, size=n)
         alphas[:] = 1.0 if spec.regime == "normal" else draws.uniform(*alpha_range, size=n)

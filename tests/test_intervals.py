@@ -177,3 +177,37 @@ def test_macro_f1_matches_the_evaluation_stage_and_its_bootstrap_is_seeded() -> 
     lo, hi = bootstrap_macro_f1(counts, 500, seed=1)
     assert lo < macro_f1(counts) < hi
     assert bootstrap_macro_f1(counts, 500, seed=1) == (lo, hi)
+
+
+def test_paired_proportion_difference_by_hand_and_covering() -> None:
+    from andicam.intervals import paired_proportion_difference
+
+    # A margin is empty (c = d = 0: every item succeeds the first time), so phi = 0 and the bounds are the
+    # Wilson bounds' distances added in quadrature.
+    diff, lo, hi = paired_proportion_difference(38, 12, 0, 0)
+    (l1, u1), (l2, u2) = wilson_interval(50, 50), wilson_interval(38, 50)
+    assert diff == pytest.approx(0.24)
+    assert lo == pytest.approx(0.24 - math.hypot(1 - l1, u2 - 0.76))
+    assert hi == pytest.approx(0.24 + math.hypot(u1 - 1, 0.76 - l2))
+    # Outcomes that move together (phi > 0) give a narrower interval than the same margins unpaired.
+    _, lo_c, hi_c = paired_proportion_difference(70, 10, 2, 18)
+    (l1, u1), (l2, u2) = wilson_interval(80, 100), wilson_interval(72, 100)
+    assert hi_c - lo_c < math.hypot(0.8 - l1, u2 - 0.72) + math.hypot(u1 - 0.8, 0.72 - l2)
+    # Identical outcomes: difference 0 and an interval around it.
+    diff, lo, hi = paired_proportion_difference(50, 0, 0, 50)
+    assert diff == 0 and lo < 0 < hi
+    with pytest.raises(ValueError, match="non-negative"):
+        paired_proportion_difference(1, -1, 0, 0)
+    # Coverage by simulation: 300 trajectories right before an edit with p 0.85, of which 15 % turn wrong after it
+    # and 20 % of the wrong ones turn right; the true drop is 0.85 * 0.15 - 0.15 * 0.20 = 0.0975.
+    rng = np.random.default_rng(5)
+    n, truth = 300, 0.85 * 0.15 - 0.15 * 0.20
+    hits = []
+    for _ in range(REPEATS):
+        before = rng.random(n) < 0.85
+        after = np.where(before, rng.random(n) >= 0.15, rng.random(n) < 0.20)
+        a, b = int((before & after).sum()), int((before & ~after).sum())
+        c, d = int((~before & after).sum()), int((~before & ~after).sum())
+        _, lo, hi = paired_proportion_difference(a, b, c, d)
+        hits.append(lo <= truth <= hi)
+    assert 0.93 <= np.mean(hits) <= 0.97, np.mean(hits)

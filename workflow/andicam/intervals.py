@@ -10,8 +10,9 @@ Every result carries its method and the unit that was resampled, so a table
 can say how each interval was made.
 
 Over test trajectories instead (one model, or a share of one test set): the
-Wilson interval of a proportion, and a percentile bootstrap of macro-F1 drawn
-from the confusion counts.
+Wilson interval of a proportion, Newcombe's score interval of the difference
+of two proportions measured on the same trajectories (before and after an
+edit), and a percentile bootstrap of macro-F1 drawn from the confusion counts.
 """
 
 from __future__ import annotations
@@ -90,6 +91,40 @@ def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+PAIRED_PROPORTIONS_METHOD = "Newcombe score CI for paired proportions"
+
+
+def paired_proportion_difference(both: int, first_only: int, second_only: int, neither: int,
+                                 level: float = LEVEL) -> tuple[float, float, float]:
+    """p1 - p2 of two proportions measured on the same n items, with Newcombe's (1998, method 10) interval.
+
+    The four counts cross the two outcomes: ``both`` (success in 1 and 2), ``first_only``, ``second_only``,
+    ``neither``. p1 - p2 = (first_only - second_only) / n. Each proportion gets its Wilson interval, and the
+    two are combined with the phi correlation of the pairs (0 when a margin is empty), which is what makes
+    the interval narrow when the two measurements move together (e.g. one trajectory before and after an
+    edit). Without a single discordant pair (first_only = second_only = 0) that interval has zero width, an
+    artefact of the method; there |p1 - p2| is bounded by the share of discordant pairs, so the interval is
+    plus or minus that share's Wilson upper bound. Returns (difference, low, high).
+    """
+    counts = (both, first_only, second_only, neither)
+    if min(counts) < 0 or sum(counts) == 0:
+        raise ValueError(f"paired_proportion_difference needs non-negative counts, not all 0, got {counts}")
+    a, b, c, d = counts
+    n = a + b + c + d
+    if b + c == 0:
+        half = wilson_interval(0, n, level)[1]
+        return 0.0, -half, half
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson_interval(a + b, n, level)
+    l2, u2 = wilson_interval(a + c, n, level)
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = (a * d - b * c) / math.sqrt(margins) if margins > 0 else 0.0
+    diff = p1 - p2
+    down = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
+    up = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
+    return diff, max(-1.0, diff - math.sqrt(max(down, 0.0))), min(1.0, diff + math.sqrt(max(up, 0.0)))
 
 
 def macro_f1_from_counts(counts: np.ndarray) -> np.ndarray:

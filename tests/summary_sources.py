@@ -52,9 +52,24 @@ def expected_value(work: Path, row: pd.Series) -> float | None:
         sel = table[(table["class"] == "all") & (table["stage"] == "layer4")]
         none = float(sel.loc[sel["method"] == "none", "accuracy"].iloc[0])
         return 100 * (none - float(sel.loc[sel["method"] == "uniform", "accuracy"].mean()))
-    if m := re.fullmatch(r"block_(layer\d)", result):
+    if m := re.fullmatch(r"block_(layer\d)(_all)?", result):
         table = pd.read_csv(work / source)
-        return 100 * float(table.loc[table["cut"] == m.group(1), "eval_accuracy"].iloc[0])
+        sel = table[(table["cut"] == m.group(1)) & (table["balance"] == ("none" if m.group(2) else "undersample"))]
+        return 100 * float(sel["eval_accuracy"].iloc[0])
+    if m := re.fullmatch(r"ablation_(\w+)_(AC|CS|SG|VD)_to_(\w+)", result):
+        table = pd.read_csv(work / source)
+        names = ["SubATTM", "SubCTRW", "SubFBM", "SubSBM", "SupFBM", "SupLW", "SupSBM", "BM"]
+        sel = table[(table["mode"] == "for") & (table["statistic"] == m.group(2))
+                    & (table["label"] == names.index(m.group(1)))]
+        new = sel[(sel["predicted_before"] == sel["label"]) & (sel["predicted_after"] != sel["label"])]
+        return 100 * float((new["predicted_after"] == names.index(m.group(3))).mean())
+    if m := re.fullmatch(r"ablation_(\w+)_(AC|CS|SG|VD)_drop", result):
+        table = pd.read_csv(work / source)
+        names = ["SubATTM", "SubCTRW", "SubFBM", "SubSBM", "SupFBM", "SupLW", "SupSBM", "BM"]
+        sel = table[(table["mode"] == "for") & (table["statistic"] == m.group(2))
+                    & (table["label"] == names.index(m.group(1)))]
+        return 100 * float((sel["predicted_before"] == sel["label"]).mean()
+                           - (sel["predicted_after"] == sel["label"]).mean())
     if m := re.fullmatch(r"augment_(targeted-random|targeted|random)_sigma([\d.]+)", result):
         table = pd.read_csv(work / source)
         sel = table[(table["arm"] == m.group(1)) & (table["metric"] == "accuracy")

@@ -48,12 +48,16 @@ def test_closed_form_gradcam_equals_autograd(cut: str) -> None:
     head = torch.nn.Linear(4 * 2 ** blocks.CUTS.index(cut), n_groups).eval()
     x = _inputs(5)
     targets = np.arange(5) % n_groups
-    maps, preds = blocks.head_outputs(model, {cut: head}, x, {cut: targets})[cut]
+    other = torch.nn.Linear(head.in_features, n_groups).eval()
+    outputs, also = blocks.head_outputs(model, {cut: head}, x, {cut: targets}, also={cut: other})
+    maps, preds = outputs[cut]
     net = blocks.CutNetwork(model, cut, head).eval()
     ref = gradcam_all_stages(net, x, targets, stages=[f"backbone.{cut}"])[f"backbone.{cut}"]
     np.testing.assert_allclose(maps, ref, rtol=1e-4, atol=1e-6)
     with torch.no_grad():
         assert np.array_equal(preds, net(torch.from_numpy(x)).argmax(1).numpy())
+        # A head of 'also' predicts from the same pooled features, as if it were the only head.
+        assert np.array_equal(also[cut], blocks.CutNetwork(model, cut, other)(torch.from_numpy(x)).argmax(1).numpy())
 
 
 def test_head_learns_separable_groups_and_is_seeded() -> None:
@@ -87,12 +91,24 @@ def test_pipeline_on_files(tmp_path) -> None:
     for c in blocks.CUTS:
         np.testing.assert_allclose(feats[c], direct[c], rtol=1e-5, atol=1e-6)
     heads, losses = blocks.train_heads(feats, y, blocks.HeadConfig(epochs=3, batch_size=8), master_seed=5)
-    ev_labels, outputs = blocks.evaluate_heads(model, heads, [str(tmp_path / "d.h5")], batch_size=7)
+    balanced, b_losses = blocks.train_heads(feats, y, blocks.HeadConfig(epochs=3, batch_size=8), master_seed=5,
+                                            balance="undersample")
+    ev_labels, outputs, b_preds = blocks.evaluate_heads(model, heads, [str(tmp_path / "d.h5")], batch_size=7,
+                                                        also=balanced)
     assert {c: m.shape for c, (m, _) in outputs.items()} == {"layer1": (n, 250), "layer2": (n, 125), "layer3": (n, 63)}
-    table = blocks.accuracy_table(heads, feats, y, ev_labels, outputs, losses)
-    assert list(table["n_groups"]) == [4, 6, 8]
+    table = blocks.accuracy_table(heads, feats, y, ev_labels, {c: p for c, (_, p) in outputs.items()}, losses)
+    assert list(table["n_groups"]) == [4, 6, 8] and set(table["balance"]) == {"none"}
     # Evaluated on the training file itself, both accuracies must agree.
     np.testing.assert_allclose(table["train_accuracy"], table["eval_accuracy"])
+    # Balanced: 2 trajectories per class; the smallest group (one class) has 2, so every group keeps 2 (8 for
+    # layer1's 4 groups, 12 for layer2's 6, all 16 at layer3), chance 1 / groups.
+    b_table = blocks.accuracy_table(balanced, feats, y, ev_labels, b_preds, b_losses, "undersample", master_seed=5)
+    assert list(b_table["n_train"]) == [8, 12, 16] and list(b_table["n_eval"]) == [8, 12, 16]
+    np.testing.assert_allclose(b_table["majority_baseline"], [1 / 4, 1 / 6, 1 / 8])
+    # At layer3 every trajectory is kept in both subsets, so the two accuracies must agree there.
+    assert b_table["train_accuracy"].iloc[2] == b_table["eval_accuracy"].iloc[2]
+    with pytest.raises(ValueError, match="balance"):
+        blocks.train_heads(feats, y, blocks.HeadConfig(epochs=1), master_seed=5, balance="oversample")
     blocks.save_heads(str(tmp_path / "heads.pt"), heads, {"model": "m.pt"})
     loaded = blocks.load_heads(str(tmp_path / "heads.pt"))
     assert all(torch.equal(loaded[c].weight, heads[c].weight) for c in blocks.CUTS)
@@ -143,8 +159,21 @@ def test_heads_on_cuda_match_cpu() -> None:
     heads = {c: torch.nn.Linear(4 * 2 ** i, len(blocks.GROUPS[c])).eval() for i, c in enumerate(blocks.CUTS)}
     x = _inputs(6)
     targets = {c: np.arange(6) % len(blocks.GROUPS[c]) for c in blocks.CUTS}
-    cpu = blocks.head_outputs(model, heads, x, targets)
-    gpu = blocks.head_outputs(model.to(resolve_device("cuda")), heads, x, targets)  # IEEE fp32 on the card
+    cpu, _ = blocks.head_outputs(model, heads, x, targets)
+    gpu, _ = blocks.head_outputs(model.to(resolve_device("cuda")), heads, x, targets)  # IEEE fp32 on the card
     assert all(h.weight.device.type == "cpu" for h in heads.values())  # the caller's heads stay where they were
     for c in blocks.CUTS:
         np.testing.assert_allclose(gpu[c][0], cpu[c][0], rtol=1e-3, atol=1e-5)
+
+
+def test_undersampling_equalises_the_groups_without_replacement() -> None:
+    groups = np.repeat([0, 1, 2], [5, 20, 9])
+    idx = blocks.undersample(groups, np.random.default_rng(0))
+    assert np.bincount(groups[idx]).tolist() == [5, 5, 5]
+    assert np.unique(idx).size == idx.size and np.all(np.diff(idx) > 0)
+    assert np.array_equal(idx, blocks.undersample(groups, np.random.default_rng(0)))  # seeded
+    assert not np.array_equal(idx, blocks.undersample(groups, np.random.default_rng(1)))
+    labels = np.repeat(np.arange(8), [3, 4, 5, 6, 7, 8, 9, 10])
+    sub = blocks.balanced_index(labels, "layer1", 2024, "train")  # groups: 5 (SubFBM), 15, 7, 19
+    assert np.bincount(blocks.group_map("layer1")[labels[sub]]).tolist() == [5, 5, 5, 5]
+    assert not np.array_equal(sub, blocks.balanced_index(labels, "layer1", 2024, "eval"))

@@ -63,13 +63,30 @@ def write_erasing(path: Path) -> Path:
 
 
 def write_blocks(path: Path) -> Path:
+    """Ours (balance none, every trajectory), then the heads on group-balanced undersamples."""
     pd.DataFrame({
-        "cut": ["layer1", "layer2", "layer3"], "n_groups": [4, 6, 8],
-        "groups": ["SubFBM; SupFBM+SupLW; SubATTM+SubCTRW; SubSBM+SupSBM+BM", "a; b; c; d; e; f", "8 classes"],
-        "train_accuracy": [0.9, 0.8, 0.95], "eval_accuracy": [0.875, 0.5, 0.25],
-        "majority_baseline": [0.375, 0.375, 0.125],
-        "final_train_loss": [0.3, 0.5, 0.2], "n_train": [160, 160, 160], "n_eval": [80, 80, 80],
+        "cut": ["layer1", "layer2", "layer3"] * 2, "balance": ["none"] * 3 + ["undersample"] * 3,
+        "n_groups": [4, 6, 8] * 2,
+        "groups": ["SubFBM; SupFBM+SupLW; SubATTM+SubCTRW; SubSBM+SupSBM+BM", "a; b; c; d; e; f", "8 classes"] * 2,
+        "train_accuracy": [0.9, 0.8, 0.95, 0.85, 0.8, 0.95], "eval_accuracy": [0.875, 0.5, 0.25, 0.8, 0.5, 0.25],
+        "majority_baseline": [0.375, 0.375, 0.125, 0.25, 1 / 6, 0.125],
+        "final_train_loss": [0.3, 0.5, 0.2] * 2, "n_train": [160, 160, 160, 80, 120, 160],
+        "n_eval": [80, 80, 80, 40, 60, 80],
     }).to_csv(path, index=False)
+    return path
+
+
+def write_transplants(path: Path) -> Path:
+    """An ablation transplant table: SupLW under SG 'for': 10 right before, 8 of them wrong after (6 to SupFBM,
+    2 to BM); SubATTM under VD 'for': 20 trajectories, 16 right before, of which 4 turn wrong, 1 wrong turns right."""
+    sup_lw, sup_fbm, bm, sub_attm = (CLASS_NAMES.index(c) for c in ("SupLW", "SupFBM", "BM", "SubATTM"))
+    rows = [(sup_lw, "for", "SG", sup_lw, a) for a in [sup_fbm] * 6 + [bm] * 2 + [sup_lw] * 2]
+    rows += [(sup_lw, "inverse", "SG", sup_lw, bm)] * 5  # another mode: not counted
+    rows += [(sub_attm, "for", "VD", sub_attm, a) for a in [sub_attm] * 12 + [bm] * 4]
+    rows += [(sub_attm, "for", "VD", bm, sub_attm)] + [(sub_attm, "for", "VD", bm, bm)] * 3
+    frame = pd.DataFrame(rows, columns=["label", "mode", "statistic", "predicted_before", "predicted_after"])
+    frame.insert(0, "index", np.arange(len(frame)))
+    frame.to_csv(path, index=False)
     return path
 
 
@@ -117,6 +134,7 @@ def inputs(tmp_path: Path) -> dict:
         "blocks": write_blocks(tmp_path / "blocks.csv"),
         "augment": write_augment(tmp_path / "augment.csv"),
         "relevance": write_relevance(tmp_path / "relevance.csv"),
+        "ablation": write_transplants(tmp_path / "transplants.csv"),
     }
 
 
@@ -253,13 +271,39 @@ def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path:
     assert plain["ci_method"] == "t CI over control seeds only (undercovers)"
 
 
-def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict) -> None:
+def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict, tmp_path: Path) -> None:
     rows = by_result(sm.block_rows(inputs["blocks"]))
-    lo, hi = wilson_interval(70, 80)
+    lo, hi = wilson_interval(70, 80)  # ours: every trajectory
+    assert (rows["block_layer1_all"]["value"], rows["block_layer1_all"]["ci_low"],
+            rows["block_layer1_all"]["ci_high"]) == pytest.approx((87.5, 100 * lo, 100 * hi))
+    lo, hi = wilson_interval(32, 40)  # the balanced heads carry the paper's value
     assert (rows["block_layer1"]["value"], rows["block_layer1"]["ci_low"], rows["block_layer1"]["ci_high"]) == \
-        pytest.approx((87.5, 100 * lo, 100 * hi))
-    assert rows["block_layer3"]["paper_value"] == 93.2
+        pytest.approx((80.0, 100 * lo, 100 * hi))
+    assert rows["block_layer3"]["paper_value"] == 93.2 and math.isnan(rows["block_layer3_all"]["paper_value"])
     assert "majority baseline 12.5 %" in rows["block_layer3"]["description"]
+    assert "majority baseline 25.0 %" in rows["block_layer1"]["description"]
+    # A table written before the balanced heads: ours only, the paper's rows not run.
+    old = pd.read_csv(inputs["blocks"]).query("balance == 'none'").drop(columns="balance")
+    old.to_csv(tmp_path / "old.csv", index=False)
+    rows = by_result(sm.block_rows(tmp_path / "old.csv"))
+    assert rows["block_layer1"]["this_run"] == sm.NOT_RUN and rows["block_layer1_all"]["value"] == 87.5
+
+
+def test_ablation_rows_share_of_new_errors_and_paired_drop(inputs: dict) -> None:
+    from andicam.intervals import paired_proportion_difference
+
+    rows = by_result(sm.ablation_rows(inputs["ablation"]))
+    share = rows["ablation_SupLW_SG_to_SupFBM"]
+    lo, hi = wilson_interval(6, 8)
+    assert (share["value"], share["ci_low"], share["ci_high"], share["n"]) == pytest.approx((75.0, 100 * lo, 100 * hi, 8))
+    assert share["paper_value"] == 79.0 and "8 new errors of 10 trajectories" in share["this_run"]
+    drop = rows["ablation_SubATTM_VD_drop"]
+    # 16 right before, 13 right after: a drop of 3 / 20; pairs (both, before only, after only, neither) = 12, 4, 1, 3.
+    diff, lo, hi = paired_proportion_difference(12, 4, 1, 3)
+    assert (drop["value"], drop["ci_low"], drop["ci_high"]) == pytest.approx((15.0, 100 * lo, 100 * hi))
+    assert drop["value"] == pytest.approx(100 * diff) and drop["unit"] == "points" and drop["paper_value"] == 13.5
+    assert "Newcombe" in drop["ci_method"]
+    assert all(r["this_run"] == sm.NOT_RUN for r in sm.ablation_rows(None))
 
 
 def test_augmentation_rows_and_the_paired_difference(inputs: dict) -> None:

@@ -9,6 +9,13 @@ head trains (it converges in a few epochs that way); the standardisation is
 then folded into the head, which is saved as a plain ``Linear`` on the pooled
 features.
 
+Two sets of heads are trained. Ours learn from every training trajectory and are scored on every evaluation
+trajectory, so a group of three classes outnumbers a group of one (the layer1 head's majority baseline is
+3/8). The authors balanced the groups by undersampling, as ``balance="undersample"`` does here: every group
+is cut, by a seeded draw without replacement, to the size of the smallest, in the training set and again in
+the evaluation set, so chance is 1 / (number of groups). The paper's accuracies are compared with those.
+Grad-CAM and relevance use ours.
+
 Grad-CAM of a head at its cut stage has a closed form: the head's score of
 group g is y = W_g . mean_t A[:, t] + b_g, so dy/dA_c[t] = W_gc / P for every
 t, the Grad-CAM weight is w_c = W_gc / P and the map is
@@ -36,6 +43,7 @@ from andicam.seeding import derive_seed
 
 CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
 HEADS_FORMAT = "andicam-block-heads/1"
+BALANCES: tuple[str, ...] = ("none", "undersample")  # ours, and the authors' group-balanced undersampling
 
 # Merged labels per cut (METHODS §4), each group a tuple of class names; group index = position.
 GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -133,20 +141,31 @@ class CutNetwork(nn.Module):
 
 @torch.no_grad()
 def head_outputs(model: ResNet1d, heads: dict[str, nn.Linear], x: np.ndarray, targets: dict[str, np.ndarray],
-                 batch_size: int = 256) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For every cut: (Grad-CAM maps (N, P) of the target group, predicted group (N,)) in one forward pass."""
+                 batch_size: int = 256, also: dict[str, nn.Linear] | None = None
+                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """For every cut: (Grad-CAM maps (N, P) of the target group, predicted group (N,)) in one forward pass; and
+    the predicted groups (N,) of the heads of ``also`` (more heads on the same cuts, no maps)."""
+    also = also or {}
+    if set(also) - set(heads):
+        raise ValueError(f"heads in 'also' need a head of the same cut: {sorted(set(also) - set(heads))}")
     p = next(model.parameters())
     on_device = {c: copy.deepcopy(h).to(p.device, p.dtype) for c, h in heads.items()}  # callers keep CPU heads
+    also_on_device = {c: copy.deepcopy(h).to(p.device, p.dtype) for c, h in also.items()}
     maps: dict[str, list[np.ndarray]] = {c: [] for c in heads}
     preds: dict[str, list[np.ndarray]] = {c: [] for c in heads}
+    also_preds: dict[str, list[np.ndarray]] = {c: [] for c in also}
     for lo in range(0, x.shape[0], batch_size):
         xb = torch.from_numpy(np.ascontiguousarray(x[lo:lo + batch_size])).to(p.device, p.dtype)
         for cut, h in model.stage_outputs(xb, list(heads)):
             head = on_device[cut]
-            preds[cut].append(head(h.mean(dim=2)).argmax(1).cpu().numpy())
+            pooled = h.mean(dim=2)
+            preds[cut].append(head(pooled).argmax(1).cpu().numpy())
+            if cut in also_on_device:
+                also_preds[cut].append(also_on_device[cut](pooled).argmax(1).cpu().numpy())
             t = torch.from_numpy(targets[cut][lo:lo + batch_size]).to(p.device)
             maps[cut].append(head_gradcam(head, h, t).float().cpu().numpy())
-    return {c: (np.concatenate(maps[c]), np.concatenate(preds[c])) for c in heads}
+    return ({c: (np.concatenate(maps[c]), np.concatenate(preds[c])) for c in heads},
+            {c: np.concatenate(v) for c, v in also_preds.items()})
 
 
 def head_gradcam(head: nn.Linear, activations: Tensor, targets: Tensor) -> Tensor:
@@ -194,48 +213,85 @@ def head_accuracy(head: nn.Linear, features: np.ndarray, targets: np.ndarray) ->
     return float((pred == targets).mean())
 
 
-def train_heads(features: dict[str, np.ndarray], labels: np.ndarray, cfg: HeadConfig,
-                master_seed: int) -> tuple[dict[str, nn.Linear], dict[str, list[float]]]:
-    """One head per cut on merged labels; each head's seed is derive_seed(master_seed, "block-head", cut)."""
+def undersample(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of as many items of every group present as the smallest group has, drawn without replacement."""
+    groups = np.asarray(groups)
+    present = np.unique(groups)
+    if present.size == 0:
+        raise ValueError("undersampling needs at least one item")
+    members = [np.flatnonzero(groups == g) for g in present]
+    size = min(m.size for m in members)
+    return np.sort(np.concatenate([rng.choice(m, size, replace=False) for m in members]))
+
+
+def balanced_index(labels: np.ndarray, cut: str, master_seed: int, split: str) -> np.ndarray:
+    """The group-balanced subset of ``labels`` (class labels) for a cut's groups; seeded by cut and split."""
+    rng = np.random.default_rng(derive_seed(master_seed, "block-head-undersample", cut, split))
+    return undersample(group_map(cut)[labels], rng)
+
+
+def train_heads(features: dict[str, np.ndarray], labels: np.ndarray, cfg: HeadConfig, master_seed: int,
+                balance: str = "none") -> tuple[dict[str, nn.Linear], dict[str, list[float]]]:
+    """One head per cut on merged labels; each head's seed is derive_seed(master_seed, "block-head", cut) (and
+    "undersample" after the cut for the balanced heads, which learn from ``balanced_index(..., "train")``)."""
+    if balance not in BALANCES:
+        raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
     heads: dict[str, nn.Linear] = {}
     losses: dict[str, list[float]] = {}
     for cut, f in features.items():
-        head_cfg = HeadConfig(cfg.epochs, cfg.batch_size, cfg.lr, derive_seed(master_seed, "block-head", cut))
-        heads[cut], losses[cut] = train_head(f, group_map(cut)[labels], len(GROUPS[cut]), head_cfg)
+        key = ("block-head", cut) if balance == "none" else ("block-head", cut, balance)
+        head_cfg = HeadConfig(cfg.epochs, cfg.batch_size, cfg.lr, derive_seed(master_seed, *key))
+        idx = np.arange(labels.size) if balance == "none" else balanced_index(labels, cut, master_seed, "train")
+        heads[cut], losses[cut] = train_head(f[idx], group_map(cut)[labels[idx]], len(GROUPS[cut]), head_cfg)
     return heads, losses
 
 
-def evaluate_heads(model: ResNet1d, heads: dict[str, nn.Linear], paths: Sequence[str],
-                   batch_size: int = 256) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Labels (N,) and, per cut, (Grad-CAM maps (N, P) of the true group, predicted group (N,)) on shards."""
+def evaluate_heads(model: ResNet1d, heads: dict[str, nn.Linear], paths: Sequence[str], batch_size: int = 256,
+                   also: dict[str, nn.Linear] | None = None
+                   ) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
+    """Labels (N,), per cut (Grad-CAM maps (N, P) of the true group, predicted group (N,)) on shards, and the
+    predicted groups (N,) of the heads of ``also``, from the same forward passes."""
     labels: list[np.ndarray] = []
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in heads}
+    also_parts: dict[str, list[np.ndarray]] = {c: [] for c in also or {}}
     for path in paths:
         data = read_trajectories(path)
         y = data.labels.astype(np.int64)
         targets = {c: group_map(c)[y] for c in heads}
-        for c, out in head_outputs(model, heads, model_input(data), targets, batch_size).items():
+        outputs, also_preds = head_outputs(model, heads, model_input(data), targets, batch_size, also)
+        for c, out in outputs.items():
             parts[c].append(out)
+        for c, pred in also_preds.items():
+            also_parts[c].append(pred)
         labels.append(y)
-    return np.concatenate(labels), {
-        c: (np.concatenate([m for m, _ in v]), np.concatenate([p for _, p in v])) for c, v in parts.items()
-    }
+    return (np.concatenate(labels),
+            {c: (np.concatenate([m for m, _ in v]), np.concatenate([p for _, p in v])) for c, v in parts.items()},
+            {c: np.concatenate(v) for c, v in also_parts.items()})
 
 
 def accuracy_table(heads: dict[str, nn.Linear], train_features: dict[str, np.ndarray], train_labels: np.ndarray,
-                   eval_labels: np.ndarray, eval_outputs: dict[str, tuple[np.ndarray, np.ndarray]],
-                   losses: dict[str, list[float]]) -> pd.DataFrame:
-    """One row per head: train and evaluation accuracy on merged labels, and the majority-group baseline."""
+                   eval_labels: np.ndarray, eval_preds: dict[str, np.ndarray],
+                   losses: dict[str, list[float]], balance: str = "none", master_seed: int = 0) -> pd.DataFrame:
+    """One row per head: train and evaluation accuracy on merged labels, and the majority-group baseline.
+
+    ``balance="undersample"``: the heads were trained on ``balanced_index(..., "train")`` and are scored there and
+    on the group-balanced evaluation subset ``balanced_index(..., "eval")``; ``eval_preds`` holds the predicted
+    groups of every evaluation trajectory either way.
+    """
     rows = []
     for cut, head in heads.items():
         gm = group_map(cut)
-        eval_targets = gm[eval_labels]
+        tr = np.arange(train_labels.size) if balance == "none" else balanced_index(train_labels, cut, master_seed,
+                                                                                    "train")
+        ev = np.arange(eval_labels.size) if balance == "none" else balanced_index(eval_labels, cut, master_seed,
+                                                                                   "eval")
+        eval_targets = gm[eval_labels[ev]]
         shares = np.bincount(eval_targets, minlength=len(GROUPS[cut])) / max(eval_targets.size, 1)
         rows.append({
-            "cut": cut, "n_groups": len(GROUPS[cut]), "groups": "; ".join(group_names(cut)),
-            "train_accuracy": head_accuracy(head, train_features[cut], gm[train_labels]),
-            "eval_accuracy": float((eval_outputs[cut][1] == eval_targets).mean()),
+            "cut": cut, "balance": balance, "n_groups": len(GROUPS[cut]), "groups": "; ".join(group_names(cut)),
+            "train_accuracy": head_accuracy(head, train_features[cut][tr], gm[train_labels[tr]]),
+            "eval_accuracy": float((eval_preds[cut][ev] == eval_targets).mean()),
             "majority_baseline": float(shares.max()), "final_train_loss": losses[cut][-1],
-            "n_train": int(train_labels.size), "n_eval": int(eval_labels.size),
+            "n_train": int(tr.size), "n_eval": int(ev.size),
         })
     return pd.DataFrame(rows)

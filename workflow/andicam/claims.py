@@ -58,8 +58,10 @@ GROUPS: dict[str, str] = {
     "block_": "block heads",
     "augment_": "augmentation",
     "corr_": "statistical relevance",
+    "ablation_": "feature ablation",
 }
-GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "statistical relevance")
+GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "statistical relevance",
+                                "feature ablation")
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
                                     "paper_value", "unit", "ci_method")

@@ -94,6 +94,8 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
     PaperValue("corr_SupFBM_AC", "+0.34", 0.34, R),
     PaperValue("corr_SubSBM_VD", "-0.37", -0.37, R),
     PaperValue("corr_SupSBM_VD", "+0.33", 0.33, R),
+    PaperValue("ablation_SupLW_SG_to_SupFBM", "79 % of the new errors", 79.0, PERCENT),
+    PaperValue("ablation_SubATTM_VD_drop", "13.5 points", 13.5, POINTS),
 )
 PAPER: dict[str, PaperValue] = {p.result: p for p in PAPER_VALUES}
 

@@ -13,13 +13,19 @@ was made:
   (Wilson over trajectories) and each control's mean over bins (t over the
   control's seeds); per fill of the erased segments, the accuracy lost by
   erasing random segments (normal interval, the two arms' variances added);
-- block heads: accuracy on merged labels (Wilson over evaluation trajectories);
+- block heads: accuracy on merged labels (Wilson over evaluation trajectories), for
+  heads trained and scored on group-balanced undersamples (the paper's) and on
+  every trajectory (ours);
 - augmentation: mean accuracy per arm with a t interval over retraining
   seeds, and the paired difference targeted - random with a paired t
   interval over seeds, as ``andicam augment-aggregate`` wrote them (its
   ci_method column names the method);
 - correlations: Pearson r with the bootstrap over trajectories that
-  ``andicam relevance`` wrote.
+  ``andicam relevance`` wrote;
+- feature ablation (mode "for"): the share of a class's new errors that
+  go to one class (Wilson over those new errors), and a class's accuracy
+  drop with Newcombe's score interval for paired proportions (the same
+  trajectories before and after their transplant).
 
 Values are in the unit the paper uses: percent for accuracies, recalls and
 shares, percentage points for differences, 100 x F1 for macro-F1, plain r for
@@ -49,7 +55,13 @@ from andicam.erasing_tables import (
     trajectory_bootstrap_differences,
 )
 from andicam.files import read_json, read_table
-from andicam.intervals import bootstrap_macro_f1, t_interval, wilson_interval
+from andicam.intervals import (
+    PAIRED_PROPORTIONS_METHOD,
+    bootstrap_macro_f1,
+    paired_proportion_difference,
+    t_interval,
+    wilson_interval,
+)
 from andicam.paper import (
     AUGMENT_SIGMAS,
     CORRELATION_CELLS,
@@ -439,22 +451,32 @@ def erasing_fill_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
 
 
 def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
-    """Accuracy of the linear heads after layer1/2/3 on their merged labels (evaluation set)."""
+    """Accuracy of the linear heads after layer1/2/3 on their merged labels (evaluation set): block_<cut> for the
+    heads trained and scored on group-balanced undersamples (the paper's way, beside its values), block_<cut>_all
+    for ours on every trajectory. A table written before the balanced heads existed has rows of ours only."""
+    balanced_text = "block head after {cut}, groups balanced by undersampling (the paper's way): accuracy"
+    ours_text = "block head after {cut}, all trajectories: accuracy"
     if path is None:
-        return [_not_run(f"block_{cut}", f"block head after {cut}: accuracy on merged labels", PERCENT)
-                for cut in BLOCK_CUTS]
+        return [_not_run(f"block_{cut}{suffix}", text.format(cut=cut) + " on merged labels", PERCENT)
+                for cut in BLOCK_CUTS for suffix, text in (("", balanced_text), ("_all", ours_text))]
     frame = read_table(path, ["cut", "n_groups", "eval_accuracy", "majority_baseline", "n_eval"], "block-heads table")
+    if "balance" not in frame.columns:
+        frame = frame.assign(balance="none")
     rows = []
     for cut in BLOCK_CUTS:
-        sel = frame[frame["cut"] == cut]
-        if len(sel) != 1:
-            raise ValueError(f"{path}: expected one row for cut {cut}, found {len(sel)}")
-        r = sel.iloc[0]
-        n = int(r["n_eval"])
-        desc = (f"block head after {cut}: accuracy on {int(r['n_groups'])} merged groups "
-                f"(majority baseline {100 * r['majority_baseline']:.1f} %)")
-        rows.append(_proportion_row(f"block_{cut}", desc, int(round(r["eval_accuracy"] * n)), n,
-                                    "test trajectory", path))
+        for suffix, balance, text in (("", "undersample", balanced_text), ("_all", "none", ours_text)):
+            sel = frame[(frame["cut"] == cut) & (frame["balance"] == balance)]
+            if len(sel) > 1:
+                raise ValueError(f"{path}: expected one row for cut {cut} ({balance}), found {len(sel)}")
+            if sel.empty:
+                rows.append(_not_run(f"block_{cut}{suffix}", text.format(cut=cut) + " on merged labels", PERCENT))
+                continue
+            r = sel.iloc[0]
+            n = int(r["n_eval"])
+            desc = (text.format(cut=cut) + f" on {int(r['n_groups'])} merged groups "
+                    f"(majority baseline {100 * r['majority_baseline']:.1f} %)")
+            rows.append(_proportion_row(f"block_{cut}{suffix}", desc, int(round(r["eval_accuracy"] * n)), n,
+                                        "test trajectory", path))
     return rows
 
 
@@ -544,6 +566,57 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
     return rows
 
 
+# --- feature ablation ------------------------------------------------------------------------------------------
+
+# The paper's two ablation numbers (METHODS §6), both for mode "for" (the window where the statistic is largest
+# gets a transplant that lowers it): where SupLW's new errors go when its SG is lowered, and what lowering VD costs
+# SubATTM.
+ABLATION_SHARE = ("SupLW", "SG", "SupFBM")
+ABLATION_DROP = ("SubATTM", "VD")
+ABLATION_COLUMNS: tuple[str, ...] = ("label", "mode", "statistic", "predicted_before", "predicted_after")
+
+
+def ablation_rows(path: str | Path | None) -> list[dict[str, Any]]:
+    """The share of a class's new errors that go to one class (Wilson over those errors) and a class's accuracy
+    drop (Newcombe's paired interval over its trajectories, before and after the transplant)."""
+    cls, stat, dest = ABLATION_SHARE
+    share_key, share_desc = (f"ablation_{cls}_{stat}_to_{dest}",
+                             f"feature ablation: {stat} lowered in {cls} (its largest-{stat} window transplanted), "
+                             f"share of the new errors that go to {dest}")
+    d_cls, d_stat = ABLATION_DROP
+    drop_key, drop_desc = (f"ablation_{d_cls}_{d_stat}_drop",
+                           f"feature ablation: {d_stat} lowered in {d_cls}, accuracy lost")
+    if path is None:
+        return [_not_run(share_key, share_desc, PERCENT), _not_run(drop_key, drop_desc, POINTS)]
+    frame = read_table(path, ABLATION_COLUMNS, "feature-ablation transplant table")
+    frame = frame[frame["mode"] == "for"]
+    rows = []
+    sel = frame[(frame["statistic"] == stat) & (frame["label"] == CLASS_NAMES.index(cls))]
+    new_errors = sel[(sel["predicted_before"] == sel["label"]) & (sel["predicted_after"] != sel["label"])]
+    n = len(new_errors)
+    if n == 0:
+        rows.append(_row(share_key, share_desc + " (no new errors)", math.nan, math.nan, math.nan, 0,
+                         f"{len(sel)} {cls} trajectories", path, PERCENT, ""))
+    else:
+        hits = int((new_errors["predicted_after"] == CLASS_NAMES.index(dest)).sum())
+        lo, hi = wilson_interval(hits, n)
+        rows.append(_row(share_key, share_desc, 100 * hits / n, 100 * lo, 100 * hi, n,
+                         f"{_plural(n, 'new error')} of {_plural(len(sel), 'trajectory')}", path, PERCENT,
+                         "Wilson CI"))
+    sel = frame[(frame["statistic"] == d_stat) & (frame["label"] == CLASS_NAMES.index(d_cls))]
+    if sel.empty:
+        rows.append(_not_run(drop_key, drop_desc, POINTS))
+        return rows
+    before = (sel["predicted_before"] == sel["label"]).to_numpy()
+    after = (sel["predicted_after"] == sel["label"]).to_numpy()
+    diff, lo, hi = paired_proportion_difference(int((before & after).sum()), int((before & ~after).sum()),
+                                                int((~before & after).sum()), int((~before & ~after).sum()))
+    rows.append(_row(drop_key, drop_desc + f" (from {100 * before.mean():.1f} to {100 * after.mean():.1f} %)",
+                     100 * diff, 100 * lo, 100 * hi, len(sel), _plural(len(sel), "trajectory"), path, POINTS,
+                     PAIRED_PROPORTIONS_METHOD))
+    return rows
+
+
 # --- the table -------------------------------------------------------------------------------------------------
 
 
@@ -553,6 +626,7 @@ def summarize(
     blocks: str | Path | None = None,
     augment: str | Path | None = None,
     relevance: str | Path | None = None,
+    ablation: str | Path | None = None,
     *,
     main_depth: int | None = None,
     main_seed: int | None = None,
@@ -578,6 +652,7 @@ def summarize(
     rows += block_rows(blocks)
     rows += augment_rows(augment)
     rows += correlation_rows(relevance)
+    rows += ablation_rows(ablation)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

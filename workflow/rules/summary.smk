@@ -1,6 +1,6 @@
 # Stage 6: the results summary, this run's headline numbers beside the paper's (METHODS §6), with the seeds
 # and 95 % intervals each rests on. Reads the outputs of train.smk (evaluations), explain.smk (erasing),
-# relevance.smk (block heads, train correlations) and augment.smk (summary). Named target: `snakemake summary`.
+# relevance.smk (block heads, train correlations, feature ablation) and augment.smk (summary). Named target: `snakemake summary`.
 # Then the verdict per claim of the paper (`snakemake claims`, figure `fig_claims`).
 
 
@@ -18,6 +18,7 @@ rule summary:
         blocks="results/blocks/accuracy.csv",
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
         relevance="results/relevance/train.csv",
+        ablation="results/ablation/transplants.csv",
     output:
         csv=report("results/tables/summary.csv", caption="../report/summary.rst", category="Summary"),
         md=report("results/tables/summary.md", caption="../report/summary.rst", category="Summary"),
@@ -40,6 +41,7 @@ rule summary:
         " --erasing-correctness {input.erasing_correctness}"
         " --erasing-fills {input.erasing_fills} --erasing-fills-correctness {input.erasing_fills_correctness}"
         " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
+        " --ablation {input.ablation}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 

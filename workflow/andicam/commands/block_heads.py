@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import pandas as pd
 import torch
 
 from andicam.blocks import (CUTS, HeadConfig, accuracy_table, evaluate_heads, features_from_files, group_map,
@@ -15,7 +16,7 @@ from andicam.files import write_csv
 from andicam.gradcam import write_gradcam
 from andicam.model import load_model, require_paper_classes
 
-HELP = "Train linear heads on merged labels after layer1/2/3 of a frozen model; accuracies and head Grad-CAM"
+HELP = "Linear heads on merged labels after layer1/2/3 of a frozen model (all data; group-balanced); Grad-CAM"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,8 +56,14 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     feats, labels = features_from_files(model, args.train, args.cuts, args.feature_batch_size)
     heads, losses = train_heads(feats, labels, cfg, args.seed)
-    eval_labels, outputs = evaluate_heads(model, heads, args.eval, args.feature_batch_size)
-    table = accuracy_table(heads, feats, labels, eval_labels, outputs, losses)
+    balanced, balanced_losses = train_heads(feats, labels, cfg, args.seed, balance="undersample")
+    eval_labels, outputs, balanced_preds = evaluate_heads(model, heads, args.eval, args.feature_batch_size,
+                                                          also=balanced)
+    table = pd.concat([
+        accuracy_table(heads, feats, labels, eval_labels, {c: p for c, (_, p) in outputs.items()}, losses),
+        accuracy_table(balanced, feats, labels, eval_labels, balanced_preds, balanced_losses, "undersample",
+                       args.seed),
+    ], ignore_index=True)
     meta = {"model": args.model, "train": list(args.train), "eval": list(args.eval), "epochs": cfg.epochs,
             "batch_size": cfg.batch_size, "lr": cfg.lr, "master_seed": args.seed}
     save_heads(args.out_heads, heads, meta)
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             "model": args.model, "data": list(args.eval), "target": "true", "relu": False,
             "head": cut, "groups": group_names(cut), "heads": args.out_heads,
         })
-    acc = ", ".join(f"{r.cut} {100 * r.eval_accuracy:.1f} %" for r in table.itertuples())
+    acc = ", ".join(f"{r.cut} {100 * r.eval_accuracy:.1f} % ({r.balance})" for r in table.itertuples())
     print(f"block heads on {len(labels)} training / {len(eval_labels)} evaluation trajectories in "
           f"{time.perf_counter() - start:.1f} s on {device}: {acc} -> {args.out_accuracy}")
     return 0

@@ -167,17 +167,28 @@ def block_groups(accuracy: pd.DataFrame) -> dict[str, list[list[str]]]:
     ("SubFBM; SupFBM+SupLW; ..."); empty if the table has no such column."""
     if "groups" not in accuracy:
         return {}
-    return {str(row.cut): [g.split("+") for g in str(row.groups).split("; ")] for row in accuracy.itertuples()}
+    return {str(row.cut): [g.split("+") for g in str(row.groups).split("; ")]
+            for row in _heads_of(accuracy, "none").itertuples()}
+
+
+def _heads_of(accuracy: pd.DataFrame, balance: str) -> pd.DataFrame:
+    """The rows of one set of heads (a table without a ``balance`` column holds ours only)."""
+    if "balance" not in accuracy:
+        return accuracy if balance == "none" else accuracy.iloc[:0]
+    return accuracy[accuracy["balance"] == balance]
 
 
 def block_titles(accuracy: pd.DataFrame, table: pd.DataFrame) -> dict[str, str]:
-    """Panel titles of the block heads: cut, number of groups, evaluation accuracy, window."""
+    """Panel titles of the block heads: cut, number of groups, evaluation accuracy (ours; and of the heads on
+    group-balanced undersamples, the paper's way, where the table has them), window."""
     _require(accuracy, ["cut", "n_groups", "eval_accuracy"], "the accuracy table of `andicam block-heads`")
+    balanced = dict(zip(_heads_of(accuracy, "undersample")["cut"], _heads_of(accuracy, "undersample")["eval_accuracy"]))
     out = {}
-    for row in accuracy.itertuples():
+    for row in _heads_of(accuracy, "none").itertuples():
         windows = table.loc[table["stage"] == row.cut, "window"]
         win = f", window {int(windows.iloc[0])}" if len(windows) else ""
-        out[row.cut] = f"head after {row.cut}: {row.n_groups} groups, acc. {100 * row.eval_accuracy:.1f} %{win}"
+        bal = f" (balanced {100 * balanced[row.cut]:.1f} %)" if row.cut in balanced else ""
+        out[row.cut] = f"head after {row.cut}: {row.n_groups} groups, acc. {100 * row.eval_accuracy:.1f} %{bal}{win}"
     return out
 
 

@@ -8,6 +8,7 @@ REL = config["relevance"]
 BLOCKS = config["blocks"]
 ABL = config["ablation"]
 BLOCK_CUTS = ("layer1", "layer2", "layer3")
+PAPER_WINDOW = 225  # the paper's window (its layer4 positions), also used at the block cuts beside ours
 REL_STAGES = {"train": "layer4", "test": "layer1 layer2 layer3 layer4"}  # test also feeds relevance_layers
 
 
@@ -106,6 +107,20 @@ rule relevance_block:
         " --out {output} > {log} 2>&1"
 
 
+use rule relevance_block as relevance_block_paper_window with:
+    """The same correlations in the paper's 225-step windows (its layer4 window) at every cut, beside ours whose
+    windows match the cut's own positions."""
+    output:
+        "results/blocks/relevance_{cut}_paper_window.csv",
+    log:
+        "logs/blocks/relevance_{cut}_paper_window.log",
+    params:
+        windows=lambda w: f"--window {w.cut}={PAPER_WINDOW}",
+        master=config["seed"],
+        n_boot=REL["n_boot"],
+        spearman_ci=REL["spearman_ci"],
+
+
 rule ablation:
     """Window-transplant feature ablation (for, inverse, random control) on the fixed-length test set."""
     input:
@@ -198,6 +213,18 @@ rule fig_relevance_blocks:
         " --out {output.pdf} > {log} 2>&1"
 
 
+use rule fig_relevance_blocks as fig_relevance_blocks_paper_window with:
+    input:
+        relevance=expand("results/blocks/relevance_{cut}_paper_window.csv", cut=BLOCK_CUTS),
+        accuracy="results/blocks/accuracy.csv",
+    output:
+        pdf=report("results/figures/relevance_blocks_paper_window.pdf", caption=caption("relevance_blocks_paper_window"),
+                   category="Relevance"),
+        png="results/figures/relevance_blocks_paper_window.png",
+    log:
+        "logs/figures/relevance_blocks_paper_window.log",
+
+
 rule fig_ablation_heatmap:
     input:
         "results/ablation/results.csv",
@@ -243,6 +270,7 @@ rule fig_ablation_independence:
 
 RELEVANCE_FIGURES = [f"results/figures/{name}.pdf" for name in
                      ("relevance_train", "relevance_test", "relevance_layers", "relevance_blocks",
+                      "relevance_blocks_paper_window",
                       "ablation_heatmap", "ablation_top1", "ablation_independence")]
 FIGURES += RELEVANCE_FIGURES
 

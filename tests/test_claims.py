@@ -13,7 +13,7 @@ from andicam import claims as cl
 from andicam import summary as sm
 from andicam.cli import main
 from andicam.pages import SECTIONS
-from andicam.paper import F1, PAPER, PERCENT, POINTS, R
+from andicam.paper import F1, PAPER, PERCENT, POINTS, R, STEPS
 
 REPO = Path(__file__).resolve().parents[1]
 NAN = math.nan
@@ -36,6 +36,7 @@ CASES = [
     ("augment_targeted-random_sigma0.5", POINTS, "+4.0 points", 4.0, 4.5, 3.0, 6.0, "paired t", cl.REPRODUCED),
     ("confusion_variable", PERCENT, "SubATTM -> BM 12.0 %", 12.0, 12.5, 11.0, 13.5, "Wilson", cl.REPRODUCED),
     ("ablation_SubATTM_VD_drop", POINTS, "13.5 points", 13.5, 3.0, 1.0, 5.0, "Newcombe", cl.CONTRADICTED),
+    ("response_layer4_width", STEPS, "200-350 steps", 275.0, 300.0, 210.0, 340.0, "range", cl.REPRODUCED),
 ]
 
 
@@ -90,11 +91,11 @@ def test_grouped_in_the_papers_order_keeping_the_summarys_within(claims: pd.Data
     assert list(claims["claim"]) == [
         "accuracy_fixed", "accuracy_variable", "recall_fixed_BM", "macro_f1_fixed", "confusion_variable",
         "erasing_gradcam_bin0_trajectory", "block_layer1", "augment_random_sigma0", "augment_targeted-random_sigma0.5",
-        "corr_SubFBM_AC", "corr_SupFBM_AC", "corr_SubCTRW_AC", "ablation_SubATTM_VD_drop"]
+        "response_layer4_width", "corr_SubFBM_AC", "corr_SupFBM_AC", "corr_SubCTRW_AC", "ablation_SubATTM_VD_drop"]
 
 
 def test_counts_per_verdict(claims: pd.DataFrame) -> None:
-    assert cl.verdict_counts(claims) == {"reproduced": 4, "undecided": 2, "contradicted": 5, "not comparable": 1,
+    assert cl.verdict_counts(claims) == {"reproduced": 5, "undecided": 2, "contradicted": 5, "not comparable": 1,
                                          "not run": 1}
     assert cl.verdict_counts(claims.iloc[:0]) == dict.fromkeys(cl.VERDICTS, 0)
     assert cl.group_counts(claims)["statistical relevance"] == {"reproduced": 1, "undecided": 0, "contradicted": 2,
@@ -138,7 +139,7 @@ def test_markdown_states_the_rule_and_counts(claims: pd.DataFrame) -> None:
     lines = md.splitlines()
     assert lines[0] == "# The paper's claims against this run (run tiny, master seed 2024)"
     assert cl.RULE in md and "2.0 for %, points and F1 x 100; 0.10 for r" in md
-    assert "Claims: 4 reproduced, 2 undecided, 5 contradicted, 1 not comparable, 1 not run (13 in all)." in md
+    assert "Claims: 5 reproduced, 2 undecided, 5 contradicted, 1 not comparable, 1 not run (14 in all)." in md
     headings = [line for line in lines if line.startswith("## ")]
     assert headings[0] == "## classification (2 reproduced, 1 undecided, 2 contradicted)"
     assert [h.split(" (")[0][3:] for h in headings] == list(cl.GROUP_ORDER)

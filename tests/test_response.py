@@ -105,3 +105,19 @@ def test_layer_response_figure_defines_its_window() -> None:
     table = window_table(responses, threshold=0.5)
     notes = [t.get_text() for t in plot_layer_response(responses, table).texts]
     assert any("exceeds 50 % of its largest value" in n and "half maximum" in n for n in notes)
+
+
+def test_every_positions_mass_span() -> None:
+    from andicam.response import position_windows
+
+    steps = np.arange(100)
+    # Three positions: triangles of half-width 10 peaking at steps 3 (cut by the input's start), 50 and 97.
+    r = np.stack([np.maximum(0, 10 - np.abs(steps - c)) for c in (3, 50, 97)], axis=1).astype(float)
+    table = position_windows(r, mass=0.9)
+    assert table.loc[1, "width_mass"] == 15  # as window() gives for the same triangle
+    assert (table.loc[1, "mass_start"], table.loc[1, "mass_end"]) == (43, 57)
+    assert table.loc[0, "mass_start"] == 0 and table.loc[2, "mass_end"] == 99
+    assert table.loc[0, "width_mass"] < 15 and table.loc[2, "width_mass"] < 15  # cut by the ends
+    assert position_windows(np.zeros((10, 2)))["width_mass"].tolist() == [0, 0]
+    with pytest.raises(ValueError, match="steps, positions"):
+        position_windows(np.zeros(10))

@@ -76,6 +76,16 @@ def write_blocks(path: Path) -> Path:
     return path
 
 
+def write_layer_response(path: Path) -> Path:
+    """A layer-response file: layer4 positions whose response is a box of 200 steps around 31 j + 15."""
+    from andicam.response import write_response
+
+    steps = np.arange(1000)[:, None]
+    centres = 31 * np.arange(32)[None, :] + 15
+    write_response(str(path), {"layer4": (np.abs(steps - centres) < 100).astype(np.float32)}, {"model": "m.pt"})
+    return path
+
+
 def write_transplants(path: Path) -> Path:
     """An ablation transplant table: SupLW under SG 'for': 10 right before, 8 of them wrong after (6 to SupFBM,
     2 to BM); SubATTM under VD 'for': 20 trajectories, 16 right before, of which 4 turn wrong, 1 wrong turns right."""
@@ -135,6 +145,7 @@ def inputs(tmp_path: Path) -> dict:
         "augment": write_augment(tmp_path / "augment.csv"),
         "relevance": write_relevance(tmp_path / "relevance.csv"),
         "ablation": write_transplants(tmp_path / "transplants.csv"),
+        "response": write_layer_response(tmp_path / "response.h5"),
     }
 
 
@@ -419,3 +430,23 @@ def test_one_row_per_fill_the_accuracy_random_erasing_costs(inputs: dict, tmp_pa
     with pytest.raises(ValueError, match="second erasing table of the hold fill"):
         sm.erasing_fill_rows([tmp_path / "hold.csv", tmp_path / "hold.csv"])
     assert sm.erasing_fill_rows(None)[0]["this_run"] == sm.NOT_RUN
+
+
+def test_response_row_is_the_mass_span_of_layer4_positions(tmp_path: Path) -> None:
+    from andicam.response import position_windows, write_response
+
+    steps = np.arange(1000)
+    # 32 layer4 positions, triangles of half-width h peaking at 31 j + 15: the 90 % span of a triangle of
+    # half-width h is about 2 h (1 - sqrt(0.1)) + 1 steps; the first and last are cut by the input's ends.
+    half = np.linspace(150, 250, 32).round()
+    centres = 31 * np.arange(32) + 15
+    r4 = np.stack([np.maximum(0, h - np.abs(steps - c)) for h, c in zip(half, centres)], axis=1)
+    write_response(str(tmp_path / "r.h5"), {"layer4": r4.astype(np.float32)}, {"model": "m.pt"})
+    (row,) = sm.response_rows(tmp_path / "r.h5")
+    widths = position_windows(r4, 0.9)["width_mass"]
+    assert row["value"] == np.median(widths) and (row["ci_low"], row["ci_high"]) == (widths.min(), widths.max())
+    assert row["n"] == 32 and row["unit"] == "steps" and row["paper_value"] == 275.0
+    mid = 2 * half[16] * (1 - math.sqrt(0.1)) + 1  # the central position's triangle, cut by neither end
+    assert abs(widths[16] - mid) <= 2 and f"{widths[16]} at the central one" in row["description"]
+    assert "32 positions; range over positions (not a CI)" in row["this_run"] and " steps [" in row["this_run"]
+    assert sm.response_rows(None)[0]["this_run"] == sm.NOT_RUN

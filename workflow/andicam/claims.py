@@ -16,7 +16,8 @@ The verdict rule. Each unit has an equivalence margin delta (``MARGINS``, why in
 - **not run** when this run has no value for the row (its input was not part of the run).
 
 The paper's value is taken as exact: it has no interval of its own in the paper (the augmentation arms
-give a spread over models, which the margin covers).
+give a spread over models, which the margin covers). The layer response's row is of one fixed model, so its
+"interval" is the range over the stage's positions: reproduced means every position lies within the margin.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from andicam.paper import F1, PERCENT, POINTS, R
+from andicam.paper import F1, PAPER_RESPONSE_RANGE, PERCENT, POINTS, R, STEPS
 from andicam.summary import markdown_cell
 
 REPRODUCED, UNDECIDED, CONTRADICTED = "reproduced", "undecided", "contradicted"
@@ -37,13 +38,15 @@ VERDICTS: tuple[str, ...] = (REPRODUCED, UNDECIDED, CONTRADICTED, NOT_COMPARABLE
 NOT_COMPARABLE_PREFIX = "not comparable"
 
 # Equivalence margin delta per unit, and why (stated with the rule in the markdown).
-MARGINS: dict[str, float] = {PERCENT: 2.0, POINTS: 2.0, F1: 2.0, R: 0.10}
+MARGINS: dict[str, float] = {PERCENT: 2.0, POINTS: 2.0, F1: 2.0, R: 0.10,
+                              STEPS: (PAPER_RESPONSE_RANGE[1] - PAPER_RESPONSE_RANGE[0]) / 2}
 MARGINS_WHY = (
     "Two points (accuracies, recalls, shares, their differences, 100 x macro-F1) is about one standard deviation "
     "of accuracy between the paper's own retrained models (its standard error over 20 models per arm, times "
     "sqrt(20)): closer than that, a second training of the paper's model could not tell the two apart. 0.10 in r "
     "is half the |r| of 0.2 that sets the paper's highlighted correlations apart from the rest, and over three "
-    "times its own train-test agreement."
+    "times its own train-test agreement. 75 steps (the layer response) is half the paper's range of 200-350 steps "
+    "around its middle, so that reproduced means every position's window lies within that range."
 )
 SIGNED_UNITS: frozenset[str] = frozenset({R})  # units whose sign is itself a claim (correlations)
 SIGNED_DISPLAY: frozenset[str] = frozenset({R, POINTS})  # values written with their sign (differences, r)
@@ -58,10 +61,11 @@ GROUPS: dict[str, str] = {
     "block_": "block heads",
     "augment_": "augmentation",
     "corr_": "statistical relevance",
+    "response_": "layer response",
     "ablation_": "feature ablation",
 }
-GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "statistical relevance",
-                                "feature ablation")
+GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "layer response",
+                                "statistical relevance", "feature ablation")
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
                                     "paper_value", "unit", "ci_method")

@@ -13,8 +13,8 @@ from typing import Sequence
 
 from andicam.dataio import CLASS_NAMES
 
-# Units of the published values: percent, percentage points, 100 x F1, plain Pearson r.
-PERCENT, POINTS, F1, R = "%", "points", "F1 x 100", "r"
+# Units of the published values: percent, percentage points, 100 x F1, plain Pearson r, input steps.
+PERCENT, POINTS, F1, R, STEPS = "%", "points", "F1 x 100", "r", "steps"
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,11 @@ PAPER_STRIDE = 25
 PAPER_DECILES: tuple[float, ...] = (44.7, 42.7, 40.2, 36.3, 31.5, 29.0, 27.8, 26.4, 25.6, 23.8)
 PAPER_RANDOM_CONTROL_MEAN = 27.2  # the authors' code ran only its run-length-preserving random control
 PAPER_BINS = 10  # its erasing curve's bins: deciles of the map
+
+# The layer response (METHODS §4): "each position of layer4 sees a window of roughly 200-350 steps", read as the
+# span holding this share of a position's impulse response (the trained model in eval mode, every position).
+PAPER_RESPONSE_MASS = 0.9
+PAPER_RESPONSE_RANGE = (200.0, 350.0)
 
 # The noise levels (true sigma) at which it reports the augmentation arms.
 AUGMENT_SIGMAS: tuple[float, ...] = (0.0, 0.5, 1.0)
@@ -94,6 +99,8 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
     PaperValue("corr_SupFBM_AC", "+0.34", 0.34, R),
     PaperValue("corr_SubSBM_VD", "-0.37", -0.37, R),
     PaperValue("corr_SupSBM_VD", "+0.33", 0.33, R),
+    PaperValue("response_layer4_width", "200-350 steps (every layer4 position)", sum(PAPER_RESPONSE_RANGE) / 2,
+               STEPS),
     PaperValue("ablation_SupLW_SG_to_SupFBM", "79 % of the new errors", 79.0, PERCENT),
     PaperValue("ablation_SubATTM_VD_drop", "13.5 points", 13.5, POINTS),
 )

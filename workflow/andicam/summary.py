@@ -22,6 +22,8 @@ was made:
   ci_method column names the method);
 - correlations: Pearson r with the bootstrap over trajectories that
   ``andicam relevance`` wrote;
+- layer response: the span holding 90 % of a layer4 position's impulse
+  response, median over positions with their range (one model: no CI);
 - feature ablation (mode "for"): the share of a class's new errors that
   go to one class (Wilson over those new errors), and a class's accuracy
   drop with Newcombe's score interval for paired proportions (the same
@@ -68,10 +70,13 @@ from andicam.paper import (
     F1,
     PAPER,
     PAPER_BINS,
+    PAPER_RESPONSE_MASS,
     PERCENT,
     POINTS,
     R,
+    STEPS,
 )
+from andicam.response import position_windows, read_response
 from andicam.seeding import derive_seed
 
 COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
@@ -90,11 +95,13 @@ def _bound(value: float, unit: str) -> str:
         return f"{value:+.2f}"
     if unit == POINTS:
         return f"{value:+.1f}"
+    if unit == STEPS:
+        return f"{value:.0f}"
     return f"{value:.1f}"
 
 
 def _fmt(value: float, unit: str) -> str:
-    return _bound(value, unit) + {PERCENT: " %", POINTS: " points"}.get(unit, "")
+    return _bound(value, unit) + {PERCENT: " %", POINTS: " points", STEPS: " steps"}.get(unit, "")
 
 
 def _plural(n: int, word: str) -> str:
@@ -566,6 +573,28 @@ def correlation_rows(path: str | Path | None, stage: str = "layer4") -> list[dic
     return rows
 
 
+# --- layer response --------------------------------------------------------------------------------------------
+
+
+def response_rows(path: str | Path | None, mass: float = PAPER_RESPONSE_MASS) -> list[dict[str, Any]]:
+    """The layer4 window of the paper's "each layer4 position sees 200-350 steps": the span holding ``mass`` of
+    each position's impulse response; the median over the positions with their range (one fixed model: a range
+    over positions, not a confidence interval; the edge positions' spans are cut by the input's ends)."""
+    key = "response_layer4_width"
+    desc = (f"layer response: steps seen by a layer4 position (the span holding {100 * mass:.0f} % of its response "
+            "to unit impulses; trained model, eval mode)")
+    if path is None:
+        return [_not_run(key, desc, STEPS)]
+    responses, _ = read_response(str(path))
+    if "layer4" not in responses:
+        raise ValueError(f"{path}: no layer4 response")
+    widths = position_windows(responses["layer4"], mass)["width_mass"].to_numpy(dtype=float)
+    n = int(widths.size)
+    return [_row(key, desc + f"; median over positions, {widths[n // 2]:.0f} at the central one",
+                 float(np.median(widths)), float(widths.min()), float(widths.max()), n, _plural(n, "position"),
+                 path, STEPS, "range over positions (not a CI)")]
+
+
 # --- feature ablation ------------------------------------------------------------------------------------------
 
 # The paper's two ablation numbers (METHODS §6), both for mode "for" (the window where the statistic is largest
@@ -627,6 +656,7 @@ def summarize(
     augment: str | Path | None = None,
     relevance: str | Path | None = None,
     ablation: str | Path | None = None,
+    response: str | Path | None = None,
     *,
     main_depth: int | None = None,
     main_seed: int | None = None,
@@ -651,6 +681,7 @@ def summarize(
     rows += erasing_fill_rows(_as_list(erasing_fills), erasing_stage, _as_list(erasing_fills_correctness))
     rows += block_rows(blocks)
     rows += augment_rows(augment)
+    rows += response_rows(response)
     rows += correlation_rows(relevance)
     rows += ablation_rows(ablation)
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -19,6 +19,7 @@ rule summary:
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
         relevance="results/relevance/train.csv",
         ablation="results/ablation/transplants.csv",
+        response="results/explain/layer_response.h5",
     output:
         csv=report("results/tables/summary.csv", caption="../report/summary.rst", category="Summary"),
         md=report("results/tables/summary.md", caption="../report/summary.rst", category="Summary"),
@@ -41,7 +42,7 @@ rule summary:
         " --erasing-correctness {input.erasing_correctness}"
         " --erasing-fills {input.erasing_fills} --erasing-fills-correctness {input.erasing_fills_correctness}"
         " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
-        " --ablation {input.ablation}"
+        " --ablation {input.ablation} --response {input.response}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 

@@ -31,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", default=None, help="augmentation summary CSV of 'andicam augment-aggregate'")
     p.add_argument("--relevance", default=None, help="relevance table of 'andicam relevance' on the train split")
     p.add_argument("--ablation", default=None, help="transplant table of 'andicam ablation' (--out-transplants)")
+    p.add_argument("--response", default=None, help="layer-response file (.h5) of 'andicam layer-response'")
     p.add_argument("--main-depth", type=int, default=None,
                    help="depth of the main models (needed only when the metrics hold several depths)")
     p.add_argument("--main-seed", type=int, default=None,
@@ -49,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--n-boot must be positive, got {args.n_boot}")
     given = [*(args.eval_metrics or []), *(args.erasing or []), *(args.erasing_correctness or []),
              *(args.erasing_fills or []), *(args.erasing_fills_correctness or []), args.blocks,
-             args.augment, args.relevance, args.ablation]
+             args.augment, args.relevance, args.ablation, args.response]
     missing = [p for p in given if p is not None and not Path(p).is_file()]
     if missing:
         raise UserInputError(f"input file(s) not found: {', '.join(missing)}")
     try:
         table = summarize(args.eval_metrics, args.erasing, args.blocks, args.augment, args.relevance, args.ablation,
+                          args.response,
                           main_depth=args.main_depth, main_seed=args.main_seed, erasing_stage=args.erasing_stage,
                           erasing_correctness=args.erasing_correctness, erasing_fills=args.erasing_fills,
                           erasing_fills_correctness=args.erasing_fills_correctness, n_boot=args.n_boot, seed=args.seed)

@@ -27,6 +27,7 @@ wildcard_constraints:
     positions="trajectory|all",
     fill="|_hold|_bridge",  # the erasing fill in file names: none for zero (the paper's), else _<fill>
     regimedir="|fixed/|variable/",  # an erasing run's regime folder: none for the main regime
+    explained=r"|seed\d+/",  # the explained model's folder: none for the main model, seed<s>/ for explain.more_seeds
 
 
 include: "workflow/rules/common.smk"

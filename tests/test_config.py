@@ -14,8 +14,10 @@ BASE = load_config([REPO / "config.yaml"])
 
 
 def test_shipped_configs_are_valid():
-    for preset in ("quick", "tiny"):
+    for preset in ("quick", "tiny", "medium", "cpu-paper", "scaling"):
         load_config([REPO / "config.yaml", REPO / "presets" / f"{preset}.yaml"])
+    for layer in ("andi2020", "augment-notebooks"):  # presets layered on cpu-paper
+        load_config([REPO / "config.yaml", REPO / "presets" / "cpu-paper.yaml", REPO / "presets" / f"{layer}.yaml"])
 
 
 def _set(config, dotted, value):
@@ -45,6 +47,8 @@ BAD = [
     ("split with no files", "data.regimes.fixed.shards.val", 0, "data.regimes.fixed.shards.val: 0 must be >= 1"),
     ("missing key", "train.seeds", DELETE, "train: 'seeds' is a required property"),
     ("no seeds", "train.seeds", [], "train.seeds: must not be empty"),
+    ("explained seed not trained", "explain.more_seeds", [1, 5], "explain.more_seeds: [5] not among train.seeds"),
+    ("main seed explained twice", "explain.more_seeds", [0], "explain.more_seeds: [0] not among train.seeds after"),
     ("lengths reversed", "data.regimes.fixed.max_length", 900, "min_length 1000 > max_length 900"),
     ("length beyond input", "data.regimes.fixed.max_length", 2000, "data.regimes.fixed.max_length: 2000"),
     ("augment without random", "augment.arms", ["targeted", "targeted_peak"], "augment.arms: ['targeted', "

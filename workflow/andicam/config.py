@@ -129,6 +129,11 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"config: explain.erasing.fill: {fills} lacks 'zero', the paper's erasing, which the "
                           "summary's erasing rows and the other fills are read against")
     model = config["model"]
+    more = config["explain"]["more_seeds"]
+    strangers = [s for s in more if s not in config["train"]["seeds"][1:]]
+    if strangers:
+        raise ConfigError(f"config: explain.more_seeds: {strangers} not among train.seeds after the first "
+                          f"{config['train']['seeds'][1:]} (the first seed's model is explained anyway)")
     if model["main_depth"] not in model["depths"]:
         raise ConfigError(f"config: model.main_depth: {model['main_depth']} is not among model.depths {model['depths']}")
     scaling = config["scaling"]

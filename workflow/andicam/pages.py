@@ -68,6 +68,13 @@ SECTIONS: tuple[Section, ...] = (
         "differently; not run: this run has no value. results/tables/claims.md gives the differences.",
         columns=("claim", "group", "paper_value", "value", "ci_low", "ci_high", "unit", "verdict")),
     Section(
+        "explained_seeds", "Explaining results per trained model",
+        "results/tables/explained_seeds.csv (rule model_spread)",
+        "Every explaining number of the summary (erasing, block heads, layer response, correlations, feature "
+        "ablation) for the main-depth model of each explained training seed (explain.more_seeds; the first column "
+        "is the main model), their mean and spread (largest minus smallest) over the models: what another training "
+        "seed would change. Units as in the summary."),
+    Section(
         "accuracy_vs_depth", "Test accuracy by depth and training seed",
         "results/tables/accuracy_vs_depth.csv (rule fig_accuracy_vs_depth)",
         "One row per trained model (fractions of the test trajectories, not percent)."),

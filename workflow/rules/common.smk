@@ -48,6 +48,20 @@ def main_model(regime):
     return f"results/models/{regime}/depth{depth}/seed{seed}/model.pt"
 
 
+def explained_model(regime, wildcards):
+    """The model an explaining job explains: the main model ({explained} empty), or, in the folder seed<s>/ of
+    explain.more_seeds, the main-depth model of training seed s (its outputs: results/seed<s>/...)."""
+    if not wildcards.explained:
+        return main_model(regime)
+    return f"results/models/{regime}/depth{config['model']['main_depth']}/{wildcards.explained}model.pt"
+
+
+def explained_path(path, seed=None):
+    """An output path of the main model's explaining part, for the model of training seed ``seed`` instead
+    (results/seed<s>/...); unchanged for None."""
+    return path if seed is None else path.replace("results/", f"results/seed{seed}/", 1)
+
+
 def minutes(base):
     """SLURM runtime at the paper's scale, growing with each attempt: a job that timed out is
     resubmitted (profiles/slurm: retries) with more time."""
@@ -90,9 +104,10 @@ def all_runs(kind, name):
 # Input functions of the Grad-CAM and its analyses (explain.smk).
 
 
-def gradcam_files(regime, split, n):
-    """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number)."""
-    return [p.replace("results/data/", "results/gradcam/") for p in shards(regime, split, n)]
+def gradcam_files(regime, split, n, explained=""):
+    """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number), of the main
+    model or of the one the folder ``explained`` (seed<s>/) names."""
+    return [p.replace("results/data/", f"results/{explained}gradcam/") for p in shards(regime, split, n)]
 
 
 # Input functions of the augmentation (augment.smk).

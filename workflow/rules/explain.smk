@@ -32,14 +32,14 @@ ERASING_REGIME_CORRECTNESS = [erasing_stem(ERASING_POSITIONS[0], f, r) + "_corre
 rule gradcam:
     """Grad-CAM maps of all four stages of the regime's main model on one shard."""
     input:
-        model=lambda w: main_model(w.regime),
+        model=lambda w: explained_model(w.regime, w),
         data="results/data/{regime}/{split}/shard{shard}.h5",
     output:
-        "results/gradcam/{regime}/{split}/shard{shard}.h5",
+        "results/{explained}gradcam/{regime}/{split}/shard{shard}.h5",
     log:
-        "logs/gradcam/{regime}/{split}/shard{shard}.log",
+        "logs/{explained}gradcam/{regime}/{split}/shard{shard}.log",
     benchmark:
-        "results/benchmarks/gradcam/{regime}/{split}/shard{shard}.tsv"
+        "results/benchmarks/{explained}gradcam/{regime}/{split}/shard{shard}.tsv"
     params:
         target=EXPLAIN["gradcam"]["target"],
         relu="--relu" if EXPLAIN["gradcam"]["relu"] else "",
@@ -63,17 +63,17 @@ rule erasing:
     the erased segments set to 0 ({fill} empty) or filled as {fill} says (_hold, _bridge); with the main
     regime's model and test data ({regimedir} empty) or another's ({regimedir} = <regime>/)."""
     input:
-        model=lambda w: main_model(erasing_regime(w)),
+        model=lambda w: explained_model(erasing_regime(w), w),
         data=lambda w: shards(erasing_regime(w), "test", EXPLAIN["erasing"]["shards"]),
-        gradcam=lambda w: gradcam_files(erasing_regime(w), "test", EXPLAIN["erasing"]["shards"]),
+        gradcam=lambda w: gradcam_files(erasing_regime(w), "test", EXPLAIN["erasing"]["shards"], w.explained),
     output:
-        table="results/explain/{regimedir}erasing_{positions}{fill}.csv",
-        correctness="results/explain/{regimedir}erasing_{positions}{fill}_correctness.npz",
-        by_length="results/explain/{regimedir}erasing_{positions}{fill}_by_length.csv",
+        table="results/{explained}explain/{regimedir}erasing_{positions}{fill}.csv",
+        correctness="results/{explained}explain/{regimedir}erasing_{positions}{fill}_correctness.npz",
+        by_length="results/{explained}explain/{regimedir}erasing_{positions}{fill}_by_length.csv",
     log:
-        "logs/explain/{regimedir}erasing_{positions}{fill}.log",
+        "logs/{explained}explain/{regimedir}erasing_{positions}{fill}.log",
     benchmark:
-        "results/benchmarks/explain/{regimedir}erasing_{positions}{fill}.tsv"
+        "results/benchmarks/{explained}explain/{regimedir}erasing_{positions}{fill}.tsv"
     params:
         e=EXPLAIN["erasing"],
         subset=(f"--max-trajectories {EXPLAIN['erasing']['max_trajectories']}"
@@ -103,12 +103,12 @@ rule erasing:
 rule layer_response:
     """Impulse response of every stage of the trained main model, and the window width per stage."""
     input:
-        main_model(EXPLAIN["response"]["regime"]),
+        lambda w: explained_model(EXPLAIN["response"]["regime"], w),
     output:
-        response="results/explain/layer_response.h5",
-        windows="results/tables/layer_response_windows.csv",
+        response="results/{explained}explain/layer_response.h5",
+        windows="results/{explained}tables/layer_response_windows.csv",
     log:
-        "logs/explain/layer_response.log",
+        "logs/{explained}explain/layer_response.log",
     params:
         r=EXPLAIN["response"],
     threads: 2

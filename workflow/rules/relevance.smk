@@ -1,6 +1,7 @@
 # Stage 5: statistical relevance of Grad-CAM, block-wise heads and feature ablation (METHODS §4), on the
 # fixed-length regime (the window statistics need 1000 real steps). Uses the `gradcam` rule of explain.smk
-# for the main model's maps, and main_model() / gradcam_files() from there.
+# for the main model's maps, and explained_model() / gradcam_files() of common.smk. Like explain.smk's, every
+# rule explains the main model, or (in results/seed<s>/, wildcard {explained}) that of an explain.more_seeds seed.
 # Named target: `snakemake relevance`; each figure also by name (`snakemake fig_relevance_train`).
 # Config: relevance.*, blocks.*, ablation.*, and explain.batch_size / explain.device for the networks.
 
@@ -21,13 +22,13 @@ rule relevance_table:
     """Per-class correlations of the main model's Grad-CAM with the window statistics, on one split."""
     input:
         data=lambda w: shards("fixed", w.relsplit, REL["shards"][w.relsplit]),
-        gradcam=lambda w: gradcam_files("fixed", w.relsplit, REL["shards"][w.relsplit]),
+        gradcam=lambda w: gradcam_files("fixed", w.relsplit, REL["shards"][w.relsplit], w.explained),
     output:
-        "results/relevance/{relsplit}.csv",
+        "results/{explained}relevance/{relsplit}.csv",
     log:
-        "logs/relevance/{relsplit}.log",
+        "logs/{explained}relevance/{relsplit}.log",
     benchmark:
-        "results/benchmarks/relevance/{relsplit}.tsv"
+        "results/benchmarks/{explained}relevance/{relsplit}.tsv"
     params:
         stages=lambda w: REL_STAGES[w.relsplit],
         windows=lambda w: window_options(REL_STAGES[w.relsplit]),
@@ -49,17 +50,17 @@ rule relevance_table:
 rule block_heads:
     """Linear heads on merged labels after layer1/2/3 of the frozen fixed-length model; their Grad-CAM."""
     input:
-        model=main_model("fixed"),
+        model=lambda w: explained_model("fixed", w),
         train=shards("fixed", "train", BLOCKS["train_shards"]),
         eval=shards("fixed", "test", BLOCKS["eval_shards"]),
     output:
-        heads="results/blocks/heads.pt",
-        accuracy="results/blocks/accuracy.csv",
-        gradcam=expand("results/blocks/gradcam_{cut}.h5", cut=BLOCK_CUTS),
+        heads="results/{explained}blocks/heads.pt",
+        accuracy="results/{explained}blocks/accuracy.csv",
+        gradcam=[f"results/{{explained}}blocks/gradcam_{cut}.h5" for cut in BLOCK_CUTS],
     log:
-        "logs/blocks/block_heads.log",
+        "logs/{explained}blocks/block_heads.log",
     benchmark:
-        "results/benchmarks/blocks/block_heads.tsv"
+        "results/benchmarks/{explained}blocks/block_heads.tsv"
     params:
         b=BLOCKS,
         cuts=" ".join(BLOCK_CUTS),
@@ -85,11 +86,11 @@ rule relevance_block:
     """Correlations of one block head's Grad-CAM with the statistics in windows matched to its stage."""
     input:
         data=shards("fixed", "test", BLOCKS["eval_shards"]),
-        gradcam="results/blocks/gradcam_{cut}.h5",
+        gradcam="results/{explained}blocks/gradcam_{cut}.h5",
     output:
-        "results/blocks/relevance_{cut}.csv",
+        "results/{explained}blocks/relevance_{cut}.csv",
     log:
-        "logs/blocks/relevance_{cut}.log",
+        "logs/{explained}blocks/relevance_{cut}.log",
     params:
         windows=lambda w: window_options(w.cut),
         master=config["seed"],
@@ -111,9 +112,9 @@ use rule relevance_block as relevance_block_paper_window with:
     """The same correlations in the paper's 225-step windows (its layer4 window) at every cut, beside ours whose
     windows match the cut's own positions."""
     output:
-        "results/blocks/relevance_{cut}_paper_window.csv",
+        "results/{explained}blocks/relevance_{cut}_paper_window.csv",
     log:
-        "logs/blocks/relevance_{cut}_paper_window.log",
+        "logs/{explained}blocks/relevance_{cut}_paper_window.log",
     params:
         windows=lambda w: f"--window {w.cut}={PAPER_WINDOW}",
         master=config["seed"],
@@ -124,16 +125,16 @@ use rule relevance_block as relevance_block_paper_window with:
 rule ablation:
     """Window-transplant feature ablation (for, inverse, random control) on the fixed-length test set."""
     input:
-        model=main_model("fixed"),
+        model=lambda w: explained_model("fixed", w),
         data=shards("fixed", "test", ABL["shards"]),
     output:
-        results="results/ablation/results.csv",
-        independence="results/ablation/independence.csv",
-        transplants="results/ablation/transplants.csv",
+        results="results/{explained}ablation/results.csv",
+        independence="results/{explained}ablation/independence.csv",
+        transplants="results/{explained}ablation/transplants.csv",
     log:
-        "logs/ablation/ablation.log",
+        "logs/{explained}ablation/ablation.log",
     benchmark:
-        "results/benchmarks/ablation/ablation.tsv"
+        "results/benchmarks/{explained}ablation/ablation.tsv"
     params:
         a=ABL,
         per_class=f"--per-class {ABL['per_class']}" if ABL["per_class"] else "",

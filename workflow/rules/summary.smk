@@ -4,30 +4,46 @@
 # Then the verdict per claim of the paper (`snakemake claims`, figure `fig_claims`).
 
 
+def explained_seed(wildcards):
+    """The training seed an {explained} folder names (seed<s>/), else the first (the main model's)."""
+    return int(wildcards.explained[4:-1]) if wildcards.explained else config["train"]["seeds"][0]
+
+
+def summary_metrics(wildcards):
+    """Main depth, both regimes, every training seed; the explained model's seed first in each regime."""
+    first = explained_seed(wildcards)
+    seeds = [first] + [s for s in config["train"]["seeds"] if s != first]
+    return [f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json" for r in REGIMES for s in seeds]
+
+
+def explained(paths):
+    """An input function: ``paths`` (the main model's explaining outputs) in the {explained} folder."""
+    return lambda w: [p.replace("results/", f"results/{w.explained}", 1) for p in paths]
+
+
 rule summary:
     """Headline results table (CSV and markdown): accuracy, recall, confusion, erasing, block heads,
-    augmentation and the strongest correlations, each beside the paper's value."""
+    augmentation and the strongest correlations, each beside the paper's value. In results/seed<s>/tables/ the
+    same for the model of an explain.more_seeds seed (its recalls, confusions and explaining rows)."""
     input:
-        # Main depth, both regimes, every training seed; the first seed of each regime (the main model) first.
-        metrics=[f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json"
-                 for r in REGIMES for s in config["train"]["seeds"]],
-        erasing=ERASING_TABLES,
-        erasing_correctness=ERASING_CORRECTNESS,
-        erasing_fills=ERASING_FILL_TABLES,
-        erasing_fills_correctness=ERASING_FILL_CORRECTNESS,
-        blocks="results/blocks/accuracy.csv",
+        metrics=summary_metrics,
+        erasing=explained(ERASING_TABLES),
+        erasing_correctness=explained(ERASING_CORRECTNESS),
+        erasing_fills=explained(ERASING_FILL_TABLES),
+        erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
+        blocks=explained(["results/blocks/accuracy.csv"]),
         augment=f"results/augment/{config['augment']['regime']}/summary.csv",
-        relevance="results/relevance/train.csv",
-        ablation="results/ablation/transplants.csv",
-        response="results/explain/layer_response.h5",
+        relevance=explained(["results/relevance/train.csv"]),
+        ablation=explained(["results/ablation/transplants.csv"]),
+        response=explained(["results/explain/layer_response.h5"]),
     output:
-        csv=report("results/tables/summary.csv", caption="../report/summary.rst", category="Summary"),
-        md=report("results/tables/summary.md", caption="../report/summary.rst", category="Summary"),
+        csv=report("results/{explained}tables/summary.csv", caption="../report/summary.rst", category="Summary"),
+        md=report("results/{explained}tables/summary.md", caption="../report/summary.rst", category="Summary"),
     log:
-        "logs/tables/summary.log",
+        "logs/{explained}tables/summary.log",
     params:
         depth=config["model"]["main_depth"],
-        main_seed=config["train"]["seeds"][0],
+        main_seed=explained_seed,
         stage=config["explain"]["erasing"]["stage"],
         master=config["seed"],
         name=config["run_name"],
@@ -45,6 +61,33 @@ rule summary:
         " --ablation {input.ablation} --response {input.response}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+
+
+MORE_SEEDS = config["explain"]["more_seeds"]
+
+
+rule model_spread:
+    """The explaining results of every explained model (the main one, then explain.more_seeds) side by side,
+    with their mean and spread: what another training seed would change. Named target: `snakemake model_spread`."""
+    input:
+        ["results/tables/summary.csv"] + [f"results/seed{s}/tables/summary.csv" for s in MORE_SEEDS],
+    output:
+        csv="results/tables/explained_seeds.csv",
+        md=report("results/tables/explained_seeds.md", caption="../report/summary.rst", category="Summary"),
+    log:
+        "logs/tables/explained_seeds.log",
+    params:
+        seeds=" ".join(map(str, [config["train"]["seeds"][0], *MORE_SEEDS])),
+        name=config["run_name"],
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam model-spread --summaries {input} --seeds {params.seeds} --run-name {params.name:q}"
+        " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
 rule claims:
@@ -97,6 +140,7 @@ PAGE_TABLES = {
     **{f"noise_estimator_bias_{r}": f"results/tables/noise_estimator_bias_{r}.csv" for r in REGIMES},
     "msd_exponents": "results/tables/msd_exponents.csv",
     "andi2020_scores": "results/tables/andi2020_scores.csv",
+    "explained_seeds": "results/tables/explained_seeds.csv",
 }
 
 

@@ -136,6 +136,22 @@ def test_draw_with_replacement_the_papers_set_up() -> None:
         aug.select(cam, labels, 60, "random", 1, "bootstrap", 5)
 
 
+def test_draw_of_the_notebooks_set_up_v() -> None:
+    # Set-up V: targeted keeps the top 60 % of each class once; random draws as many with replacement.
+    labels = np.repeat(np.arange(len(CLASS_NAMES)), 50)  # 50 per class: 30 kept
+    cam = np.random.default_rng(5).normal(size=(labels.size, 32))
+    targeted = aug.select(cam, labels, 60, "targeted", 1, "notebooks")
+    np.testing.assert_array_equal(targeted, aug.select(cam, labels, 60, "targeted", 1, "without_replacement"))
+    random = aug.select(cam, labels, 60, "random", 1, "notebooks")
+    assert np.array_equal(np.bincount(labels[random], minlength=len(CLASS_NAMES)), [30] * len(CLASS_NAMES))
+    # 30 draws with replacement from 50 repeat one with probability 1 - 50!/(20! 50^30), > 0.9999 per class.
+    assert all(np.unique(random[labels[random] == k]).size < 30 for k in range(len(CLASS_NAMES)))
+    unique = aug.select(cam, labels, 60, "random", 1, "without_replacement")
+    assert np.unique(unique).size == unique.size
+    with pytest.raises(ValueError, match="size_per_class is required"):
+        aug.select(cam, labels, 60, "random", 1, "notebooks", 5)
+
+
 def test_arms_beyond_the_paper_rank_by_their_own_score() -> None:
     labels = np.zeros(5, dtype=np.int64)
     # means 0.25, 0.5, 0.1, 0.3, 0.0; peaks 1, 0.5, 0.4, 0.3, 2

@@ -42,7 +42,10 @@ ARM_LAYER: dict[str, str] = {"targeted": "layer4", "random": "layer4", "targeted
 # with_replacement: the paper's set-up (authors' earlier code behind its augmentation figure): per class
 # size_per_class draws with replacement from the top p % (targeted) or from the whole class (random).
 # without_replacement: keep p % of each class, targeted by rank, random drawn without replacement.
-DRAWS: tuple[str, ...] = ("with_replacement", "without_replacement")
+# notebooks: set-up V, the authors' later notebooks (METHODS §6.1): targeted keeps the top p % of each class once,
+# random draws as many from the whole class *with* replacement (their defect 4, kept to reproduce them).
+DRAWS: tuple[str, ...] = ("with_replacement", "without_replacement", "notebooks")
+REPEATING_DRAWS: frozenset[str] = frozenset({"with_replacement", "notebooks"})  # draws whose sets may repeat
 BASELINE = "baseline"  # the unaugmented main model, evaluated beside the arms
 DIFFERENCE = "targeted-random"  # aggregate's label for the paired difference
 CAM_LAYER = "layer4"
@@ -84,7 +87,9 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
     draw "without_replacement": targeted keeps the ``keep_count`` trajectories
     of each class with the largest time-mean Grad-CAM (ties go to the lower
     index; ``seed`` is not used); random the same count per class, drawn
-    without replacement. draw "with_replacement" (the paper's figure):
+    without replacement. draw "notebooks" (set-up V): targeted as
+    "without_replacement", random the same count per class drawn with
+    replacement. draw "with_replacement" (the paper's figure):
     ``size_per_class`` draws with replacement per class from the top p % by
     time-mean Grad-CAM (targeted) or from the whole class (random), so the
     result may repeat indices. Draws use ``numpy.random.default_rng(seed)``,
@@ -121,7 +126,7 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
             # a class absent from the shard has nothing to draw from
             kept.append(rng.choice(pool, size=size_per_class, replace=True) if pool.size else pool)
         elif arm == "random":
-            kept.append(rng.choice(members, size=k, replace=False))
+            kept.append(rng.choice(members, size=k, replace=draw == "notebooks"))
         else:
             kept.append(pool)
     return np.sort(np.concatenate(kept)).astype(np.int64)
@@ -221,7 +226,7 @@ def augmented_set(
     meta = {"augment_arm": arm, "augment_percent": float(percent), "augment_set_seed": int(seed),
             "augment_select_seed": select_seed, "augment_draw": draw,
             "augment_size_per_class": -1 if size_per_class is None else int(size_per_class), **(attrs or {})}
-    return augment(data, idx, derive_seed(seed, "rotate"), meta, repeats=draw == "with_replacement")
+    return augment(data, idx, derive_seed(seed, "rotate"), meta, repeats=draw in REPEATING_DRAWS)
 
 
 # --- 3. noisy evaluation -----------------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ rule augment_select:
         "logs/augment/{regime}/data/{arm}/seed{seed}.log",
     params:
         percent=AUG["percent"],
-        draw=AUG["draw"] if AUG["draw"] == "without_replacement" else
-            f"{AUG['draw']} --size-per-class {AUG['size_per_class']}",
+        draw=(f"{AUG['draw']} --size-per-class {AUG['size_per_class']}" if AUG["draw"] == "with_replacement"
+              else AUG["draw"]),
         # the selection (random arm) and the rotation angles of this (arm, seed)
         seed=lambda w: derive_seed(config["seed"], "augment", w.arm, w.seed),
     threads: 1

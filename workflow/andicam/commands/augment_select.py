@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--percent", required=True, type=float, help="p in (0, 100]: share kept per class")
     parser.add_argument("--draw", choices=DRAWS, default="without_replacement",
                         help="with_replacement: --size-per-class draws per class from the top p %% (targeted) "
-                        "or the whole class (random), the paper's set-up; without_replacement: keep p %% per class")
+                        "or the whole class (random), set-up F; without_replacement: keep p %% per class; notebooks: "
+                        "set-up V, the top p %% once against as many drawn with replacement")
     parser.add_argument("--size-per-class", type=int, default=None,
                         help="draws per class (draw with_replacement only)")
     parser.add_argument("--seed", required=True, type=int, help="seed of this set (random draw and rotation angles)")

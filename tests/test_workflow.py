@@ -217,9 +217,9 @@ def test_tiny_preset_end_to_end(tiny_run):
     assert five["meta"]["tags"] == {"regime": "andi2020", "kind": "andi2020"}
 
 
-def _noise_eval_inputs(stdout: str) -> list[str]:
+def _noise_eval_inputs(stdout: str, rule: str = "augment_noise_eval") -> list[str]:
     lines = stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "rule augment_noise_eval:")
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"rule {rule}:")
     inputs = next(line for line in lines[start:] if line.strip().startswith("input:"))
     return [path.strip() for path in inputs.split(":", 1)[1].split(",")]
 
@@ -236,6 +236,21 @@ def test_augment_noise_eval_uses_first_test_shards(workdir, tmp_path, override, 
     run = snakemake(workdir, "-n", "results/augment/fixed/noise.csv", *extra)
     assert run.returncode == 0, run.stderr[-3000:]
     test_files = [p for p in _noise_eval_inputs(run.stdout) if "/test/" in p]
+    assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
+
+
+@pytest.mark.parametrize("override, expected", [
+    (None, 1),  # config.yaml: one test file, of the 5 fixed-length ones: the seeds set the intervals' width
+    ("robust: {test_shards: 5}\n", 5),
+])
+def test_robust_noise_eval_uses_first_test_shards(workdir, tmp_path, override, expected):
+    extra = []
+    if override is not None:
+        (tmp_path / "all_test_shards.yaml").write_text(override)
+        extra = ["--configfile", str(tmp_path / "all_test_shards.yaml")]
+    run = snakemake(workdir, "-n", "results/robust/noise_fixed.csv", *extra)
+    assert run.returncode == 0, run.stderr[-3000:]
+    test_files = [p for p in _noise_eval_inputs(run.stdout, "robust_noise_eval") if "/test/" in p]
     assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
 
 

@@ -43,7 +43,7 @@ rule robust_noise_eval:
     input:
         noiseless=lambda w: [f"{run_dir('models', w.regime, MAIN_DEPTH, s)}/model.pt" for s in TRAIN["seeds"]],
         robust=lambda w: [f"{robust_run('models', w.regime, s)}/model.pt" for s in TRAIN["seeds"]],
-        data=lambda w: shards(w.regime, "test"),
+        data=lambda w: shards(w.regime, "test", ROBUST["test_shards"]),
     output:
         "results/robust/noise_{regime}.csv",
     log:

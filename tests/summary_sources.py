@@ -80,6 +80,15 @@ def expected_value(work: Path, row: pd.Series) -> float | None:
         sel = table[(table["stage"] == "layer4") & (table["class"] == m.group(2)) & (table["statistic"] == m.group(3))
                     & (table["method"] == ("pearson_within" if m.group(1) else "pearson"))]
         return float(sel["r"].iloc[0])
+    if result == "response_layer4_width":
+        import h5py
+
+        with h5py.File(work / source) as f:
+            r = f["layer4"][...].astype(float)  # (steps, positions)
+        cdf = np.cumsum(r, axis=0) / r.sum(axis=0)  # per position; the central 90 % of each position's response
+        lo = (cdf < 0.05).sum(axis=0)
+        hi = (cdf < 0.95).sum(axis=0)
+        return float(np.median(hi - lo + 1))
     return None
 
 
@@ -93,7 +102,7 @@ def check_summary(work: Path, summary: pd.DataFrame) -> int:
         if expected is None:
             continue
         assert np.isclose(row["value"], expected, rtol=0, atol=1e-9), (row["result"], row["value"], expected)
-        shown = f"{row['value']:.2f}" if row["unit"] == "r" else f"{row['value']:.1f}"
+        shown = {"r": f"{row['value']:.2f}", "steps": f"{row['value']:.0f}"}.get(row["unit"], f"{row['value']:.1f}")
         assert shown.lstrip("-") in str(row["this_run"]), (row["result"], shown, row["this_run"])
         checked += 1
     return checked

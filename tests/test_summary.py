@@ -450,3 +450,14 @@ def test_response_row_is_the_mass_span_of_layer4_positions(tmp_path: Path) -> No
     assert abs(widths[16] - mid) <= 2 and f"{widths[16]} at the central one" in row["description"]
     assert "32 positions; range over positions (not a CI)" in row["this_run"] and " steps [" in row["this_run"]
     assert sm.response_rows(None)[0]["this_run"] == sm.NOT_RUN
+
+
+def test_ablation_without_new_errors_says_so(tmp_path: Path) -> None:
+    sup_lw = CLASS_NAMES.index("SupLW")
+    pd.DataFrame({"index": [0, 1], "label": [sup_lw] * 2, "mode": ["for"] * 2, "statistic": ["SG"] * 2,
+                  "predicted_before": [sup_lw] * 2, "predicted_after": [sup_lw] * 2}).to_csv(tmp_path / "t.csv",
+                                                                                              index=False)
+    rows = by_result(sm.ablation_rows(tmp_path / "t.csv"))
+    assert rows["ablation_SupLW_SG_to_SupFBM"]["this_run"] == "no new errors among 2 trajectories"
+    assert math.isnan(rows["ablation_SupLW_SG_to_SupFBM"]["value"])
+    assert rows["ablation_SubATTM_VD_drop"]["this_run"] == sm.NOT_RUN  # no SubATTM in the table

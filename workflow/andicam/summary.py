@@ -624,8 +624,8 @@ def ablation_rows(path: str | Path | None) -> list[dict[str, Any]]:
     new_errors = sel[(sel["predicted_before"] == sel["label"]) & (sel["predicted_after"] != sel["label"])]
     n = len(new_errors)
     if n == 0:
-        rows.append(_row(share_key, share_desc + " (no new errors)", math.nan, math.nan, math.nan, 0,
-                         f"{len(sel)} {cls} trajectories", path, PERCENT, ""))
+        rows.append({**_not_run(share_key, share_desc, PERCENT), "source": str(path),
+                     "this_run": f"no new errors among {_plural(len(sel), 'trajectory')}"})
     else:
         hits = int((new_errors["predicted_after"] == CLASS_NAMES.index(dest)).sum())
         lo, hi = wilson_interval(hits, n)

@@ -353,6 +353,29 @@ def test_noise_eval_command(tmp_path: Path) -> None:
     assert (frame["n"] == 24).all()
     assert main(["noise-eval", "--models", *models, "--arms", "targeted", "--seeds", "0", "--data",
                  str(tmp_path / "test.h5"), "--sigmas", "0", "--seed", "3", "--out", str(out)]) == 2
+    # bf16 where native, the first convolution fp32: the same rows; fp32 elsewhere, and the log says which.
+    assert main(["noise-eval", "--models", *models, "--arms", "baseline", "targeted", "random", "--seeds", "0", "0",
+                 "0", "--data", str(tmp_path / "test.h5"), "--sigmas", "0", "0.5", "--seed", "3", "--out",
+                 str(tmp_path / "amp.csv"), "--device", "cpu", "--amp"]) == 0
+    amp = pd.read_csv(tmp_path / "amp.csv")
+    assert amp[["arm", "seed", "sigma", "n"]].equals(frame[["arm", "seed", "sigma", "n"]])
+
+
+def test_inference_model_keeps_the_first_convolution_in_fp32_under_autocast(tmp_path: Path) -> None:
+    path = tiny_model(tmp_path / "m.pt", 0)
+    seen = {}
+    for amp in (False, True):
+        model = noise.inference_model(path, "cpu", amp)
+        assert model.cfg.fp32_stem is amp and not model.training
+        hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.__setitem__((amp, name), o.dtype))
+                 for name, m in (("conv1", model.conv1), ("layer1", model.layer1[0].conv1))]
+        x = torch.from_numpy(to_model_input(*(lambda d: (d.trajectories, d.lengths))(random_walks([2] * 8))))
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            model(x)
+        for h in hooks:
+            h.remove()
+    assert seen[(True, "conv1")] == torch.float32 and seen[(True, "layer1")] == torch.bfloat16
+    assert seen[(False, "conv1")] == torch.bfloat16  # a model trained without the fp32 stem, loaded as trained
 
 
 # --- aggregation -------------------------------------------------------------------------------------------------

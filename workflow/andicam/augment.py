@@ -246,7 +246,7 @@ def evaluate_noise(
     """Accuracy and per-class recall of every model at every noise level, one row per (model, sigma).
 
     ``arms`` and ``model_seeds`` label the models (one each, in order) for the
-    aggregation. ``amp``: bf16 autocast on CUDA.
+    aggregation. ``amp``: bf16 autocast, the first convolution in fp32 (andicam.noise.evaluate_at_noise).
     """
     if not models or not len(models) == len(arms) == len(model_seeds):
         raise ValueError(

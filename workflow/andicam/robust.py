@@ -25,7 +25,7 @@ METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
 
 def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data: Trajectories, sigmas: list[float],
                      seed: int, edges: tuple[int, ...] | list[int] = LENGTH_EDGES,
-                     device: torch.device | str = "cpu", batch_size: int = 512) -> pd.DataFrame:
+                     device: torch.device | str = "cpu", batch_size: int = 512, amp: bool = False) -> pd.DataFrame:
     """Accuracy and macro-F1 of every model at every noise level, overall and per length bin.
 
     One row per (model, sigma, length bin); ``length_bin`` is ``all`` for the whole test set. The noise
@@ -41,7 +41,7 @@ def noise_robustness(models: list[str], kinds: list[str], seeds: list[int], data
     names = length_bin_labels(edges)
     groups = [("all", np.ones(len(data), bool))] + [(name, bins == b) for b, name in enumerate(names)]
     ids = [{"model": str(m), "kind": k, "seed": int(s)} for m, k, s in zip(models, kinds, seeds)]
-    return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, groups, device, batch_size)
+    return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, groups, device, batch_size, amp)
 
 
 def robustness_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -81,6 +81,7 @@ rule augment_noise_eval:
         seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime)[2])),
         sigmas=" ".join(map(str, AUG["sigmas"])),
         seed=config["seed"],
+        amp=NOISE_AMP,
         device=config["train"]["device"],
     threads: 2
     resources:
@@ -92,7 +93,7 @@ rule augment_noise_eval:
     shell:
         "python -m andicam noise-eval --models {input.models} --arms {params.arms} --seeds {params.seeds}"
         " --data {input.data} --sigmas {params.sigmas} --seed {params.seed} --out {output}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        " {params.amp} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule augment_aggregate:

@@ -42,6 +42,10 @@ def shards(regime, split, first=None):
     return [f"results/data/{regime}/{split}/shard{i}.h5" for i in range(n)][:first]
 
 
+# The noise evaluations' precision (config evaluation.noise_amp): bf16 where native, the first convolution fp32.
+NOISE_AMP = "--amp" if config["evaluation"]["noise_amp"] else "--no-amp"
+
+
 def main_model(regime):
     """The model every analysis stage explains: main depth, first training seed."""
     depth, seed = config["model"]["main_depth"], config["train"]["seeds"][0]

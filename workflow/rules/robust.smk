@@ -52,6 +52,7 @@ rule robust_noise_eval:
         kinds=" ".join(["noiseless"] * len(TRAIN["seeds"]) + ["robust"] * len(TRAIN["seeds"])),
         seeds=" ".join(map(str, list(TRAIN["seeds"]) * 2)),
         sigmas=" ".join(map(str, ROBUST["sigmas"])),
+        amp=NOISE_AMP,
         edges=" ".join(map(str, ROBUST["length_edges"])),
         master=config["seed"],
         device=TRAIN["device"],
@@ -65,7 +66,7 @@ rule robust_noise_eval:
     shell:
         "python -m andicam robust-eval --models {input.noiseless} {input.robust} --kinds {params.kinds}"
         " --seeds {params.seeds} --data {input.data} --sigmas {params.sigmas} --length-edges {params.edges}"
-        " --seed {params.master} --tag {wildcards.regime} --device {params.device} --threads {threads}"
+        " --seed {params.master} --tag {wildcards.regime} {params.amp} --device {params.device} --threads {threads}"
         " --out {output} > {log} 2>&1"
 
 

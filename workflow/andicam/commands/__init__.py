@@ -56,27 +56,33 @@ def add_noise_eval_arguments(parser: argparse.ArgumentParser, label: str, choice
     parser.add_argument("--seed", required=True, type=int,
                         help="master seed; the noise of level s comes from derive_seed(seed, 'noise', s)")
     parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
+                        help="bf16 autocast where bf16 is native (CUDA; a CPU with AVX512-BF16 or AMX), the first "
+                        "convolution in fp32; elsewhere fp32 either way")
     add_device_arguments(parser, batch_size=512, batch_help="inference batch size")
 
 
 def run_noise_eval(args: argparse.Namespace, label: str,
-                   evaluate: Callable[["Trajectories", "torch.device"], "pd.DataFrame"]) -> int:
+                   evaluate: Callable[["Trajectories", "torch.device", bool], "pd.DataFrame"]) -> int:
     """The run of the commands that score models at noise levels, one path for both: check the inputs,
-    read the test data, ``evaluate(data, device)`` (a table of ``andicam.noise.evaluate_at_noise``), write it."""
+    read the test data, ``evaluate(data, device, amp)`` (a table of ``andicam.noise.evaluate_at_noise``), write
+    it; ``amp`` is --amp where bf16 is native (andicam.device.resolve_amp)."""
     from andicam.dataio import read_many
+    from andicam.device import resolve_amp
     from andicam.files import write_csv
 
     check_noise_eval_inputs(args.models, {label: getattr(args, label), "seeds": args.seeds}, args.sigmas)
     device = prepare_device(args)
+    amp, why = resolve_amp(device, args.amp)
     data = read_many(args.data)
     start = time.perf_counter()
     try:
-        frame = evaluate(data, device)
+        frame = evaluate(data, device, amp)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     write_csv(args.out, frame)
     print(f"{len(args.models)} models x {len(args.sigmas)} levels on {len(data)} trajectories "
-          f"in {time.perf_counter() - start:.1f} s -> {args.out}")
+          f"in {time.perf_counter() - start:.1f} s ({why}{', first convolution fp32' if amp else ''}) -> {args.out}")
     return 0
 
 

@@ -12,11 +12,8 @@ HELP = "Evaluate models on test data at several noise levels; the noise of a lev
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_noise_eval_arguments(parser, "arms", (*ARMS, BASELINE), "tidy CSV: one row per (model, sigma)")
-    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
-                        help="bf16 autocast on CUDA (faster; default off so the numbers are float32)")
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_noise_eval(args, "arms", lambda data, device: evaluate_noise(
-        args.models, args.arms, args.seeds, data, args.sigmas, args.seed, device, args.batch_size,
-        args.amp and device.type == "cuda"))
+    return run_noise_eval(args, "arms", lambda data, device, amp: evaluate_noise(
+        args.models, args.arms, args.seeds, data, args.sigmas, args.seed, device, args.batch_size, amp))

@@ -28,6 +28,6 @@ def _tagged(frame: pd.DataFrame, tag: str) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_noise_eval(args, "kinds", lambda data, device: _tagged(noise_robustness(
+    return run_noise_eval(args, "kinds", lambda data, device, amp: _tagged(noise_robustness(
         args.models, args.kinds, args.seeds, data, args.sigmas, args.seed, args.length_edges, device,
-        args.batch_size), args.tag))
+        args.batch_size, amp), args.tag))

@@ -127,8 +127,8 @@ def _note(verdict_: str, paper_text: str, this_run: str, has_interval: bool) -> 
     """Why a claim has no verdict of its own, or what its number leaves out (a confusion of another pair)."""
     if verdict_ == NOT_COMPARABLE:
         return paper_text.removeprefix(NOT_COMPARABLE_PREFIX).lstrip(": ")
-    if verdict_ == NOT_RUN:
-        return "not part of this run"
+    if verdict_ == NOT_RUN:  # not part of the run, or run without a value (the summary says why)
+        return "not part of this run" if this_run in ("", "not run") else this_run
     notes = []
     if _pair(paper_text) and _pair(this_run) != _pair(paper_text):
         notes.append(f"the paper's pair is {_pair(paper_text)}, this run's largest {_pair(this_run) or 'unknown'}")

@@ -62,7 +62,8 @@ SECTIONS: tuple[Section, ...] = (
         "results/tables/claims.csv (rule claims)",
         "One row per number of the paper the summary holds, grouped by experiment. Reproduced: the whole 95 % "
         "interval of this run's value lies within the paper's value plus or minus a margin (2 points for "
-        "percentages, points and 100 x macro-F1; 0.10 for r); contradicted: the whole interval lies outside it, "
+        "percentages, points and 100 x macro-F1; 0.10 for r; 75 steps for the layer response, whose interval is "
+        "the range over positions); contradicted: the whole interval lies outside it, "
         "or a correlation's interval excludes 0 on the side opposite to the paper's sign; undecided: the interval "
         "straddles an edge of the margin or the row has none; not comparable: the paper computed its number "
         "differently; not run: this run has no value. results/tables/claims.md gives the differences.",

@@ -76,7 +76,6 @@ from andicam.paper import (
     R,
     STEPS,
 )
-from andicam.response import position_windows, read_response
 from andicam.seeding import derive_seed
 
 COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
@@ -585,6 +584,8 @@ def response_rows(path: str | Path | None, mass: float = PAPER_RESPONSE_MASS) ->
             "to unit impulses; trained model, eval mode)")
     if path is None:
         return [_not_run(key, desc, STEPS)]
+    from andicam.response import position_windows, read_response  # imports torch: only when there is a file
+
     responses, _ = read_response(str(path))
     if "layer4" not in responses:
         raise ValueError(f"{path}: no layer4 response")

@@ -224,33 +224,22 @@ def _noise_eval_inputs(stdout: str, rule: str = "augment_noise_eval") -> list[st
     return [path.strip() for path in inputs.split(":", 1)[1].split(",")]
 
 
-@pytest.mark.parametrize("override, expected", [
-    (None, 1),  # config.yaml: the paper's first test file only, of the 5 fixed-length ones
-    ("augment: {test_shards: 3}\n", 3),
+@pytest.mark.parametrize("rule, target, override, expected", [
+    # config.yaml: the paper's first test file only, of the 5 fixed-length ones
+    ("augment_noise_eval", "results/augment/fixed/noise.csv", None, 1),
+    ("augment_noise_eval", "results/augment/fixed/noise.csv", "augment: {test_shards: 3}\n", 3),
+    # config.yaml: one test file, of the 5 fixed-length ones: the seeds set the intervals' width
+    ("robust_noise_eval", "results/robust/noise_fixed.csv", None, 1),
+    ("robust_noise_eval", "results/robust/noise_fixed.csv", "robust: {test_shards: 5}\n", 5),
 ])
-def test_augment_noise_eval_uses_first_test_shards(workdir, tmp_path, override, expected):
+def test_noise_evaluations_use_the_first_test_shards(workdir, tmp_path, rule, target, override, expected):
     extra = []
     if override is not None:
-        (tmp_path / "three_test_shards.yaml").write_text(override)
-        extra = ["--configfile", str(tmp_path / "three_test_shards.yaml")]
-    run = snakemake(workdir, "-n", "results/augment/fixed/noise.csv", *extra)
+        (tmp_path / "test_shards.yaml").write_text(override)
+        extra = ["--configfile", str(tmp_path / "test_shards.yaml")]
+    run = snakemake(workdir, "-n", target, *extra)
     assert run.returncode == 0, run.stderr[-3000:]
-    test_files = [p for p in _noise_eval_inputs(run.stdout) if "/test/" in p]
-    assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
-
-
-@pytest.mark.parametrize("override, expected", [
-    (None, 1),  # config.yaml: one test file, of the 5 fixed-length ones: the seeds set the intervals' width
-    ("robust: {test_shards: 5}\n", 5),
-])
-def test_robust_noise_eval_uses_first_test_shards(workdir, tmp_path, override, expected):
-    extra = []
-    if override is not None:
-        (tmp_path / "all_test_shards.yaml").write_text(override)
-        extra = ["--configfile", str(tmp_path / "all_test_shards.yaml")]
-    run = snakemake(workdir, "-n", "results/robust/noise_fixed.csv", *extra)
-    assert run.returncode == 0, run.stderr[-3000:]
-    test_files = [p for p in _noise_eval_inputs(run.stdout, "robust_noise_eval") if "/test/" in p]
+    test_files = [p for p in _noise_eval_inputs(run.stdout, rule) if "/test/" in p]
     assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
 
 

@@ -52,18 +52,21 @@ def main_model(regime):
     return f"results/models/{regime}/depth{depth}/seed{seed}/model.pt"
 
 
+def explained_seed(wildcards):
+    """The training seed an {explained} folder names (seed<s>/, explain.more_seeds), else the first (the main
+    model's)."""
+    return int(wildcards.explained[4:-1]) if wildcards.explained else config["train"]["seeds"][0]
+
+
 def explained_model(regime, wildcards):
-    """The model an explaining job explains: the main model ({explained} empty), or, in the folder seed<s>/ of
-    explain.more_seeds, the main-depth model of training seed s (its outputs: results/seed<s>/...)."""
-    if not wildcards.explained:
-        return main_model(regime)
-    return f"results/models/{regime}/depth{config['model']['main_depth']}/{wildcards.explained}model.pt"
+    """The model an explaining job explains: the main-depth model of its explained_seed (the main model when
+    {explained} is empty; its outputs then lie in results/seed<s>/...)."""
+    return f"{run_dir('models', regime, config['model']['main_depth'], explained_seed(wildcards))}/model.pt"
 
 
-def explained_path(path, seed=None):
-    """An output path of the main model's explaining part, for the model of training seed ``seed`` instead
-    (results/seed<s>/...); unchanged for None."""
-    return path if seed is None else path.replace("results/", f"results/seed{seed}/", 1)
+def explained(paths):
+    """An input function: ``paths`` (the main model's explaining outputs) in the {explained} folder."""
+    return lambda w: [p.replace("results/", f"results/{w.explained}", 1) for p in paths]
 
 
 def minutes(base):
@@ -112,6 +115,16 @@ def gradcam_files(regime, split, n, explained=""):
     """Grad-CAM files of the first n shards of a split (all of them when n exceeds their number), of the main
     model or of the one the folder ``explained`` (seed<s>/) names."""
     return [p.replace("results/data/", f"results/{explained}gradcam/") for p in shards(regime, split, n)]
+
+
+# Input functions of the summary (summary.smk).
+
+
+def summary_metrics(wildcards):
+    """Main depth, both regimes, every training seed; the explained model's seed first in each regime."""
+    first = explained_seed(wildcards)
+    seeds = [first] + [s for s in config["train"]["seeds"] if s != first]
+    return [f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json" for r in REGIMES for s in seeds]
 
 
 # Input functions of the augmentation (augment.smk).

@@ -5,11 +5,12 @@
 # Named target: `snakemake relevance`; each figure also by name (`snakemake fig_relevance_train`).
 # Config: relevance.*, blocks.*, ablation.*, and explain.batch_size / explain.device for the networks.
 
+from andicam.paper import PAPER_WINDOW  # the paper's layer4 window, also used at the block cuts beside ours
+
 REL = config["relevance"]
 BLOCKS = config["blocks"]
 ABL = config["ablation"]
 BLOCK_CUTS = ("layer1", "layer2", "layer3")
-PAPER_WINDOW = 225  # the paper's window (its layer4 positions), also used at the block cuts beside ours
 REL_STAGES = {"train": "layer4", "test": "layer1 layer2 layer3 layer4"}  # test also feeds relevance_layers
 
 

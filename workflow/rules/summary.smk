@@ -4,23 +4,6 @@
 # Then the verdict per claim of the paper (`snakemake claims`, figure `fig_claims`).
 
 
-def explained_seed(wildcards):
-    """The training seed an {explained} folder names (seed<s>/), else the first (the main model's)."""
-    return int(wildcards.explained[4:-1]) if wildcards.explained else config["train"]["seeds"][0]
-
-
-def summary_metrics(wildcards):
-    """Main depth, both regimes, every training seed; the explained model's seed first in each regime."""
-    first = explained_seed(wildcards)
-    seeds = [first] + [s for s in config["train"]["seeds"] if s != first]
-    return [f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json" for r in REGIMES for s in seeds]
-
-
-def explained(paths):
-    """An input function: ``paths`` (the main model's explaining outputs) in the {explained} folder."""
-    return lambda w: [p.replace("results/", f"results/{w.explained}", 1) for p in paths]
-
-
 rule summary:
     """Headline results table (CSV and markdown): accuracy, recall, confusion, erasing, block heads,
     augmentation and the strongest correlations, each beside the paper's value. In results/seed<s>/tables/ the

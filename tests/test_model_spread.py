@@ -67,3 +67,7 @@ def test_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["model-spread", "--summaries", str(tmp_path / "a.csv"), "--seeds", "0", "1", *out]) == 2
     assert "one distinct seed per summary" in capsys.readouterr().err
     assert main(["model-spread", "--summaries", str(tmp_path / "nope.csv"), "--seeds", "0", *out]) == 2
+    pd.DataFrame({"result": ["x"]}).to_csv(tmp_path / "odd.csv", index=False)
+    capsys.readouterr()
+    assert main(["model-spread", "--summaries", str(tmp_path / "odd.csv"), "--seeds", "0", *out]) == 2
+    assert f"{tmp_path / 'odd.csv'}: not a summary table" in capsys.readouterr().err

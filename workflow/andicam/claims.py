@@ -45,9 +45,10 @@ MARGINS_WHY = (
     "of accuracy between the paper's own retrained models (its standard error over 20 models per arm, times "
     "sqrt(20)): closer than that, a second training of the paper's model could not tell the two apart. 0.10 in r "
     "is half the |r| of 0.2 that sets the paper's highlighted correlations apart from the rest, and over three "
-    "times its own train-test agreement. 75 steps (the layer response) is half the paper's range of 200-350 steps "
-    "around its middle, so that reproduced means every position's window lies within that range."
-)
+    "times its own train-test agreement. {steps:g} steps (the layer response) is half the paper's range of "
+    "{low:g}-{high:g} steps around its middle, so that reproduced means every position's window lies within that "
+    "range."
+).format(steps=MARGINS[STEPS], low=PAPER_RESPONSE_RANGE[0], high=PAPER_RESPONSE_RANGE[1])
 SIGNED_UNITS: frozenset[str] = frozenset({R})  # units whose sign is itself a claim (correlations)
 SIGNED_DISPLAY: frozenset[str] = frozenset({R, POINTS})  # values written with their sign (differences, r)
 

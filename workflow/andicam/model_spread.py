@@ -23,7 +23,6 @@ from andicam.summary import markdown_cell
 # The summary's experiments that explain a model (the others score models: classification, augmentation).
 EXPLAINING_GROUPS: tuple[str, ...] = ("erasing", "block heads", "layer response", "statistical relevance",
                                       "feature ablation")
-FIXED_COLUMNS: tuple[str, ...] = ("result", "group", "description", "unit", "paper_value", "mean", "spread", "n_models")
 
 
 def _group(result: str) -> str:
@@ -54,17 +53,11 @@ def seed_table(summaries: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     keep = groups.isin(EXPLAINING_GROUPS).to_numpy()
     out = first.loc[keep, ["result", "description", "unit", "paper_value"]].reset_index(drop=True)
     out.insert(1, "group", groups[keep].to_numpy())
-    values = np.stack([summaries[s].loc[keep, "value"].to_numpy(dtype=float) for s in seeds], axis=1)  # (R, S)
-    for j, seed in enumerate(seeds):
-        out[f"seed{seed}"] = values[:, j]
-    present = np.isfinite(values)
-    counts = present.sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        out["mean"] = np.where(counts > 0, np.nansum(values, axis=1) / np.maximum(counts, 1), np.nan)
-        out["spread"] = np.where(counts > 1, np.nanmax(np.where(present, values, -np.inf), axis=1)
-                                 - np.nanmin(np.where(present, values, np.inf), axis=1), np.nan)
-    out["n_models"] = counts
-    return out
+    values = pd.DataFrame({f"seed{s}": summaries[s].loc[keep, "value"].to_numpy(dtype=float) for s in seeds})
+    counts = values.notna().sum(axis=1)  # the models with a value; mean and spread skip the others
+    return pd.concat([out, values], axis=1).assign(
+        mean=values.mean(axis=1), spread=(values.max(axis=1) - values.min(axis=1)).where(counts > 1),
+        n_models=counts)
 
 
 def _cell(x: float, unit: str) -> str:

@@ -456,6 +456,14 @@ def erasing_fill_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
 # --- block heads -----------------------------------------------------------------------------------------------
 
 
+def heads_of(accuracy: pd.DataFrame, balance: str) -> pd.DataFrame:
+    """The rows of one set of block heads ("none": ours, "undersample": the paper's way) in the accuracy table of
+    `andicam block-heads`; a table written before the balanced heads existed holds ours only."""
+    if "balance" not in accuracy:
+        return accuracy if balance == "none" else accuracy.iloc[:0]
+    return accuracy[accuracy["balance"] == balance]
+
+
 def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
     """Accuracy of the linear heads after layer1/2/3 on their merged labels (evaluation set): block_<cut> for the
     heads trained and scored on group-balanced undersamples (the paper's way, beside its values), block_<cut>_all
@@ -466,12 +474,11 @@ def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
         return [_not_run(f"block_{cut}{suffix}", text.format(cut=cut) + " on merged labels", PERCENT)
                 for cut in BLOCK_CUTS for suffix, text in (("", balanced_text), ("_all", ours_text))]
     frame = read_table(path, ["cut", "n_groups", "eval_accuracy", "majority_baseline", "n_eval"], "block-heads table")
-    if "balance" not in frame.columns:
-        frame = frame.assign(balance="none")
     rows = []
     for cut in BLOCK_CUTS:
         for suffix, balance, text in (("", "undersample", balanced_text), ("_all", "none", ours_text)):
-            sel = frame[(frame["cut"] == cut) & (frame["balance"] == balance)]
+            heads = heads_of(frame, balance)
+            sel = heads[heads["cut"] == cut]
             if len(sel) > 1:
                 raise ValueError(f"{path}: expected one row for cut {cut} ({balance}), found {len(sel)}")
             if sel.empty:

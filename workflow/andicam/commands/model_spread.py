@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
+from andicam.claims import SUMMARY_COLUMNS
 from andicam.errors import UserInputError
-from andicam.files import atomic_output, write_csv
+from andicam.files import atomic_output, read_table, write_csv
 from andicam.model_spread import seed_markdown, seed_table
 
 HELP = "Explaining results (erasing, block heads, correlations, ...) of every explained training seed side by side"
@@ -31,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise UserInputError(f"summary file(s) not found: {', '.join(missing)}")
     try:
-        table = seed_table({seed: pd.read_csv(path) for seed, path in zip(args.seeds, args.summaries)})
+        table = seed_table({seed: read_table(path, SUMMARY_COLUMNS, "summary table of 'andicam summarize'")
+                            for seed, path in zip(args.seeds, args.summaries)})
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     write_csv(args.out_csv, table)

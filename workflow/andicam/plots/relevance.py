@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 from andicam.ablation import INDEPENDENCE_COLUMNS, MODES, RANDOM, RESULT_COLUMNS, summary_grid
 from andicam.relevance import COLUMNS, correlation_grid
 from andicam.stats import STATISTICS
+from andicam.summary import heads_of
 from andicam.paper import PAPER
 
 R_LIMIT = 0.4  # colour range of correlation heatmaps, as the paper's
@@ -168,23 +169,17 @@ def block_groups(accuracy: pd.DataFrame) -> dict[str, list[list[str]]]:
     if "groups" not in accuracy:
         return {}
     return {str(row.cut): [g.split("+") for g in str(row.groups).split("; ")]
-            for row in _heads_of(accuracy, "none").itertuples()}
-
-
-def _heads_of(accuracy: pd.DataFrame, balance: str) -> pd.DataFrame:
-    """The rows of one set of heads (a table without a ``balance`` column holds ours only)."""
-    if "balance" not in accuracy:
-        return accuracy if balance == "none" else accuracy.iloc[:0]
-    return accuracy[accuracy["balance"] == balance]
+            for row in heads_of(accuracy, "none").itertuples()}
 
 
 def block_titles(accuracy: pd.DataFrame, table: pd.DataFrame) -> dict[str, str]:
     """Panel titles of the block heads: cut, number of groups, evaluation accuracy (ours; and of the heads on
     group-balanced undersamples, the paper's way, where the table has them), window."""
     _require(accuracy, ["cut", "n_groups", "eval_accuracy"], "the accuracy table of `andicam block-heads`")
-    balanced = dict(zip(_heads_of(accuracy, "undersample")["cut"], _heads_of(accuracy, "undersample")["eval_accuracy"]))
+    paper_way = heads_of(accuracy, "undersample")
+    balanced = dict(zip(paper_way["cut"], paper_way["eval_accuracy"]))
     out = {}
-    for row in _heads_of(accuracy, "none").itertuples():
+    for row in heads_of(accuracy, "none").itertuples():
         windows = table.loc[table["stage"] == row.cut, "window"]
         win = f", window {int(windows.iloc[0])}" if len(windows) else ""
         bal = f" (balanced {100 * balanced[row.cut]:.1f} %)" if row.cut in balanced else ""

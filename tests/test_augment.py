@@ -363,13 +363,14 @@ def test_noise_eval_command(tmp_path: Path) -> None:
 
 def test_inference_model_keeps_the_first_convolution_in_fp32_under_autocast(tmp_path: Path) -> None:
     path = tiny_model(tmp_path / "m.pt", 0)
+    walks = random_walks([2] * 8)
+    x = torch.from_numpy(to_model_input(walks.trajectories, walks.lengths))
     seen = {}
     for amp in (False, True):
         model = noise.inference_model(path, "cpu", amp)
         assert model.cfg.fp32_stem is amp and not model.training
         hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.__setitem__((amp, name), o.dtype))
                  for name, m in (("conv1", model.conv1), ("layer1", model.layer1[0].conv1))]
-        x = torch.from_numpy(to_model_input(*(lambda d: (d.trajectories, d.lengths))(random_walks([2] * 8))))
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             model(x)
         for h in hooks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import h5py
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from andicam.dataio import DataFileError, Trajectories, write_trajectories
 from andicam.gradcam import (
     compute_gradcam,
     gradcam_all_stages,
+    log_probabilities,
     pick_examples,
     predict,
     read_gradcam,
@@ -195,6 +198,36 @@ def test_hdf5_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(both["labels"], np.concatenate([labels, labels[:4]]))
 
 
+def test_log_probabilities_keep_confidence_that_softmax_rounds_away(tmp_path) -> None:
+    """A margin of 40 logits makes the probability 1 - 4e-18: 1.0 in float32 and float64, and so is
+    z - logsumexp(z) 0; the stored log-probability keeps -4e-18, so confident trajectories stay ordered."""
+    z = torch.tensor([[40.0, 0, 0, 0, 0, 0, 0, 0], [41.0, 0, 0, 0, 0, 0, 0, 0], [1.0, 2.0, 0, 0, 0, 0, 0, 0]])
+    got = log_probabilities(z).numpy().astype(np.float64)
+    assert torch.log_softmax(z.double(), 1)[0, 0] == 0.0  # what the plain log-softmax gives
+    np.testing.assert_allclose(got[:2, 0], [-7 * math.exp(-40), -7 * math.exp(-41)], rtol=1e-6)
+    zz = z.double().numpy()
+    ref = zz - np.log(np.exp(zz).sum(axis=1, keepdims=True))  # fine where no class dominates
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-6)
+    np.testing.assert_allclose(got[:2, 1:], ref[:2, 1:], rtol=1e-6)
+    model, x = trained_like_model(), _inputs(6)
+    with torch.no_grad():
+        logits = model(x)
+    result = compute_gradcam(model, x, logits.argmax(1).numpy())
+    np.testing.assert_allclose(result.log_probabilities, torch.log_softmax(logits.double(), 1).numpy(), rtol=1e-5)
+    labels = np.zeros(6, np.int8)
+    path = tmp_path / "g.h5"
+    write_gradcam(path, result.maps, labels, labels, labels, {"target": "true", "relu": False},
+                  result.log_probabilities)
+    np.testing.assert_array_equal(read_gradcam(path)[0]["log_probabilities"], result.log_probabilities)
+    with pytest.raises(ValueError, match="log_probabilities must have shape"):
+        write_gradcam(path, result.maps, labels, labels, labels, {"target": "true", "relu": False},
+                      result.log_probabilities[:, :4])
+    with h5py.File(path, "a") as f:
+        f["log_probabilities"][0, 0] = 0.5  # a log-probability above 0
+    with pytest.raises(DataFileError, match="g.h5: 'log_probabilities' must be"):
+        read_gradcam(path)
+
+
 def test_reader_names_the_file_and_problem(tmp_path) -> None:
     bad = tmp_path / "bad.h5"
     with h5py.File(bad, "w") as f:
@@ -228,6 +261,11 @@ def test_command_writes_a_file_that_matches_the_function(tmp_path) -> None:
     for s in STAGES:
         _close(arrays[s], ref.maps[s])
     np.testing.assert_array_equal(arrays["predictions"], ref.predictions)
+    # the log-probabilities are the model's log-softmax, stored for a ranking by confidence
+    with torch.no_grad():
+        log_p = torch.log_softmax(model(torch.from_numpy(x)), dim=1).numpy()
+    np.testing.assert_allclose(arrays["log_probabilities"], log_p, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.exp(arrays["log_probabilities"]).sum(axis=1), 1.0, rtol=1e-5)
     assert cli_main(["gradcam", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d.h5"),
                      "--out", str(tmp_path / "g.txt")]) == 2
 

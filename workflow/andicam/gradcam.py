@@ -17,6 +17,7 @@ Layout of a Grad-CAM file (datasets chunked, gzip-compressed):
     /labels             int8    (N,)            true class
     /targets            int8    (N,)            class whose logit was differentiated
     /predictions        int8    (N,)            argmax of the logits
+    /log_probabilities  float32 (N, classes)    log-softmax of the logits (files written before it lack it)
     attrs: format="andicam-gradcam/1", model (path), data (JSON list of paths),
            target ("true" | "predicted"), relu (bool), plus any extra attrs
 """
@@ -47,6 +48,7 @@ class GradCamResult:
     maps: dict[str, np.ndarray]  # stage -> (N, positions) float32
     targets: np.ndarray  # (N,) int64, class whose logit was differentiated
     predictions: np.ndarray  # (N,) int64, argmax of the logits
+    log_probabilities: np.ndarray  # (N, classes) float32, log-softmax of the logits (``log_probabilities``)
 
 
 def _model_param(model: nn.Module) -> Tensor:
@@ -65,8 +67,9 @@ def _as_tensor(x: Tensor | np.ndarray) -> Tensor:
 
 def _gradcam_batch(
     model: nn.Module, xb: Tensor, tb: Tensor | None, stages: Sequence[str], relu: bool
-) -> tuple[dict[str, Tensor], Tensor, Tensor]:
-    """Maps of every stage for one batch; ``tb=None`` targets each sample's own prediction."""
+) -> tuple[dict[str, Tensor], Tensor, Tensor, Tensor]:
+    """Maps of every stage, targets, predictions and log-probabilities (B, classes) for one batch;
+    ``tb=None`` targets each sample's own prediction."""
     acts: dict[str, Tensor] = {}
 
     def keep(name: str):
@@ -110,7 +113,21 @@ def _gradcam_batch(
         w = g.mean(dim=2, keepdim=True)  # (B, C, 1)
         cam = (w * a).sum(dim=1)  # (B, C, P) -> (B, P)
         maps[s] = torch.relu(cam) if relu else cam
-    return maps, targets.detach(), preds.detach()
+    return maps, targets.detach(), preds.detach(), log_probabilities(logits.detach())
+
+
+def log_probabilities(logits: Tensor) -> Tensor:
+    """log-softmax (B, classes) float32 that keeps the confidence of a dominant class.
+
+    A confident trajectory's probability rounds to 1, and z - logsumexp(z) to 0, even in float64 once the
+    margin exceeds about 37 logits. For the largest class this returns -log1p(sum over the others of
+    exp(z_j - z_max)) in float64 instead, which stays ordered (and nonzero in float32) to margins of about 100.
+    """
+    z = logits.double()
+    log_p = z - torch.logsumexp(z, dim=1, keepdim=True)
+    top = z.argmax(dim=1, keepdim=True)  # (B, 1)
+    rest = torch.exp(z - z.gather(1, top)).scatter(1, top, 0.0)  # exp(z_j - z_max), 0 at the max
+    return log_p.scatter(1, top, -torch.log1p(rest.sum(dim=1, keepdim=True))).float()
 
 
 def _run(
@@ -139,16 +156,19 @@ def _run(
     chunks: dict[str, list[np.ndarray]] = {s: [] for s in stages}
     all_t: list[np.ndarray] = []
     all_p: list[np.ndarray] = []
+    all_lp: list[np.ndarray] = []
     for start in range(0, n, batch_size):
         xb = x[start : start + batch_size].to(device=p.device, dtype=p.dtype)
         tb = None if targets is None else targets[start : start + batch_size].to(p.device)
-        maps, t, pr = _gradcam_batch(model, xb, tb, stages, relu)
+        maps, t, pr, lp = _gradcam_batch(model, xb, tb, stages, relu)
         for s in stages:
             chunks[s].append(maps[s].to("cpu", torch.float32).numpy())
         all_t.append(t.cpu().numpy())
         all_p.append(pr.cpu().numpy())
+        all_lp.append(lp.cpu().numpy())
     return GradCamResult(
-        {s: np.concatenate(c) for s, c in chunks.items()}, np.concatenate(all_t), np.concatenate(all_p)
+        {s: np.concatenate(c) for s, c in chunks.items()}, np.concatenate(all_t), np.concatenate(all_p),
+        np.concatenate(all_lp),
     )
 
 
@@ -231,10 +251,12 @@ def write_gradcam(
     targets: np.ndarray,
     predictions: np.ndarray,
     attrs: dict[str, Any],
+    log_probabilities: np.ndarray | None = None,
 ) -> None:
     """Write the maps and their labels atomically (layout in the module docstring)."""
     n = int(np.asarray(labels).shape[0])
-    for name, arr in {**maps, "targets": targets, "predictions": predictions}.items():
+    extra = {} if log_probabilities is None else {"log_probabilities": log_probabilities}
+    for name, arr in {**maps, "targets": targets, "predictions": predictions, **extra}.items():
         if np.asarray(arr).shape[0] != n:
             raise ValueError(f"{name} has {np.asarray(arr).shape[0]} rows, labels has {n}")
     for name in ("target", "relu"):
@@ -242,6 +264,9 @@ def write_gradcam(
             raise ValueError(f"attrs must contain {name!r}")
     if attrs["target"] not in TARGET_MODES:
         raise ValueError(f"attrs['target'] must be one of {TARGET_MODES}, got {attrs['target']!r}")
+    if log_probabilities is not None and np.asarray(log_probabilities).shape != (n, NUM_CLASSES):
+        raise ValueError(f"log_probabilities must have shape ({n}, {NUM_CLASSES}), "
+                         f"got {np.asarray(log_probabilities).shape}")
     chunk = max(1, min(n, 1024))
     opts: dict[str, Any] = dict(compression="gzip", compression_opts=4, shuffle=True)
     with atomic_output(path) as tmp:
@@ -253,6 +278,9 @@ def write_gradcam(
                 f.create_dataset(stage, data=m, chunks=(chunk, m.shape[1]), **opts)
             for name, arr in (("labels", labels), ("targets", targets), ("predictions", predictions)):
                 f.create_dataset(name, data=np.asarray(arr).astype(np.int8), chunks=(chunk,), **opts)
+            if log_probabilities is not None:
+                f.create_dataset("log_probabilities", data=np.asarray(log_probabilities, dtype=np.float32),
+                                 chunks=(chunk, NUM_CLASSES), **opts)
             f.attrs["format"] = FORMAT
             f.attrs["stages"] = json.dumps(list(maps))
             for key, value in attrs.items():
@@ -260,7 +288,8 @@ def write_gradcam(
 
 
 def read_gradcam(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(arrays, attrs): arrays holds the stage maps (float32) and labels/targets/predictions (int8)."""
+    """(arrays, attrs): arrays holds the stage maps (float32), labels/targets/predictions (int8) and, where
+    the file has them, the log-probabilities (float32, N x classes)."""
     path = Path(path)
     f, attrs = open_hdf5(path, FORMAT)
     with f:
@@ -272,12 +301,19 @@ def read_gradcam(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
             arrays = {s: f[s][...].astype(np.float32, copy=False) for s in stages}
             for name in ("labels", "targets", "predictions"):
                 arrays[name] = f[name][...].astype(np.int8, copy=False)
+            if "log_probabilities" in f:
+                arrays["log_probabilities"] = f["log_probabilities"][...].astype(np.float32, copy=False)
         except (OSError, RuntimeError, ValueError) as exc:
             raise DataFileError(f"{path}: data cannot be read (truncated or corrupt): {exc}") from None
     n = arrays["labels"].shape[0]
     for name, arr in arrays.items():
         if arr.shape[0] != n:
             raise DataFileError(f"{path}: {name!r} has {arr.shape[0]} rows, 'labels' has {n}")
+    log_probs = arrays.get("log_probabilities")
+    if log_probs is not None and (log_probs.ndim != 2 or log_probs.shape[1] != NUM_CLASSES
+                                  or not (log_probs <= 0).all()):
+        raise DataFileError(f"{path}: 'log_probabilities' must be (N, {NUM_CLASSES}) log-probabilities (<= 0), "
+                            f"got shape {log_probs.shape}")
     for name in ("labels", "targets", "predictions"):
         arr = arrays[name]
         if n and (arr.min() < 0 or arr.max() >= NUM_CLASSES):

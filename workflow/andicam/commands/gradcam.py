@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     write_gradcam(args.out, result.maps, data.labels, result.targets, result.predictions, {
         "model": args.model, "data": list(args.data), "target": args.target, "relu": bool(args.relu),
         "device": str(device),
-    })
+    }, result.log_probabilities)
     acc = float((result.predictions == data.labels).mean())
     print(f"Grad-CAM of {len(data)} trajectories, stages {', '.join(STAGES)}, target {args.target}, on {device}"
           f" in {seconds:.1f} s = {len(data) / seconds:.0f}/s; accuracy {acc:.4f} -> {args.out}")

@@ -163,6 +163,29 @@ def test_arms_beyond_the_paper_rank_by_their_own_score() -> None:
     assert aug.ARM_LAYER["targeted_layer3"] == "layer3"
 
 
+def test_most_probable_ranks_by_the_true_class_softmax_probability(tmp_path: Path) -> None:
+    """Its ranking is the true class's log-softmax: a high logit against high rivals ranks below a lower logit
+    without them, so it differs from the targeted (logit) ranking."""
+    labels = np.zeros(4, dtype=np.int64)
+    logits = np.array([[5.0, 4.9, 0, 0, 0, 0, 0, 0],    # highest true logit, a close rival
+                       [4.0, 0, 0, 0, 0, 0, 0, 0],      # lower logit, no rival: most probable
+                       [3.0, -1, 0, 0, 0, 0, 0, 0],
+                       [1.0, 3.0, 0, 0, 0, 0, 0, 0]])   # misclassified
+    log_p = torch.log_softmax(torch.from_numpy(logits), 1).numpy().astype(np.float32)
+    n = len(labels)
+    cam = np.repeat(logits[:, :1], 32, axis=1).astype(np.float32)  # layer4 time-mean ranks by the true logit
+    path = tmp_path / "g.h5"
+    write_gradcam(path, {"layer4": cam}, labels, labels, labels, {"target": "true", "relu": False}, log_p)
+    ranked, read_labels = aug.read_cam(path, aug.ARM_LAYER["most_probable"])
+    assert ranked.shape == (n, 1) and read_labels.tolist() == labels.tolist()
+    np.testing.assert_array_equal(ranked[:, 0], log_p[:, 0])
+    assert list(aug.select(ranked, labels, 50, "most_probable", 0)) == [1, 2]
+    assert list(aug.select(cam, labels, 50, "targeted", 0)) == [0, 1]
+    write_cam(tmp_path / "old.h5", cam, labels)  # a file written before the log-probabilities were stored
+    with pytest.raises(DataFileError, match="old.h5: holds no log-probabilities"):
+        aug.read_cam(tmp_path / "old.h5", aug.ARM_LAYER["most_probable"])
+
+
 def test_augmented_set_with_replacement_rotates_every_draw(tmp_path: Path) -> None:
     n = 3 * len(CLASS_NAMES)
     traj = np.random.default_rng(0).normal(size=(n, 2, 20)).astype(np.float32)
@@ -467,7 +490,7 @@ def test_figures_have_their_panels() -> None:
     summary = aug.aggregate(hand_results())
     fig = plot_noise(summary)
     (ax,) = fig.axes
-    assert len(ax.get_lines()) == 3  # baseline, targeted, random
+    assert len(arm_lines(ax)) == 3  # baseline, targeted, random
     (inset,) = ax.child_axes  # the difference targeted - random
     assert inset.get_lines()[-1].get_ydata() == pytest.approx([15.0])  # percentage points
     fig = plot_by_class(summary)
@@ -480,26 +503,42 @@ def test_figures_have_their_panels() -> None:
         arm="least_confident", accuracy=[0.6, 0.7, 0.8])])
     fig = plot_arms(aug.aggregate(extra))
     left, right = fig.axes
-    assert len(left.get_lines()) == 4  # baseline, targeted, random, least confident
+    assert len(arm_lines(left)) == 4  # baseline, targeted, random, least confident
     # targeted - random 15 points; least confident - random: -0.1, 0, -0.05 -> -5 points
     assert sorted(float(line.get_ydata()[0]) for line in right.get_lines()[1:]) == pytest.approx([-5.0, 15.0])
 
 
 def test_augmentation_figures_draw_the_papers_points_and_say_what_the_band_is() -> None:
+    """Set-up F's points at 0, 0.5 and 1 (20 models); with draw notebooks set-up V's six at their true sigma (5 models),
+    each with its +-1 SE bar; none for a draw of neither set-up."""
     from andicam.plots.augment import plot_arms, plot_noise
-    from andicam.paper import PAPER
+    from andicam.paper import AUGMENT_SETUPS
 
     summary = aug.aggregate(hand_results())
-    for fig in (plot_noise(summary), plot_arms(summary)):
-        ax = fig.axes[0]
-        assert "step standard deviation" in ax.get_xlabel()
-        assert "SE" in ax.get_legend().get_title().get_text() and "seeds" in ax.get_legend().get_title().get_text()
-        for arm in aug.PAPER_ARMS:
-            drawn = next(c for c in ax.collections
-                         if c.get_label().startswith("paper") and arm_label(arm) in c.get_label())
-            expect = [(s, PAPER[f"augment_{arm}_sigma{s:g}"].value) for s in (0.0, 0.5, 1.0)]
-            np.testing.assert_allclose(drawn.get_offsets(), expect)
+    for draw, sigmas, n in (("with_replacement", [0.0, 0.5, 1.0], 20),
+                            ("notebooks", [0.0, 0.374, 0.548, 0.742, 0.954, 1.962], 5)):
+        setup = AUGMENT_SETUPS[draw]
+        for fig in (plot_noise(summary, draw), plot_arms(summary, draw)):
+            ax = fig.axes[0]
+            assert "step standard deviation" in ax.get_xlabel()
+            title = ax.get_legend().get_title().get_text()
+            assert "SE" in title and "seeds" in title
+            for arm in aug.PAPER_ARMS:
+                drawn = next(c for c in ax.containers if arm_label(arm) in c.get_label())
+                assert drawn.get_label().startswith(f"paper set-up {setup.name}") and f"{n} models" in drawn.get_label()
+                expect = [(p.sigma, getattr(p, arm)[0]) for p in setup.points]
+                np.testing.assert_allclose(drawn.lines[0].get_xydata(), expect)
+                assert [p.sigma for p in setup.points] == sigmas
+                (bars,) = drawn.lines[2]  # the +-1 SE bars
+                half = [abs(seg[1, 1] - seg[0, 1]) / 2 for seg in bars.get_segments()]
+                np.testing.assert_allclose(half, [getattr(p, arm)[1] for p in setup.points])
+    assert not plot_noise(summary, "without_replacement").axes[0].containers
     assert "paired t CI" in plot_noise(summary).axes[0].child_axes[0].get_title()
+
+
+def arm_lines(ax) -> list:
+    """The arms' lines (the paper's error-bar points are containers, their marker line unlabelled)."""
+    return [line for line in ax.get_lines() if not line.get_label().startswith("_")]
 
 
 def arm_label(arm: str) -> str:

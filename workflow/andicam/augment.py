@@ -21,24 +21,28 @@ from __future__ import annotations
 import hashlib
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError, Trajectories
 from andicam.intervals import PAIRED_T_METHOD, T_METHOD, t_interval
-from andicam.noise import evaluate_at_noise
 from andicam.seeding import derive_seed
 
-# The paper's two arms, then three beyond it. "targeted" ranks by the time-mean of the layer4 map, which is
-# (true-class logit - bias) / 32, i.e. confidence; the next two use where Grad-CAM points (the finer layer3
-# map's mean, the layer4 map's peak over time), and least_confident keeps the bottom p % as a contrast.
+if TYPE_CHECKING:  # torch is imported by the evaluation alone, so selecting and aggregating need none
+    import torch
+
+# The paper's two arms, then four beyond it. "targeted" ranks by the time-mean of the layer4 map, which is
+# (true-class logit - bias) / 32, i.e. a logit; the next two use where Grad-CAM points (the finer layer3
+# map's mean, the layer4 map's peak over time); most_probable ranks by the softmax probability of the true class
+# (what "confidence" usually means), which no Grad-CAM map enters; least_confident keeps the bottom p % by the
+# layer4 mean as a contrast.
 PAPER_ARMS: tuple[str, ...] = ("targeted", "random")
-ARMS: tuple[str, ...] = (*PAPER_ARMS, "targeted_layer3", "targeted_peak", "least_confident")
+ARMS: tuple[str, ...] = (*PAPER_ARMS, "targeted_layer3", "targeted_peak", "most_probable", "least_confident")
+PROBABILITY = "probability"  # ARM_LAYER's name for the true-class log-probability of a Grad-CAM file
 ARM_LAYER: dict[str, str] = {"targeted": "layer4", "random": "layer4", "targeted_layer3": "layer3",
-                             "targeted_peak": "layer4", "least_confident": "layer4"}
+                             "targeted_peak": "layer4", "most_probable": PROBABILITY, "least_confident": "layer4"}
 # with_replacement: the paper's set-up (authors' earlier code behind its augmentation figure): per class
 # size_per_class draws with replacement from the top p % (targeted) or from the whole class (random).
 # without_replacement: keep p % of each class, targeted by rank, random drawn without replacement.
@@ -83,6 +87,9 @@ def cam_score(cam: np.ndarray) -> np.ndarray:
 def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: int,
            draw: str = "without_replacement", size_per_class: int | None = None) -> np.ndarray:
     """Indices (ascending) of the trajectories an arm keeps; per class the same count in both arms.
+
+    ``cam`` (N, P) is what the arm ranks by (``read_cam``): a stage's maps, or for most_probable the
+    true-class log-probability (N, 1).
 
     draw "without_replacement": targeted keeps the ``keep_count`` trajectories
     of each class with the largest time-mean Grad-CAM (ties go to the lower
@@ -188,17 +195,30 @@ def augment(data: Trajectories, idx: np.ndarray, seed: int, attrs: dict[str, Any
 
 
 def read_cam(path: str | Path, layer: str = CAM_LAYER) -> tuple[np.ndarray, np.ndarray]:
-    """One stage's raw maps (N, P) and the labels (N,) of a Grad-CAM file (``andicam.gradcam`` layout)."""
+    """What an arm ranks by, (N, P), and the labels (N,) of a Grad-CAM file (``andicam.gradcam`` layout).
+
+    ``layer`` a stage: its raw maps. ``layer`` ``PROBABILITY``: the log-softmax probability of each
+    trajectory's true class as an (N, 1) array, so that its time-mean (``cam_score``) is itself.
+    """
     from andicam.gradcam import read_gradcam
 
     arrays, _ = read_gradcam(path)
+    labels = arrays["labels"].astype(np.int64)
+    if layer == PROBABILITY:
+        if "log_probabilities" not in arrays:
+            raise DataFileError(f"{path}: holds no log-probabilities (written by an older andicam); "
+                                "compute its Grad-CAM again to rank by probability")
+        log_p = arrays["log_probabilities"][np.arange(labels.size), labels][:, None]  # (N, 1)
+        if not np.isfinite(log_p).all():
+            raise DataFileError(f"{path}: 'log_probabilities' contains NaN or Inf at a true class")
+        return log_p, labels
     if layer not in arrays:
         stages = ", ".join(k for k in arrays if k.startswith("layer")) or "none"
         raise DataFileError(f"{path}: holds no {layer!r} maps (stages: {stages})")
     cam = arrays[layer]
     if not np.isfinite(cam).all():
         raise DataFileError(f"{path}: {layer!r} contains NaN or Inf")
-    return cam, arrays["labels"].astype(np.int64)
+    return cam, labels
 
 
 def check_cam_matches(cam_labels: np.ndarray, data: Trajectories, cam_path: str | Path, data_path: str | Path) -> None:
@@ -252,6 +272,8 @@ def evaluate_noise(
         raise ValueError(
             f"need one arm and one seed per model, got {len(models)} models, {len(arms)} arms, {len(model_seeds)} seeds"
         )
+    from andicam.noise import evaluate_at_noise
+
     ids = [{"model": str(m), "arm": a, "seed": int(s)} for m, a, s in zip(models, arms, model_seeds)]
     return evaluate_at_noise(models, ids, data, sigmas, seed, METRICS, None, device, batch_size, amp)
 

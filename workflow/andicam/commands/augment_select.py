@@ -15,11 +15,14 @@ HELP = "Keep the top p % of a training shard by Grad-CAM (or as many at random),
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="training shard (.h5) the Grad-CAM was computed on")
-    parser.add_argument("--gradcam", required=True, help="Grad-CAM file of that shard (its layer4 maps are used)")
+    parser.add_argument("--gradcam", required=True,
+                        help="Grad-CAM file of that shard (the maps, or the log-probabilities, the arm ranks by)")
     parser.add_argument("--arm", required=True, choices=ARMS,
                         help="targeted: top p %% by time-mean layer4 Grad-CAM; random: the whole class; "
                         "targeted_layer3: top p %% by time-mean layer3 map; targeted_peak: top p %% by the layer4 "
-                        "map's maximum over time; least_confident: bottom p %% by time-mean layer4 map")
+                        "map's maximum over time; most_probable: top p %% by the softmax probability of the true "
+                        "class (the Grad-CAM file's log-probabilities); least_confident: bottom p %% by time-mean "
+                        "layer4 map")
     parser.add_argument("--percent", required=True, type=float, help="p in (0, 100]: share kept per class")
     parser.add_argument("--draw", choices=DRAWS, default="without_replacement",
                         help="with_replacement: --size-per-class draws per class from the top p %% (targeted) "

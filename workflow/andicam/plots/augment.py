@@ -8,7 +8,7 @@ import pandas as pd
 
 from andicam.augment import ARMS, BASELINE, DIFFERENCE, PAPER_ARMS
 from andicam.dataio import CLASS_NAMES
-from andicam.paper import AUGMENT_SIGMAS, PAPER
+from andicam.paper import AUGMENT_SETUPS
 
 # Noise is added to trajectories normalised to unit-variance steps (METHODS §1), so sigma is in step SDs.
 SIGMA_LABEL = r"localisation noise $\sigma$ (in units of the step standard deviation)"
@@ -19,6 +19,7 @@ ARM_STYLE: dict[str, dict[str, str]] = {
     "random": {"color": "#1f77b4", "linestyle": "-", "label": "random"},
     "targeted_layer3": {"color": "#2ca02c", "linestyle": "-", "label": "layer3 time-mean"},
     "targeted_peak": {"color": "#9467bd", "linestyle": "-", "label": "layer4 peak"},
+    "most_probable": {"color": "#8c564b", "linestyle": "-", "label": "most probable (softmax)"},
     "least_confident": {"color": "#ff7f0e", "linestyle": "-", "label": "least confident"},
     BASELINE: {"color": "#7f7f7f", "linestyle": "--", "label": "no augmentation"},
 }
@@ -48,23 +49,28 @@ def _arm_lines(ax: plt.Axes, summary: pd.DataFrame, metric: str, arms: tuple[str
             ax.fill_between(rows["sigma"], mean - se, mean + se, color=style["color"], alpha=0.2, linewidth=0)
 
 
-def _paper_points(ax: plt.Axes, arms: tuple[str, ...] = PAPER_ARMS) -> None:
-    """The paper's accuracy of each of its arms at its noise levels (METHODS §6), open diamonds."""
+def _paper_points(ax: plt.Axes, draw: str = "with_replacement", arms: tuple[str, ...] = PAPER_ARMS) -> None:
+    """The paper's accuracy of each of its arms in the set-up ``draw`` runs (METHODS §6.1), at true sigma: open
+    diamonds with +-1 SE bars (its +-, the SE over its models); nothing for a draw of neither of its set-ups."""
+    setup = AUGMENT_SETUPS.get(draw)
+    if setup is None:
+        return
     for arm in arms:
-        keys = {sigma: f"augment_{arm}_sigma{sigma:g}" for sigma in AUGMENT_SIGMAS}
-        points = [(sigma, PAPER[key].value) for sigma, key in keys.items() if key in PAPER]
-        if points:
-            sigma, value = zip(*points)
-            ax.scatter(sigma, value, marker="D", s=22, facecolors="none", edgecolors=ARM_STYLE[arm]["color"],
-                       linewidths=1.0, zorder=3, label=f"paper, {ARM_STYLE[arm]['label']} (20 models)")
+        points = [(p.sigma, *getattr(p, arm)) for p in setup.points]
+        sigma, mean, se = (np.array(v) for v in zip(*points))
+        color = ARM_STYLE[arm]["color"]
+        ax.errorbar(sigma, mean, yerr=se, fmt="D", markersize=4, markerfacecolor="none", markeredgecolor=color,
+                    ecolor=color, elinewidth=0.8, capsize=1.5, zorder=3,
+                    label=f"paper set-up {setup.name}, {ARM_STYLE[arm]['label']} ({setup.n_models} models, +-1 SE)")
 
 
-def plot_noise(summary: pd.DataFrame) -> plt.Figure:
-    """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % paired t CI."""
+def plot_noise(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figure:
+    """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % paired t CI;
+    the paper's points of the set-up ``draw`` runs."""
     _check(summary)
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     _arm_lines(ax, summary, "accuracy")
-    _paper_points(ax)
+    _paper_points(ax, draw)
     ax.set_xlabel(SIGMA_LABEL)
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=7, title=BAND,
@@ -101,12 +107,12 @@ def plot_by_class(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def plot_arms(summary: pd.DataFrame) -> plt.Figure:
+def plot_arms(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figure:
     """Every arm that ran: accuracy against sigma (mean +- SE), and each arm minus random, paired by seed (95 % t CI)."""
     _check(summary)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
     _arm_lines(left, summary, "accuracy", ARMS)
-    _paper_points(left)
+    _paper_points(left, draw)
     left.set_xlabel(SIGMA_LABEL)
     left.set_ylabel("test accuracy (%)")
     left.legend(frameon=False, fontsize=6, title=BAND, title_fontsize=6)

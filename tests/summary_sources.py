@@ -70,10 +70,11 @@ def expected_value(work: Path, row: pd.Series) -> float | None:
                     & (table["label"] == names.index(m.group(1)))]
         return 100 * float((sel["predicted_before"] == sel["label"]).mean()
                            - (sel["predicted_after"] == sel["label"]).mean())
-    if m := re.fullmatch(r"augment_(targeted-random|targeted|random)_sigma([\d.]+)", result):
+    if m := re.fullmatch(r"augment_(?:V_)?(targeted-random|targeted|random)_sigma([\d.]+)", result):
         table = pd.read_csv(work / source)
+        assert ("/variable/" in source) == result.startswith("augment_V_"), (result, source)  # set-up V's own file
         sel = table[(table["arm"] == m.group(1)) & (table["metric"] == "accuracy")
-                    & np.isclose(table["sigma"], float(m.group(2)))]
+                    & np.isclose(table["sigma"], float(m.group(2)), atol=5e-4)]
         return 100 * float(sel["mean"].iloc[0])
     if m := re.fullmatch(r"corr_(within_)?(\w+)_(AC|CS|SG|VD)", result):
         table = pd.read_csv(work / source)

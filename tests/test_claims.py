@@ -34,20 +34,28 @@ CASES = [
     ("block_layer1", PERCENT, "89.0 %", 89.0, 88.0, NAN, NAN, "", cl.UNDECIDED),  # a value without an interval
     ("augment_random_sigma0", PERCENT, "89.0 %", 89.0, NAN, NAN, NAN, "", cl.NOT_RUN),
     ("augment_targeted-random_sigma0.5", POINTS, "+4.0 points", 4.0, 4.5, 3.0, 6.0, "paired t", cl.REPRODUCED),
+    # inside 3.8 +- 2 on its own, but the paper's own interval [-3.6, +11.3] (5 models) makes the difference's
+    # MOVER interval 0.2 [-7.4, +7.7]: undecided
+    ("augment_V_targeted-random_sigma0.742", POINTS, "+3.8 points", 3.8, 4.0, 3.0, 5.0, "paired t", cl.UNDECIDED),
     ("confusion_variable", PERCENT, "SubATTM -> BM 12.0 %", 12.0, 12.5, 11.0, 13.5, "Wilson", cl.REPRODUCED),
     ("ablation_SubATTM_VD_drop", POINTS, "13.5 points", 13.5, 3.0, 1.0, 5.0, "Newcombe", cl.CONTRADICTED),
     ("response_layer4_width", STEPS, "200-350 steps", 275.0, 300.0, 210.0, 340.0, "range", cl.REPRODUCED),
 ]
 
 
+PAPER_INTERVALS = {"augment_V_targeted-random_sigma0.742": (-3.6, 11.3)}  # the paper's own, where it has one
+
+
 def hand_summary() -> pd.DataFrame:
     rows = []
     for result, unit, paper, paper_value, value, lo, hi, method, _ in CASES:
+        paper_low, paper_high = PAPER_INTERVALS.get(result, (NAN, NAN))
         this_run = "not run" if math.isnan(value) else ("SubATTM -> SubCTRW" if result.startswith("confusion")
                                                          else "") + f" {value}"
         rows.append({"result": result, "description": f"about {result}", "this_run": this_run.strip(),
                      "value": value, "ci_low": lo, "ci_high": hi, "n": 0 if math.isnan(value) else 100,
-                     "paper": paper, "paper_value": paper_value, "source": "x.csv", "unit": unit, "ci_method": method})
+                     "paper": paper, "paper_value": paper_value, "paper_low": paper_low, "paper_high": paper_high,
+                     "source": "x.csv", "unit": unit, "ci_method": method})
     return pd.DataFrame(rows, columns=list(sm.COLUMNS))
 
 
@@ -91,11 +99,11 @@ def test_grouped_in_the_papers_order_keeping_the_summarys_within(claims: pd.Data
     assert list(claims["claim"]) == [
         "accuracy_fixed", "accuracy_variable", "recall_fixed_BM", "macro_f1_fixed", "confusion_variable",
         "erasing_gradcam_bin0_trajectory", "block_layer1", "augment_random_sigma0", "augment_targeted-random_sigma0.5",
-        "response_layer4_width", "corr_SubFBM_AC", "corr_SupFBM_AC", "corr_SubCTRW_AC", "ablation_SubATTM_VD_drop"]
+        "augment_V_targeted-random_sigma0.742", "response_layer4_width", "corr_SubFBM_AC", "corr_SupFBM_AC", "corr_SubCTRW_AC", "ablation_SubATTM_VD_drop"]
 
 
 def test_counts_per_verdict(claims: pd.DataFrame) -> None:
-    assert cl.verdict_counts(claims) == {"reproduced": 5, "undecided": 2, "contradicted": 5, "not comparable": 1,
+    assert cl.verdict_counts(claims) == {"reproduced": 5, "undecided": 3, "contradicted": 5, "not comparable": 1,
                                          "not run": 1}
     assert cl.verdict_counts(claims.iloc[:0]) == dict.fromkeys(cl.VERDICTS, 0)
     assert cl.group_counts(claims)["statistical relevance"] == {"reproduced": 1, "undecided": 0, "contradicted": 2,
@@ -111,6 +119,21 @@ def test_verdict_at_the_edges(lo: float, hi: float, expected: str) -> None:
     assert cl.verdict(90.0, (lo + hi) / 2, lo, hi, 2.0) == expected
 
 
+def test_the_papers_own_interval_widens_the_difference(claims: pd.DataFrame) -> None:
+    """MOVER: 4.0 [3.0, 5.0] against 3.8 [-3.6, +11.3] gives 0.2 [0.2 - hypot(1.0, 7.5), 0.2 + hypot(1.0, 7.4)]."""
+    row = claims.set_index("claim").loc["augment_V_targeted-random_sigma0.742"]
+    assert (row["difference"], row["diff_low"], row["diff_high"]) == pytest.approx(
+        (0.2, 0.2 - math.hypot(1.0, 7.5), 0.2 + math.hypot(1.0, 7.4)))
+    assert (row["paper_low"], row["paper_high"]) == (-3.6, 11.3)
+    # without the paper's interval the same row would read as reproduced
+    assert cl.verdict(3.8, 4.0, 3.0, 5.0, 2.0) == cl.REPRODUCED
+    assert cl.verdict(3.8, 4.0, 3.0, 5.0, 2.0, paper_low=-3.6, paper_high=11.3) == cl.UNDECIDED
+    md = cl.claims_markdown(claims)
+    assert "| +3.8 [-3.6, +11.3] | +4.0 [+3.0, +5.0] | +0.2 [-7.4, +7.7] | points | undecided |" in md
+    legacy = cl.claims_table(hand_summary().drop(columns=["paper_low", "paper_high"]))  # an older summary
+    assert legacy.set_index("claim").loc["augment_V_targeted-random_sigma0.742", "verdict"] == cl.REPRODUCED
+
+
 def test_sign_counts_only_for_signed_units() -> None:
     assert cl.verdict(0.05, -0.03, -0.04, -0.02, 0.1, signed=True) == cl.CONTRADICTED
     assert cl.verdict(0.05, -0.03, -0.04, -0.02, 0.1) == cl.REPRODUCED
@@ -119,6 +142,7 @@ def test_sign_counts_only_for_signed_units() -> None:
 def test_every_published_value_belongs_to_an_experiment() -> None:
     assert {cl.group_of(key) for key in PAPER} == set(cl.GROUP_ORDER)
     assert cl.group_of("augment_targeted-random_sigma1") == "augmentation"
+    assert cl.group_of("augment_V_targeted-random_sigma0.742") == "augmentation, set-up V"  # the longest prefix
     with pytest.raises(ValueError, match="'layerwidth_x' belongs to no experiment"):
         cl.group_of("layerwidth_x")
     assert set(PAPER[k].unit for k in PAPER) <= set(cl.MARGINS)
@@ -139,7 +163,7 @@ def test_markdown_states_the_rule_and_counts(claims: pd.DataFrame) -> None:
     lines = md.splitlines()
     assert lines[0] == "# The paper's claims against this run (run tiny, master seed 2024)"
     assert cl.RULE in md and "2.0 for %, points and F1 x 100; 0.10 for r" in md
-    assert "Claims: 5 reproduced, 2 undecided, 5 contradicted, 1 not comparable, 1 not run (14 in all)." in md
+    assert "Claims: 5 reproduced, 3 undecided, 5 contradicted, 1 not comparable, 1 not run (15 in all)." in md
     headings = [line for line in lines if line.startswith("## ")]
     assert headings[0] == "## classification (2 reproduced, 1 undecided, 2 contradicted)"
     assert [h.split(" (")[0][3:] for h in headings] == list(cl.GROUP_ORDER)

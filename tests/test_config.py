@@ -16,7 +16,7 @@ BASE = load_config([REPO / "config.yaml"])
 def test_shipped_configs_are_valid():
     for preset in ("quick", "tiny", "medium", "cpu-paper", "scaling"):
         load_config([REPO / "config.yaml", REPO / "presets" / f"{preset}.yaml"])
-    for layer in ("andi2020", "augment-notebooks"):  # presets layered on cpu-paper
+    for layer in ("andi2020",):  # presets layered on cpu-paper
         load_config([REPO / "config.yaml", REPO / "presets" / "cpu-paper.yaml", REPO / "presets" / f"{layer}.yaml"])
 
 
@@ -55,6 +55,15 @@ BAD = [
      "'targeted_peak'] lacks 'random'"),
     ("unknown augment arm", "augment.arms", ["random", "best"], "augment.arms.1: 'best' is not one of"),
     ("unknown draw", "augment.draw", "bootstrap", "augment.draw: 'bootstrap' is not one of"),
+    ("set-up V without random", "augment.by_regime.variable.arms", ["targeted", "most_probable"],
+     "augment.by_regime.variable.arms: ['targeted', 'most_probable'] lacks 'random'"),
+    ("set-up on a shard not simulated", "augment.by_regime.variable.shard", 5,
+     "augment.by_regime.variable.shard: 5 but the variable regime has only 5 training shard(s)"),
+    ("unknown set-up key", "augment.by_regime.variable.regime", "fixed",
+     "augment.by_regime.variable.regime: unknown key"),
+    ("main set-up run twice", "augment.more_regimes", ["fixed", "variable"],
+     "augment.more_regimes: ['fixed', 'variable'] repeats augment.regime (fixed)"),
+    ("unknown set-up regime", "augment.more_regimes", ["short"], "augment.more_regimes.0: 'short' is not one of"),
     ("no erasing mode", "explain.erasing.positions", [], "explain.erasing.positions: must not be empty"),
     ("erasing mode twice", "explain.erasing.positions", ["all", "all"], "has non-unique elements"),
     ("unknown erasing mode", "explain.erasing.positions", ["padding"], "positions.0: 'padding' is not one of"),
@@ -89,3 +98,19 @@ def test_snakemake_stops_before_any_job(tmp_path):
     assert run.returncode != 0
     assert "config: train.lr: -1 must be > 0" in run.stderr
     assert not (work / "results").exists() and not (work / "logs").exists()
+
+
+def test_augment_set_ups_merge_each_regimes_overrides():
+    """augment.by_regime.<regime> overrides augment's keys for that regime only; the main regime comes first."""
+    from andicam.config import augment_regimes, augment_setup
+
+    config = load_config([REPO / "config.yaml", REPO / "presets" / "cpu-paper.yaml"])
+    assert augment_regimes(config) == ["fixed", "variable"]
+    fixed, variable = augment_setup(config, "fixed"), augment_setup(config, "variable")
+    assert (fixed["draw"], fixed["seeds"], fixed["epochs"]) == ("with_replacement", [0, 1, 2, 3, 4], 5)
+    # cpu-paper's epochs for set-up V layered on config.yaml's notebooks draw, arms and ten seeds
+    assert (variable["draw"], variable["arms"], variable["seeds"], variable["epochs"]) == (
+        "notebooks", ["targeted", "random"], list(range(10)), 12)
+    assert variable["percent"] == fixed["percent"] == 60 and variable["regime"] == "variable"
+    quick = load_config([REPO / "config.yaml", REPO / "presets" / "quick.yaml"])
+    assert augment_regimes(quick) == ["fixed"]

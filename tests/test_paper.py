@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -54,6 +55,21 @@ def test_erasing_curve_block_heads_and_augmentation_match_their_rows():
         targeted, t_spread, random, r_spread = _row(label)
         assert paper.PAPER[f"augment_targeted_sigma{sigma:g}"].value == targeted
         assert paper.PAPER[f"augment_random_sigma{sigma:g}"].value == random
+        point = paper.AUGMENT_SETUPS["with_replacement"].point(sigma)
+        assert (point.targeted, point.random) == ((targeted, t_spread), (random, r_spread))
+
+
+def test_set_up_v_points_are_those_of_section_6_1_at_their_true_sigma():
+    """Each nominal level of the notebooks at the true sigma of accumulated noise, sqrt(sum of (0.1 j)^2)."""
+    text = METHODS[METHODS.index("Set-up V results"):]
+    setup = paper.AUGMENT_SETUPS["notebooks"]
+    assert setup.n_models == 5 and "mean +- SE over 5 models" in text
+    for p in setup.points:
+        true = math.sqrt(sum((0.1 * j) ** 2 for j in range(1, round(10 * p.nominal) + 1)))
+        assert p.sigma == pytest.approx(true, abs=5e-4)
+        numbers = [f"{v:.2f}" for v in (*p.targeted, *p.random)]
+        assert f"{numbers[0]} +- {numbers[1]} vs {numbers[2]} +- {numbers[3]}" in " ".join(text.split()), p
+    assert setup.claim_sigmas() == pytest.approx((0.0, 0.742, 1.962), abs=5e-4)
 
 
 def test_windows_are_those_of_section_4():

@@ -326,7 +326,41 @@ def test_augmentation_rows_and_the_paired_difference(inputs: dict) -> None:
     assert diff["this_run"] == "+4.0 points [+1.0, +7.0], 5 seed pairs; paired t interval over training seeds"
     assert diff["paper_value"] == pytest.approx(75.8 - 72.1)
     tgt = rows["augment_targeted_sigma1"]
-    assert tgt["value"] == pytest.approx(55.0) and tgt["paper"] == "46.2 +- 1.9 %"
+    assert tgt["value"] == pytest.approx(55.0)
+    assert tgt["paper"] == "46.2 +- 1.9 % (set-up F; 95 % t interval [42.2, 50.2] over its 20 models)"
+    assert (tgt["paper_low"], tgt["paper_high"]) == pytest.approx((46.2 - 2.093 * 1.9, 46.2 + 2.093 * 1.9), abs=1e-3)
+    assert "[+3.0, +13.4]" in rows["augment_targeted-random_sigma1"]["paper"]  # Welch, SE over 20 models
+
+
+def test_set_up_v_rows_at_its_true_sigmas_beside_its_own_values(tmp_path: Path) -> None:
+    """Set-up V (draw notebooks) gets keys of its own at the true sigmas of nominal 0, 0.5 and 1, the notebooks'
+    values (5 models), and the paper's difference with the Welch interval its SEs imply."""
+    from andicam.intervals import welch_interval_from_se
+
+    path = write_augment(tmp_path / "v.csv", sigmas=(0.0, 0.374, 0.742, 1.962))
+    rows = by_result(sm.augment_rows(path, "notebooks"))
+    assert sorted(rows) == sorted(f"augment_V_{arm}_sigma{s}" for s in ("0", "0.742", "1.962")
+                                  for arm in ("targeted", "random", "targeted-random"))
+    diff = rows["augment_V_targeted-random_sigma0.742"]
+    assert (diff["value"], diff["ci_low"], diff["ci_high"]) == pytest.approx((4.0, 1.0, 7.0))
+    assert diff["paper_value"] == pytest.approx(49.43 - 45.61)
+    _, low, high = welch_interval_from_se(49.43, 1.71, 5, 45.61, 2.63, 5)
+    assert f"[{low:+.1f}, {high:+.1f}]" in diff["paper"] and "SE over 5 models" in diff["paper"]
+    assert "nominal 0.5" in diff["description"] and "set-up V" in diff["description"]
+    assert rows["augment_V_targeted_sigma1.962"]["paper_value"] == 14.99
+    # a draw of neither of the authors' set-ups: rows of its own, no paper value
+    ours = by_result(sm.augment_rows(write_augment(tmp_path / "w.csv"), "without_replacement"))
+    assert "augment_without_replacement_targeted_sigma0.5" in ours
+    assert all(math.isnan(r["paper_value"]) for r in ours.values())
+    # both set-ups in one table, each once
+    both = sm.summarize(augment=[write_augment(tmp_path / "f.csv"), path], augment_draws=["with_replacement",
+                                                                                            "notebooks"])
+    keys = set(both["result"])
+    assert {"augment_targeted-random_sigma1", "augment_V_targeted-random_sigma0.742"} <= keys
+    with pytest.raises(ValueError, match="2 augmentation summaries but 1 draws"):
+        sm.summarize(augment=[path, path], augment_draws=["notebooks"])
+    with pytest.raises(ValueError, match="repeat one"):
+        sm.summarize(augment=[path, path], augment_draws=["notebooks", "notebooks"])
 
 
 def test_an_augmentation_level_the_run_left_out_is_named(tmp_path: Path) -> None:
@@ -348,8 +382,9 @@ def test_correlation_rows_take_pearson_at_layer4(inputs: dict) -> None:
     assert math.isnan(w["paper_value"])
 
 
-def test_missing_inputs_give_not_run_rows_with_the_paper_values(inputs: dict) -> None:
-    full = sm.summarize(**inputs)
+def test_missing_inputs_give_not_run_rows_with_the_paper_values(inputs: dict, tmp_path: Path) -> None:
+    both_set_ups = [inputs["augment"], write_augment(tmp_path / "v.csv", sigmas=(0.0, 0.742, 1.962))]
+    full = sm.summarize(**{**inputs, "augment": both_set_ups}, augment_draws=["with_replacement", "notebooks"])
     empty = sm.summarize()
     assert list(empty["result"]) == list(full["result"])
     assert (empty["this_run"] == sm.NOT_RUN).all() and (full["this_run"] != sm.NOT_RUN).all()

@@ -15,9 +15,12 @@ The verdict rule. Each unit has an equivalence margin delta (``MARGINS``, why in
 - **not comparable** when the summary says the paper computed its number differently;
 - **not run** when this run has no value for the row (its input was not part of the run).
 
-The paper's value is taken as exact: it has no interval of its own in the paper (the augmentation arms
-give a spread over models, which the margin covers). The layer response's row is of one fixed model, so its
-"interval" is the range over the stage's positions: reproduced means every position lies within the margin.
+The rule reads the 95 % interval of the difference ours minus the paper's against [-delta, +delta]. Where
+the paper gives a number alone, that is our interval shifted by the paper's value (the paper's value taken as
+exact). Where its published spread implies an interval of its own (the augmentation arms, mean +- SE over
+models, and their difference), the two intervals are combined by MOVER (``andicam.intervals``), so the
+paper's own uncertainty widens the difference's interval. The layer response's row is of one fixed model, so
+its "interval" is the range over the stage's positions: reproduced means every position lies within the margin.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from andicam.intervals import mover_difference
 from andicam.paper import F1, PAPER_RESPONSE_RANGE, PERCENT, POINTS, R, STEPS
 from andicam.summary import markdown_cell
 
@@ -61,25 +65,29 @@ GROUPS: dict[str, str] = {
     "erasing_": "erasing",
     "block_": "block heads",
     "augment_": "augmentation",
+    "augment_V_": "augmentation, set-up V",
     "corr_": "statistical relevance",
     "response_": "layer response",
     "ablation_": "feature ablation",
 }
-GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "layer response",
-                                "statistical relevance", "feature ablation")
+GROUP_ORDER: tuple[str, ...] = ("classification", "erasing", "block heads", "augmentation", "augmentation, set-up V",
+                                "layer response", "statistical relevance", "feature ablation")
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
                                     "paper_value", "unit", "ci_method")
-COLUMNS: tuple[str, ...] = ("claim", "group", "description", "paper_value", "value", "ci_low", "ci_high", "unit",
-                            "margin", "ci_method", "n", "difference", "diff_low", "diff_high", "verdict", "note")
+COLUMNS: tuple[str, ...] = ("claim", "group", "description", "paper_value", "paper_low", "paper_high", "value",
+                            "ci_low", "ci_high", "unit", "margin", "ci_method", "n", "difference", "diff_low",
+                            "diff_high", "verdict", "note")
 
 RULE = (
     "A claim is **reproduced** when the whole 95 % interval of this run's value lies within the paper's value "
     "plus or minus a margin delta, **contradicted** when the whole interval lies outside it (entirely above or "
     "entirely below), and **undecided** when the interval straddles an edge of the margin or the row has no "
     "interval. A correlation whose interval excludes 0 on the side opposite to the paper's sign is contradicted "
-    "whatever the margin. **Not comparable**: the paper computed its number differently (the summary says how). "
-    "**Not run**: this run has no value for the row."
+    "whatever the margin. Where the paper's spread implies an interval of its own (the augmentation rows: mean "
+    "+- SE over its models), the interval compared is that of the difference ours minus the paper's, both "
+    "intervals combined by MOVER. **Not comparable**: the paper computed its number differently (the summary "
+    "says how). **Not run**: this run has no value for the row."
 )
 
 
@@ -100,9 +108,22 @@ def group_of(claim: str) -> str:
     return GROUPS[max(matches, key=len)]
 
 
+def difference_interval(paper_value: float, value: float, ci_low: float, ci_high: float,
+                        paper_low: float = math.nan, paper_high: float = math.nan) -> tuple[float, float, float]:
+    """(ours - paper's, low, high): our interval shifted by the paper's value or, where the paper has an interval
+    of its own, both combined by MOVER. NaN bounds where ours has none."""
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        return value - paper_value, math.nan, math.nan
+    if math.isfinite(paper_low) and math.isfinite(paper_high):
+        return mover_difference(value, ci_low, ci_high, paper_value, paper_low, paper_high)
+    return value - paper_value, ci_low - paper_value, ci_high - paper_value
+
+
 def verdict(paper_value: float, value: float, ci_low: float, ci_high: float, margin: float,
-            *, signed: bool = False, not_comparable: bool = False) -> str:
-    """One claim's verdict by the rule of this module; ``signed``: the sign of the paper's value is a claim too."""
+            *, signed: bool = False, not_comparable: bool = False,
+            paper_low: float = math.nan, paper_high: float = math.nan) -> str:
+    """One claim's verdict by the rule of this module; ``signed``: the sign of the paper's value is a claim too;
+    ``paper_low``/``paper_high``: the paper's own interval, where it has one."""
     if not_comparable or not math.isfinite(paper_value):
         return NOT_COMPARABLE
     if not math.isfinite(value):
@@ -111,9 +132,10 @@ def verdict(paper_value: float, value: float, ci_low: float, ci_high: float, mar
         return UNDECIDED
     if signed and ((paper_value > 0 and ci_high < 0) or (paper_value < 0 and ci_low > 0)):
         return CONTRADICTED
-    if ci_low >= paper_value - margin and ci_high <= paper_value + margin:
+    _, low, high = difference_interval(paper_value, value, ci_low, ci_high, paper_low, paper_high)
+    if low >= -margin and high <= margin:
         return REPRODUCED
-    if ci_low > paper_value + margin or ci_high < paper_value - margin:
+    if low > margin or high < -margin:
         return CONTRADICTED
     return UNDECIDED
 
@@ -157,15 +179,21 @@ def claims_table(summary: pd.DataFrame) -> pd.DataFrame:
         if row.unit not in MARGINS:
             raise ValueError(f"{row.result}: unit {row.unit!r} has no margin in andicam.claims.MARGINS")
         value, low, high = float(row.value), float(row.ci_low), float(row.ci_high)
+        # summaries written before the paper's own intervals were stored lack the two columns
+        paper_low, paper_high = (float(getattr(row, k, math.nan)) for k in ("paper_low", "paper_high"))
         margin = MARGINS[row.unit]
         ci_method = "" if pd.isna(row.ci_method) else str(row.ci_method)
         v = verdict(paper_value, value, low, high, margin, signed=row.unit in SIGNED_UNITS,
-                    not_comparable=not_comparable)
+                    not_comparable=not_comparable, paper_low=paper_low, paper_high=paper_high)
+        diff, diff_low, diff_high = (difference_interval(paper_value, value, low, high, paper_low, paper_high)
+                                     if math.isfinite(value) and math.isfinite(paper_value)
+                                     else (math.nan, math.nan, math.nan))
         rows.append({
             "claim": row.result, "group": group_of(row.result), "description": row.description,
-            "paper_value": paper_value, "value": value, "ci_low": low, "ci_high": high, "unit": row.unit,
+            "paper_value": paper_value, "paper_low": paper_low, "paper_high": paper_high, "value": value,
+            "ci_low": low, "ci_high": high, "unit": row.unit,
             "margin": margin, "ci_method": ci_method, "n": int(row.n) if pd.notna(row.n) else 0,
-            "difference": value - paper_value, "diff_low": low - paper_value, "diff_high": high - paper_value,
+            "difference": diff, "diff_low": diff_low, "diff_high": diff_high,
             "verdict": v, "note": _note(v, paper_text, str(row.this_run), math.isfinite(low) and math.isfinite(high)),
         })
     table = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -221,12 +249,15 @@ def claims_markdown(claims: pd.DataFrame, run_name: str | None = None, seed: int
         rows = claims[claims["group"] == group]
         tally = ", ".join(f"{n} {v}" for v, n in per_verdict.items() if n)
         lines += [f"## {group} ({tally})", "",
-                  "| claim | result | paper | this run [95 % CI] | ours - paper [95 % CI] | unit | verdict |",
+                  "| claim | result | paper [its own 95 % CI] | this run [95 % CI] | ours - paper [95 % CI] | unit "
+                  "| verdict |",
                   "|---|---|---|---|---|---|---|"]
         for r in rows.itertuples(index=False):
             verdict_ = r.verdict + (f" ({r.note})" if r.note else "")
             lines.append("| " + " | ".join(markdown_cell(c) for c in (
-                r.claim, r.description, _paper_number(r.paper_value, r.unit),
+                r.claim, r.description, _paper_number(r.paper_value, r.unit) + (
+                    f" [{_paper_number(r.paper_low, r.unit)}, {_paper_number(r.paper_high, r.unit)}]"
+                    if math.isfinite(r.paper_low) and math.isfinite(r.paper_high) else ""),
                 _with_interval(r.value, r.ci_low, r.ci_high, r.unit, r.unit in SIGNED_DISPLAY),
                 _with_interval(r.difference, r.diff_low, r.diff_high, r.unit, True), r.unit, verdict_)) + " |")
         lines.append("")

@@ -48,6 +48,20 @@ def load_config(paths: Iterable[str | Path]) -> dict[str, Any]:
     return config
 
 
+def augment_regimes(config: Mapping[str, Any]) -> list[str]:
+    """The regimes whose augmentation set-up a run retrains: augment.regime (its figures are the main ones),
+    then augment.more_regimes, each in results/augment/<regime>/."""
+    aug = config["augment"]
+    return [aug["regime"], *(r for r in aug["more_regimes"] if r != aug["regime"])]
+
+
+def augment_setup(config: Mapping[str, Any], regime: str) -> dict[str, Any]:
+    """One regime's augmentation settings: augment's own keys, overridden by augment.by_regime[regime]."""
+    aug = config["augment"]
+    base = {k: v for k, v in aug.items() if k not in ("regime", "more_regimes", "by_regime")}
+    return {**base, **aug["by_regime"].get(regime, {}), "regime": regime}
+
+
 def _key(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
@@ -118,12 +132,19 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
                     f"the range of {spec.name} ({spec.model})"
                 )
     aug = config["augment"]
-    n_train = data["regimes"][aug["regime"]]["shards"]["train"]
-    if aug["shard"] >= n_train:
-        raise ConfigError(f"config: augment.shard: {aug['shard']} but the {aug['regime']} regime has only "
-                          f"{n_train} training shard(s) (indices from 0)")
-    if "random" not in aug["arms"]:
-        raise ConfigError(f"config: augment.arms: {aug['arms']} lacks 'random', the arm every other is compared with")
+    if aug["regime"] in aug["more_regimes"]:
+        raise ConfigError(f"config: augment.more_regimes: {aug['more_regimes']} repeats augment.regime "
+                          f"({aug['regime']}), whose set-up runs anyway")
+    for regime in augment_regimes(config):
+        setup = augment_setup(config, regime)
+        key = f"augment.by_regime.{regime}" if regime in aug["by_regime"] else "augment"
+        n_train = data["regimes"][regime]["shards"]["train"]
+        if setup["shard"] >= n_train:
+            raise ConfigError(f"config: {key}.shard: {setup['shard']} but the {regime} regime has only "
+                              f"{n_train} training shard(s) (indices from 0)")
+        if "random" not in setup["arms"]:
+            raise ConfigError(f"config: {key}.arms: {setup['arms']} lacks 'random', the arm every other is "
+                              "compared with")
     fills = config["explain"]["erasing"]["fill"]
     if "zero" not in fills:
         raise ConfigError(f"config: explain.erasing.fill: {fills} lacks 'zero', the paper's erasing, which the "

@@ -81,6 +81,50 @@ def paired_t_interval(a: Sequence[float], b: Sequence[float], level: float = LEV
     return _t(x - y, level, (-math.inf, math.inf), PAIRED_T_METHOD.format(unit=unit), unit)
 
 
+def t_from_se(mean: float, se: float, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """The t interval mean +- t_{(1+level)/2, n-1} se of a published "mean +- SE over n" (its sample unseen)."""
+    if n < 2 or not se >= 0:
+        raise ValueError(f"t_from_se needs n >= 2 and se >= 0, got n {n}, se {se}")
+    half = float(stats.t.ppf((1 + level) / 2, n - 1)) * se
+    return mean - half, mean + half
+
+
+WELCH_METHOD = "Welch t interval from two means and their standard errors"
+
+
+def welch_interval_from_se(mean_a: float, se_a: float, n_a: int, mean_b: float, se_b: float, n_b: int,
+                           level: float = LEVEL) -> tuple[float, float, float]:
+    """(difference, low, high) of mean_a - mean_b from two independent groups' means and standard errors.
+
+    The difference +- t_{(1+level)/2, df} sqrt(se_a^2 + se_b^2), df by Welch-Satterthwaite. For a published
+    "mean +- SE over n models" pair, where only the summaries are known.
+    """
+    if n_a < 2 or n_b < 2 or not (se_a >= 0 and se_b >= 0) or se_a + se_b == 0:
+        raise ValueError(f"welch_interval_from_se needs n >= 2 per group and a positive SE, got n {n_a}, {n_b}, "
+                         f"SE {se_a}, {se_b}")
+    var = se_a ** 2 + se_b ** 2
+    df = var ** 2 / (se_a ** 4 / (n_a - 1) + se_b ** 4 / (n_b - 1))
+    half = float(stats.t.ppf((1 + level) / 2, df)) * math.sqrt(var)
+    diff = mean_a - mean_b
+    return diff, diff - half, diff + half
+
+
+MOVER_METHOD = "MOVER (Newcombe's method of variance estimates recovery) from the two intervals"
+
+
+def mover_difference(a: float, a_low: float, a_high: float, b: float, b_low: float, b_high: float
+                     ) -> tuple[float, float, float]:
+    """(a - b, low, high) of two independent estimates from their own intervals (MOVER, Newcombe 2011 / Zou
+    and Donner 2008): low = a - b - sqrt((a - a_low)^2 + (b_high - b)^2), high = a - b + sqrt((a_high - a)^2 +
+    (b - b_low)^2). Intervals of either kind (t, Wilson) may be combined; asymmetric ones stay so."""
+    if not all(math.isfinite(v) for v in (a, a_low, a_high, b, b_low, b_high)):
+        raise ValueError("mover_difference needs two finite estimates with finite intervals")
+    if not (a_low <= a <= a_high and b_low <= b <= b_high):
+        raise ValueError(f"an estimate lies outside its interval: {a} [{a_low}, {a_high}], {b} [{b_low}, {b_high}]")
+    d = a - b
+    return d, d - math.hypot(a - a_low, b_high - b), d + math.hypot(a_high - a, b - b_low)
+
+
 def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Wilson score interval of a binomial proportion successes / n."""
     if n <= 0 or not 0 <= successes <= n:

@@ -8,6 +8,7 @@ the paper's windows by default.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -25,6 +26,10 @@ class PaperValue:
     text: str
     value: float
     unit: str
+    # The paper's own 95 % interval, where its published spread implies one (the augmentation arms'
+    # mean +- SE over models); NaN where it gives the number alone.
+    low: float = math.nan
+    high: float = math.nan
 
 
 # The paper's windows for layer4 (METHODS §4).
@@ -42,8 +47,6 @@ PAPER_BINS = 10  # its erasing curve's bins: deciles of the map
 PAPER_RESPONSE_MASS = 0.9
 PAPER_RESPONSE_RANGE = (200.0, 350.0)
 
-# The noise levels (true sigma) at which it reports the augmentation arms.
-AUGMENT_SIGMAS: tuple[float, ...] = (0.0, 0.5, 1.0)
 # (class, statistic) cells whose correlation the paper reports (METHODS §6); all others have |r| < 0.2 there.
 CORRELATION_CELLS: tuple[tuple[str, str], ...] = (
     ("SubCTRW", "AC"), ("SubCTRW", "SG"), ("SubFBM", "AC"), ("SupFBM", "AC"), ("SubSBM", "VD"), ("SupSBM", "VD"),
@@ -59,21 +62,99 @@ def _erasing_bins(values: Sequence[float]) -> tuple[PaperValue, ...]:
     return tuple(PaperValue(f"erasing_gradcam_bin{b}", f"{v:.1f} %", v, PERCENT) for b, v in enumerate(values))
 
 
-def _augment(sigma: float, targeted: tuple[float, float], random: tuple[float, float]) -> tuple[PaperValue, ...]:
-    diff = targeted[0] - random[0]
-    return (
-        PaperValue(f"augment_targeted_sigma{sigma:g}", f"{targeted[0]:.1f} +- {targeted[1]:.1f} %", targeted[0],
-                   PERCENT),
-        PaperValue(f"augment_random_sigma{sigma:g}", f"{random[0]:.1f} +- {random[1]:.1f} %", random[0], PERCENT),
-        # The paper gives the two arms; their difference is derived here, not published as such.
-        PaperValue(f"augment_targeted-random_sigma{sigma:g}",
-                   f"{diff:+.1f} points ({targeted[0]:.1f} - {random[0]:.1f})", diff, POINTS),
-    )
+@dataclass(frozen=True)
+class AugmentPoint:
+    """The two arms of one of the authors' augmentation set-ups at one noise level: mean and SE (%) over models."""
+
+    sigma: float           # true sigma, in step standard deviations
+    nominal: float         # the level as the authors named it (set-up V's noise accumulated: METHODS §5.3)
+    targeted: tuple[float, float]
+    random: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class AugmentSetup:
+    """One of the authors' two augmentation set-ups (METHODS §6.1); ``draw`` is the andicam draw that runs it."""
+
+    name: str
+    draw: str
+    n_models: int          # models per arm behind each mean +- SE
+    points: tuple[AugmentPoint, ...]
+    claims: tuple[float, ...]  # nominal levels whose arms and difference are claims (the summary's rows)
+    prefix: str            # of the summary keys: augment_<prefix><arm>_sigma<true sigma>
+
+    def point(self, sigma: float) -> AugmentPoint | None:
+        """The point at true sigma ``sigma`` (to 3 decimals), or None."""
+        return next((p for p in self.points if abs(p.sigma - sigma) < 5e-4), None)
+
+    def claim_sigmas(self) -> tuple[float, ...]:
+        """The true sigmas of the claimed levels."""
+        return tuple(p.sigma for p in self.points if p.nominal in self.claims)
+
+
+# Set-up F, the earlier code (the +- is the SE over 20 models per arm, fresh noise per level), and set-up V, the
+# later notebooks (SE over the 5 models evaluated per arm; noise accumulated, so nominal 0.5 is true 0.742).
+AUGMENT_SETUPS: dict[str, AugmentSetup] = {s.draw: s for s in (
+    AugmentSetup("F", "with_replacement", 20, (
+        AugmentPoint(0.0, 0.0, (88.2, 0.5), (89.2, 0.4)),
+        AugmentPoint(0.5, 0.5, (75.8, 1.1), (72.1, 1.2)),
+        AugmentPoint(1.0, 1.0, (46.2, 1.9), (38.0, 1.7)),
+    ), (0.0, 0.5, 1.0), ""),
+    AugmentSetup("V", "notebooks", 5, (
+        AugmentPoint(0.0, 0.0, (85.77, 0.38), (85.66, 0.36)),
+        AugmentPoint(0.374, 0.3, (73.42, 0.47), (72.21, 1.36)),
+        AugmentPoint(0.548, 0.4, (64.87, 1.15), (62.00, 2.52)),
+        AugmentPoint(0.742, 0.5, (49.43, 1.71), (45.61, 2.63)),
+        AugmentPoint(0.954, 0.6, (33.35, 1.66), (30.39, 1.46)),
+        AugmentPoint(1.962, 1.0, (14.99, 0.39), (14.44, 0.31)),
+    ), (0.0, 0.5, 1.0), "V_"),
+)}
+AUGMENT_SIGMAS: tuple[float, ...] = AUGMENT_SETUPS["with_replacement"].claim_sigmas()
+
+
+def augment_key(setup: AugmentSetup | None, arm: str, sigma: float, draw: str = "") -> str:
+    """The summary key of an arm's row at true sigma in one of the authors' set-ups or, ``setup`` None, in the
+    set-up of ``draw`` (neither of theirs)."""
+    prefix = f"{draw}_" if setup is None else setup.prefix
+    return f"augment_{prefix}{arm}_sigma{sigma:g}"
+
+
+def _published(x: float) -> str:
+    """A published value with its own decimals (one or two)."""
+    return f"{x:.1f}" if round(x, 1) == x else f"{x:.2f}"
+
+
+def _augment(setup: AugmentSetup) -> tuple[PaperValue, ...]:
+    """The claimed levels' arms, and their difference with the Welch t interval its SEs imply."""
+    from andicam.intervals import t_from_se, welch_interval_from_se
+
+    values = []
+    for p in (p for p in setup.points if p.nominal in setup.claims):
+        where = f"set-up {setup.name}" + ("" if p.nominal == p.sigma else f", nominal {p.nominal:g}")
+        (tm, ts), (rm, rs) = p.targeted, p.random
+        diff, low, high = welch_interval_from_se(tm, ts, setup.n_models, rm, rs, setup.n_models)
+        t_text, r_text = f"{_published(tm)} +- {_published(ts)}", f"{_published(rm)} +- {_published(rs)}"
+        t_low, t_high = t_from_se(tm, ts, setup.n_models)
+        r_low, r_high = t_from_se(rm, rs, setup.n_models)
+        values += [
+            PaperValue(augment_key(setup, "targeted", p.sigma),
+                       f"{t_text} % ({where}; 95 % t interval [{t_low:.1f}, {t_high:.1f}] over its {setup.n_models} "
+                       "models)", tm, PERCENT, t_low, t_high),
+            PaperValue(augment_key(setup, "random", p.sigma),
+                       f"{r_text} % ({where}; 95 % t interval [{r_low:.1f}, {r_high:.1f}] over its {setup.n_models} "
+                       "models)", rm, PERCENT, r_low, r_high),
+            # The paper gives the two arms; their difference and its interval are derived here, not published.
+            PaperValue(augment_key(setup, "targeted-random", p.sigma),
+                       f"{diff:+.1f} points ({_published(tm)} - {_published(rm)}; {where}; 95 % Welch t interval "
+                       f"[{low:+.1f}, {high:+.1f}] from its +- read as SE over {setup.n_models} models per arm)",
+                       round(diff, 2), POINTS, low, high),
+        ]
+    return tuple(values)
 
 
 # The paper's published values, quoted from METHODS §6 (the paper's code and results). They are reference
-# numbers to compare against, never results of this workflow. "+-" of the augmentation rows is the paper's
-# own spread over its 20 models per arm.
+# numbers to compare against, never results of this workflow. "+-" of the augmentation rows is the standard
+# error over the models of each arm (AUGMENT_SETUPS).
 PAPER_VALUES: tuple[PaperValue, ...] = (
     PaperValue("accuracy_fixed", "94.89 %", 94.89, PERCENT),
     PaperValue("macro_f1_fixed", "94.92", 94.92, F1),
@@ -90,9 +171,7 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
     PaperValue("block_layer1", "89.4 %", 89.4, PERCENT),
     PaperValue("block_layer2", "86.9 %", 86.9, PERCENT),
     PaperValue("block_layer3", "93.2 %", 93.2, PERCENT),
-    *_augment(0.0, (88.2, 0.5), (89.2, 0.4)),
-    *_augment(0.5, (75.8, 1.1), (72.1, 1.2)),
-    *_augment(1.0, (46.2, 1.9), (38.0, 1.7)),
+    *(value for setup in AUGMENT_SETUPS.values() for value in _augment(setup)),
     PaperValue("corr_SubCTRW_AC", "-0.38", -0.38, R),
     PaperValue("corr_SubCTRW_SG", "+0.36", 0.36, R),
     PaperValue("corr_SubFBM_AC", "-0.20", -0.20, R),

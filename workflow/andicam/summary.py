@@ -65,6 +65,7 @@ from andicam.intervals import (
     wilson_interval,
 )
 from andicam.paper import (
+    AUGMENT_SETUPS,
     AUGMENT_SIGMAS,
     CORRELATION_CELLS,
     F1,
@@ -75,11 +76,12 @@ from andicam.paper import (
     POINTS,
     R,
     STEPS,
+    augment_key,
 )
 from andicam.seeding import derive_seed
 
 COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_low", "ci_high", "n", "paper",
-                            "paper_value", "source", "unit", "ci_method")
+                            "paper_value", "paper_low", "paper_high", "source", "unit", "ci_method")
 REGIMES: tuple[str, ...] = ("fixed", "variable")
 NOT_RUN = "not run"
 AUGMENT_ARMS: tuple[str, ...] = ("targeted", "random", "targeted-random")
@@ -120,21 +122,25 @@ def _row(result: str, description: str, value: float, lo: float, hi: float, n: i
     if math.isfinite(lo) and math.isfinite(hi):
         text += f" [{_bound(lo, unit)}, {_bound(hi, unit)}]"
     text += f", {basis}; " + (ci_method or "no CI")
-    paper = PAPER.get(result)
     return {
         "result": result, "description": description, "this_run": text, "value": float(value),
-        "ci_low": float(lo), "ci_high": float(hi), "n": int(n),
-        "paper": paper.text if paper else "", "paper_value": paper.value if paper else math.nan,
+        "ci_low": float(lo), "ci_high": float(hi), "n": int(n), **_paper_fields(result),
         "source": str(source), "unit": unit, "ci_method": ci_method,
     }
 
 
-def _not_run(result: str, description: str, unit: str) -> dict[str, Any]:
+def _paper_fields(result: str) -> dict[str, Any]:
+    """The paper's text, value and own interval (NaN where it has none) of a row; empty and NaN for no claim."""
     paper = PAPER.get(result)
+    if paper is None:
+        return {"paper": "", "paper_value": math.nan, "paper_low": math.nan, "paper_high": math.nan}
+    return {"paper": paper.text, "paper_value": paper.value, "paper_low": paper.low, "paper_high": paper.high}
+
+
+def _not_run(result: str, description: str, unit: str) -> dict[str, Any]:
     return {
         "result": result, "description": description, "this_run": NOT_RUN, "value": math.nan,
-        "ci_low": math.nan, "ci_high": math.nan, "n": 0,
-        "paper": paper.text if paper else "", "paper_value": paper.value if paper else math.nan,
+        "ci_low": math.nan, "ci_high": math.nan, "n": 0, **_paper_fields(result),
         "source": "", "unit": unit, "ci_method": "",
     }
 
@@ -496,17 +502,38 @@ def block_rows(path: str | Path | None) -> list[dict[str, Any]]:
 # --- augmentation ----------------------------------------------------------------------------------------------
 
 
-def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGMAS) -> list[dict[str, Any]]:
-    """Targeted and random mean accuracy and their paired difference at each noise level, with t intervals over seeds."""
+def augment_rows(path: str | Path | None, draw: str = "with_replacement",
+                 sigmas: Sequence[float] | None = None) -> list[dict[str, Any]]:
+    """Targeted and random mean accuracy and their paired difference at each noise level of one set-up, with
+    t intervals over seeds.
+
+    ``draw`` names the set-up (``andicam.paper.AUGMENT_SETUPS``: with_replacement is the authors' set-up F,
+    notebooks their set-up V); its claimed levels are the rows (true sigma), each beside the paper's value.
+    A draw of neither set-up gets rows at ``AUGMENT_SIGMAS`` with keys of its own and no paper value.
+    """
+    setup = AUGMENT_SETUPS.get(draw)
+    if sigmas is None:
+        sigmas = setup.claim_sigmas() if setup else AUGMENT_SIGMAS
+    where = f"set-up {setup.name}" if setup else f"draw {draw}"
+
+    def level(s: float) -> str:
+        point = setup.point(s) if setup else None
+        nominal = f" (the authors' nominal {point.nominal:g})" if point and point.nominal != point.sigma else ""
+        return f"noise sigma {s:g}{nominal}"
+
     descriptions = {
         # layer4 -> average pooling -> fc makes a map's time-mean (logit - bias) / 32 (METHODS §4)
-        "targeted": ("augmentation: Grad-CAM-targeted arm (= the highest true-class logits, as a layer4 map's "
-                     "mean is (logit - bias) / 32), test accuracy at noise sigma {s:.1f}"),
-        "random": "augmentation: random arm, test accuracy at noise sigma {s:.1f}",
-        "targeted-random": "augmentation: targeted - random, paired by seed, at noise sigma {s:.1f}",
+        "targeted": (f"augmentation ({where}): Grad-CAM-targeted arm (= the highest true-class logits, as a layer4 "
+                     "map's mean is (logit - bias) / 32), test accuracy at {level}"),
+        "random": f"augmentation ({where}): random arm, test accuracy at {{level}}",
+        "targeted-random": f"augmentation ({where}): targeted - random, paired by seed, at {{level}}",
     }
+
+    def key(arm: str, s: float) -> str:
+        return augment_key(setup, arm, s, draw)
+
     if path is None:
-        return [_not_run(f"augment_{arm}_sigma{s:g}", descriptions[arm].format(s=s),
+        return [_not_run(key(arm, s), descriptions[arm].format(level=level(s)),
                          POINTS if arm == "targeted-random" else PERCENT) for s in sigmas for arm in AUGMENT_ARMS]
     frame = read_table(path, ["arm", "sigma", "metric", "n", "mean", "ci_low", "ci_high", "ci_method"],
                       "augmentation summary")
@@ -514,12 +541,13 @@ def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGM
     rows = []
     for s in sigmas:
         for arm in AUGMENT_ARMS:
-            result = f"augment_{arm}_sigma{s:g}"
+            result = key(arm, s)
+            desc = descriptions[arm].format(level=level(s))
             unit = POINTS if arm == "targeted-random" else PERCENT
-            at_level = np.isclose(frame["sigma"].to_numpy(float), s)
+            at_level = np.isclose(frame["sigma"].to_numpy(float), s, atol=5e-4)
             if not at_level.any():
                 # The noise levels are a config choice (augment.sigmas); one the run left out is no error.
-                row = _not_run(result, descriptions[arm].format(s=s), unit)
+                row = _not_run(result, desc, unit)
                 levels = ", ".join(f"{v:g}" for v in sorted(frame["sigma"].unique()))
                 rows.append({**row, "this_run": f"level not evaluated (levels: {levels})", "source": str(path)})
                 continue
@@ -529,10 +557,20 @@ def augment_rows(path: str | Path | None, sigmas: Sequence[float] = AUGMENT_SIGM
             r = sel.iloc[0]
             n = int(r["n"])
             word = "seed pair" if arm == "targeted-random" else "retraining seed"
-            rows.append(_row(result, descriptions[arm].format(s=s), 100 * r["mean"], 100 * r["ci_low"],
-                             100 * r["ci_high"], n, _plural(n, word), path, unit,
-                             str(r["ci_method"]) if n > 1 else ""))
+            rows.append(_row(result, desc, 100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n,
+                             _plural(n, word), path, unit, str(r["ci_method"]) if n > 1 else ""))
     return rows
+
+
+def augment_set_up_rows(paths: Sequence[str | Path], draws: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of every set-up given (``augment_rows``), then "not run" rows of the authors' set-ups that were not."""
+    draws = list(draws) if draws is not None else ["with_replacement"] * len(paths)
+    if len(draws) != len(paths):
+        raise ValueError(f"{len(paths)} augmentation summaries but {len(draws)} draws; give one each")
+    if len(set(draws)) != len(draws):
+        raise ValueError(f"augmentation draws {draws} repeat one: each set-up's rows would be written twice")
+    rows = [row for path, draw in zip(paths, draws) for row in augment_rows(path, draw)]
+    return rows + [row for draw in AUGMENT_SETUPS if draw not in draws for row in augment_rows(None, draw)]
 
 
 # --- correlations ----------------------------------------------------------------------------------------------
@@ -661,7 +699,7 @@ def summarize(
     eval_metrics: Sequence[str | Path] | None = None,
     erasing: str | Path | Sequence[str | Path] | None = None,
     blocks: str | Path | None = None,
-    augment: str | Path | None = None,
+    augment: str | Path | Sequence[str | Path] | None = None,
     relevance: str | Path | None = None,
     ablation: str | Path | None = None,
     response: str | Path | None = None,
@@ -672,10 +710,14 @@ def summarize(
     erasing_correctness: str | Path | Sequence[str | Path] | None = None,
     erasing_fills: Sequence[str | Path] | None = None,
     erasing_fills_correctness: Sequence[str | Path] | None = None,
+    augment_draws: Sequence[str] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
     """The whole summary table (columns ``COLUMNS``); a group whose input is None is listed as "not run".
+
+    ``augment`` is one augmentation summary or one per set-up, ``augment_draws`` the draw of each (default
+    with_replacement, set-up F); the authors' set-ups not given have "not run" rows.
 
     ``erasing`` is one erasing table or one per positions mode (zero fill), ``erasing_correctness`` as many
     files; ``erasing_fills`` the tables of every fill and mode (zero's included), for the fill rows, which
@@ -688,7 +730,7 @@ def summarize(
         erasing_fills, erasing_fills_correctness = _as_list(erasing), _as_list(erasing_correctness)
     rows += erasing_fill_rows(_as_list(erasing_fills), erasing_stage, _as_list(erasing_fills_correctness))
     rows += block_rows(blocks)
-    rows += augment_rows(augment)
+    rows += augment_set_up_rows(_as_list(augment) or [], augment_draws)
     rows += response_rows(response)
     rows += correlation_rows(relevance)
     rows += ablation_rows(ablation)

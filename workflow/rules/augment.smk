@@ -1,30 +1,35 @@
 # Stage 4: noise-robust retraining, Grad-CAM-targeted versus random augmentation (METHODS §4, §5.3-5.4).
 # One augmented set and one fresh model per (arm, seed); one noise evaluation of all of them (the noise of a
-# level is drawn once and every model sees the same inputs); one summary; two figures.
+# level is drawn once and every model sees the same inputs); one summary; figures. One such set-up per regime
+# of AUG_REGIMES (augment.regime, then augment.more_regimes), each with its settings AUG_OF[regime] (common.smk).
 
 from andicam.seeding import derive_seed
 
-AUG = config["augment"]
-AUG_ARMS = tuple(AUG["arms"])
+AUG_MAIN = AUG_REGIMES[0]  # its figures are the paper's augmentation figures
+
+
+def _aug(key):
+    """An input function / param: one setting of the wildcard regime's set-up."""
+    return lambda w: AUG_OF[w.regime][key]
 
 
 wildcard_constraints:
-    arm="|".join(AUG_ARMS),
+    arm="|".join(sorted({a for r in AUG_REGIMES for a in AUG_OF[r]["arms"]})),
 
 
 rule augment_select:
     """One training set: the kept trajectories of one arm plus a rotated copy of each."""
     input:
-        data=lambda w: f"results/data/{w.regime}/train/shard{AUG['shard']}.h5",
-        gradcam=lambda w: f"results/gradcam/{w.regime}/train/shard{AUG['shard']}.h5",
+        data=lambda w: f"results/data/{w.regime}/train/shard{AUG_OF[w.regime]['shard']}.h5",
+        gradcam=lambda w: f"results/gradcam/{w.regime}/train/shard{AUG_OF[w.regime]['shard']}.h5",
     output:
         "results/augment/{regime}/data/{arm}/seed{seed}.h5",
     log:
         "logs/augment/{regime}/data/{arm}/seed{seed}.log",
     params:
-        percent=AUG["percent"],
-        draw=(f"{AUG['draw']} --size-per-class {AUG['size_per_class']}" if AUG["draw"] == "with_replacement"
-              else AUG["draw"]),
+        percent=_aug("percent"),
+        draw=lambda w: (f"with_replacement --size-per-class {AUG_OF[w.regime]['size_per_class']}"
+                        if AUG_OF[w.regime]["draw"] == "with_replacement" else AUG_OF[w.regime]["draw"]),
         # the selection (random arm) and the rotation angles of this (arm, seed)
         seed=lambda w: derive_seed(config["seed"], "augment", w.arm, w.seed),
     threads: 1
@@ -56,7 +61,7 @@ use rule train as augment_train with:
         master=derive_seed(config["seed"], "augment"),
         checkpoint="checkpoints/augment/{regime}/{arm}/seed{seed}.pt",
         depth=config["model"]["main_depth"],
-        epochs=AUG["epochs"],
+        epochs=_aug("epochs"),
         tags=" --tag augment_arm={arm}",
     resources:
         runtime=minutes(240),
@@ -69,7 +74,7 @@ rule augment_noise_eval:
     run on it (with one GPU, a job per model would only repeat the data loading and the noise)."""
     input:
         models=lambda w: noise_eval_models(w.regime)[0],
-        data=lambda w: shards(w.regime, "test", AUG["test_shards"]),
+        data=lambda w: shards(w.regime, "test", AUG_OF[w.regime]["test_shards"]),
     output:
         "results/augment/{regime}/noise.csv",
     log:
@@ -79,7 +84,7 @@ rule augment_noise_eval:
     params:
         arms=lambda w: " ".join(noise_eval_models(w.regime)[1]),
         seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime)[2])),
-        sigmas=" ".join(map(str, AUG["sigmas"])),
+        sigmas=lambda w: " ".join(map(str, AUG_OF[w.regime]["sigmas"])),
         seed=config["seed"],
         amp=NOISE_AMP,
         device=config["train"]["device"],
@@ -111,22 +116,38 @@ rule augment_aggregate:
 
 rule fig_augmentation_noise:
     input:
-        f"results/augment/{AUG['regime']}/summary.csv",
+        f"results/augment/{AUG_MAIN}/summary.csv",
     output:
         pdf=report("results/figures/augmentation_noise.pdf", caption=caption("augmentation_noise"),
                    category="Augmentation"),
         png="results/figures/augmentation_noise.png",
     log:
         "logs/figures/augmentation_noise.log",
+    params:
+        draw=AUG_OF[AUG_MAIN]["draw"],
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot augmentation_noise --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot augmentation_noise --summary {input} --draw {params.draw} --out {output.pdf}"
+        " > {log} 2>&1"
+
+
+use rule fig_augmentation_noise as fig_augmentation_noise_more with:
+    input:
+        "results/augment/{regime}/summary.csv",
+    output:
+        pdf=report("results/figures/augmentation_noise_{regime}.pdf", caption=caption("augmentation_noise"),
+                   category="Augmentation"),
+        png="results/figures/augmentation_noise_{regime}.png",
+    log:
+        "logs/figures/augmentation_noise_{regime}.log",
+    params:
+        draw=_aug("draw"),
 
 
 rule fig_augmentation_by_class:
     input:
-        f"results/augment/{AUG['regime']}/summary.csv",
+        f"results/augment/{AUG_MAIN}/summary.csv",
     output:
         pdf=report("results/figures/augmentation_by_class.pdf", caption=caption("augmentation_by_class"),
                    category="Augmentation"),
@@ -141,17 +162,20 @@ rule fig_augmentation_by_class:
 
 rule fig_augmentation_arms:
     input:
-        f"results/augment/{AUG['regime']}/summary.csv",
+        f"results/augment/{AUG_MAIN}/summary.csv",
     output:
         pdf=report("results/figures/augmentation_arms.pdf", caption=caption("augmentation_arms"),
                    category="Augmentation"),
         png="results/figures/augmentation_arms.png",
     log:
         "logs/figures/augmentation_arms.log",
+    params:
+        draw=AUG_OF[AUG_MAIN]["draw"],
     conda:
         CPU_ENV
     shell:
-        "python -m andicam plot augmentation_arms --summary {input} --out {output.pdf} > {log} 2>&1"
+        "python -m andicam plot augmentation_arms --summary {input} --draw {params.draw} --out {output.pdf}"
+        " > {log} 2>&1"
 
 
 rule augment:
@@ -160,7 +184,9 @@ rule augment:
         "results/figures/augmentation_noise.pdf",
         "results/figures/augmentation_by_class.pdf",
         "results/figures/augmentation_arms.pdf",
+        [f"results/figures/augmentation_noise_{r}.pdf" for r in AUG_REGIMES[1:]],
 
 
 FIGURES += ["results/figures/augmentation_noise.pdf", "results/figures/augmentation_by_class.pdf",
-            "results/figures/augmentation_arms.pdf"]
+            "results/figures/augmentation_arms.pdf"] + [f"results/figures/augmentation_noise_{r}.pdf"
+                                                        for r in AUG_REGIMES[1:]]

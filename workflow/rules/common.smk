@@ -19,7 +19,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
 shell.prefix(_prefix)
 
-from andicam.config import ConfigError, validate
+from andicam.config import ConfigError, augment_regimes, augment_setup, validate
 
 try:
     validate(config)
@@ -127,22 +127,27 @@ def summary_metrics(wildcards):
     return [f"{run_dir('eval', r, config['model']['main_depth'], s)}/metrics.json" for r in REGIMES for s in seeds]
 
 
-# Input functions of the augmentation (augment.smk).
+# Input functions of the augmentation (augment.smk): one set-up per regime of AUG_REGIMES, settings AUG_OF[regime].
+
+AUG_REGIMES = augment_regimes(config)
+AUG_OF = {r: augment_setup(config, r) for r in AUG_REGIMES}
 
 
-def augmented_models(regime):
-    return [f"results/augment/{regime}/models/{arm}/seed{s}/model.pt" for arm in AUG_ARMS for s in AUG["seeds"]]
+def augment_summaries():
+    """(paths, draws) of every set-up's summary, augment.regime's first."""
+    return ([f"results/augment/{r}/summary.csv" for r in AUG_REGIMES], [AUG_OF[r]["draw"] for r in AUG_REGIMES])
 
 
 def noise_eval_models(regime):
     """(paths, arms, seeds) of every model compared: the baseline first, then each arm's seeds."""
+    aug = AUG_OF[regime]
     paths, arms, seeds = [], [], []
-    if AUG["baseline"]:
+    if aug["baseline"]:
         paths.append(main_model(regime))
         arms.append("baseline")
         seeds.append(config["train"]["seeds"][0])
-    for arm in AUG_ARMS:
-        for s in AUG["seeds"]:
+    for arm in aug["arms"]:
+        for s in aug["seeds"]:
             paths.append(f"results/augment/{regime}/models/{arm}/seed{s}/model.pt")
             arms.append(arm)
             seeds.append(s)

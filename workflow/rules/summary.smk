@@ -15,7 +15,7 @@ rule summary:
         erasing_fills=explained(ERASING_FILL_TABLES),
         erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
         blocks=explained(["results/blocks/accuracy.csv"]),
-        augment=f"results/augment/{config['augment']['regime']}/summary.csv",
+        augment=augment_summaries()[0],
         relevance=explained(["results/relevance/train.csv"]),
         ablation=explained(["results/ablation/transplants.csv"]),
         response=explained(["results/explain/layer_response.h5"]),
@@ -30,6 +30,7 @@ rule summary:
         stage=config["explain"]["erasing"]["stage"],
         master=config["seed"],
         name=config["run_name"],
+        draws=" ".join(augment_summaries()[1]),
     threads: 1
     resources:
         runtime=minutes(10),
@@ -40,7 +41,8 @@ rule summary:
         "python -m andicam summarize --eval-metrics {input.metrics} --erasing {input.erasing}"
         " --erasing-correctness {input.erasing_correctness}"
         " --erasing-fills {input.erasing_fills} --erasing-fills-correctness {input.erasing_fills_correctness}"
-        " --blocks {input.blocks} --augment {input.augment} --relevance {input.relevance}"
+        " --blocks {input.blocks} --augment {input.augment} --augment-draws {params.draws}"
+        " --relevance {input.relevance}"
         " --ablation {input.ablation} --response {input.response}"
         " --main-depth {params.depth} --main-seed {params.main_seed} --erasing-stage {params.stage}"
         " --seed {params.master} --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"

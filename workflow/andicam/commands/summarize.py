@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from andicam.augment import DRAWS
 from andicam.errors import UserInputError
 from andicam.files import atomic_output, write_csv
 from andicam.summary import summarize, summary_markdown
@@ -28,7 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--erasing-fills-correctness", nargs="+", default=None,
                    help="their per-trajectory correctness files, in the same order")
     p.add_argument("--blocks", default=None, help="block-heads accuracy CSV of 'andicam block-heads'")
-    p.add_argument("--augment", default=None, help="augmentation summary CSV of 'andicam augment-aggregate'")
+    p.add_argument("--augment", nargs="+", default=None,
+                   help="augmentation summary CSV(s) of 'andicam augment-aggregate', one per set-up")
+    p.add_argument("--augment-draws", nargs="+", default=None, choices=DRAWS,
+                   help="the draw of each --augment set-up, in the same order (with_replacement: the authors' "
+                        "set-up F, the default; notebooks: their set-up V)")
     p.add_argument("--relevance", default=None, help="relevance table of 'andicam relevance' on the train split")
     p.add_argument("--ablation", default=None, help="transplant table of 'andicam ablation' (--out-transplants)")
     p.add_argument("--response", default=None, help="layer-response file (.h5) of 'andicam layer-response'")
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--n-boot must be positive, got {args.n_boot}")
     given = [*(args.eval_metrics or []), *(args.erasing or []), *(args.erasing_correctness or []),
              *(args.erasing_fills or []), *(args.erasing_fills_correctness or []), args.blocks,
-             args.augment, args.relevance, args.ablation, args.response]
+             *(args.augment or []), args.relevance, args.ablation, args.response]
     missing = [p for p in given if p is not None and not Path(p).is_file()]
     if missing:
         raise UserInputError(f"input file(s) not found: {', '.join(missing)}")
@@ -59,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                           args.response,
                           main_depth=args.main_depth, main_seed=args.main_seed, erasing_stage=args.erasing_stage,
                           erasing_correctness=args.erasing_correctness, erasing_fills=args.erasing_fills,
-                          erasing_fills_correctness=args.erasing_fills_correctness, n_boot=args.n_boot, seed=args.seed)
+                          erasing_fills_correctness=args.erasing_fills_correctness,
+                          augment_draws=args.augment_draws, n_boot=args.n_boot, seed=args.seed)
     except ValueError as exc:
         raise UserInputError(str(exc)) from None
     write_csv(args.out_csv, table)

@@ -434,6 +434,22 @@ def _draw_andi2020(args: argparse.Namespace) -> int:
 ABLATION_RESULTS = "results CSV written by `andicam ablation --out`"
 AUGMENT_SUMMARY = "summary CSV written by augment-aggregate"
 
+
+def _augment_set_up_arguments(parser: argparse.ArgumentParser) -> None:
+    from andicam.augment import DRAWS
+
+    _table_arguments("summary", AUGMENT_SUMMARY, parser)
+    parser.add_argument("--draw", choices=DRAWS,
+                        default="with_replacement",
+                        help="the draw of the set-up that ran, which chooses the paper's points: with_replacement "
+                             "the authors' set-up F, notebooks their set-up V, without_replacement none")
+
+
+def _draw_augment_set_up(draw: str, args: argparse.Namespace) -> int:
+    from andicam.plots.common import figure_from_csv
+
+    return figure_from_csv(args.summary, args.out, functools.partial(load(draw), draw=args.draw))
+
 # In the order of the workflow's stages; `andicam plot --help` lists them so.
 FIGURES: dict[str, Figure] = {
     "dataset_overview": Figure(
@@ -476,15 +492,15 @@ FIGURES: dict[str, Figure] = {
     "gradcam_examples": Figure(
         "Trajectories of each class drawn as 2-D paths coloured by their Grad-CAM, one column per stage",
         _gradcam_examples_arguments, _draw_gradcam_examples),
-    "augmentation_noise": table_figure(
+    "augmentation_noise": Figure(
         "Accuracy against localisation noise for the augmentation arms, with the targeted-random difference",
-        "summary", AUGMENT_SUMMARY, "andicam.plots.augment:plot_noise"),
+        _augment_set_up_arguments, functools.partial(_draw_augment_set_up, "andicam.plots.augment:plot_noise")),
     "augmentation_by_class": table_figure(
         "Per-class recall against localisation noise for the augmentation arms (2 x 4 panels)",
         "summary", AUGMENT_SUMMARY, "andicam.plots.augment:plot_by_class"),
-    "augmentation_arms": table_figure(
+    "augmentation_arms": Figure(
         "Accuracy against localisation noise for every augmentation arm, and each arm minus random paired by seed",
-        "summary", AUGMENT_SUMMARY, "andicam.plots.augment:plot_arms"),
+        _augment_set_up_arguments, functools.partial(_draw_augment_set_up, "andicam.plots.augment:plot_arms")),
     "relevance_train": relevance_figure("training set"),
     "relevance_test": relevance_figure("test set"),
     "relevance_layers": Figure(

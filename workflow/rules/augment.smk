@@ -5,14 +5,6 @@
 
 from andicam.seeding import derive_seed
 
-AUG_MAIN = AUG_REGIMES[0]  # its figures are the paper's augmentation figures
-
-
-def _aug(key):
-    """An input function / param: one setting of the wildcard regime's set-up."""
-    return lambda w: AUG_OF[w.regime][key]
-
-
 wildcard_constraints:
     arm="|".join(sorted({a for r in AUG_REGIMES for a in AUG_OF[r]["arms"]})),
 
@@ -27,7 +19,7 @@ rule augment_select:
     log:
         "logs/augment/{regime}/data/{arm}/seed{seed}.log",
     params:
-        percent=_aug("percent"),
+        percent=augment_setting("percent"),
         draw=lambda w: (f"with_replacement --size-per-class {AUG_OF[w.regime]['size_per_class']}"
                         if AUG_OF[w.regime]["draw"] == "with_replacement" else AUG_OF[w.regime]["draw"]),
         # the selection (random arm) and the rotation angles of this (arm, seed)
@@ -61,7 +53,7 @@ use rule train as augment_train with:
         master=derive_seed(config["seed"], "augment"),
         checkpoint="checkpoints/augment/{regime}/{arm}/seed{seed}.pt",
         depth=config["model"]["main_depth"],
-        epochs=_aug("epochs"),
+        epochs=augment_setting("epochs"),
         tags=" --tag augment_arm={arm}",
     resources:
         runtime=minutes(240),
@@ -142,7 +134,7 @@ use rule fig_augmentation_noise as fig_augmentation_noise_more with:
     log:
         "logs/figures/augmentation_noise_{regime}.log",
     params:
-        draw=_aug("draw"),
+        draw=augment_setting("draw"),
 
 
 rule fig_augmentation_by_class:

@@ -131,6 +131,12 @@ def summary_metrics(wildcards):
 
 AUG_REGIMES = augment_regimes(config)
 AUG_OF = {r: augment_setup(config, r) for r in AUG_REGIMES}
+AUG_MAIN = AUG_REGIMES[0]  # its figures are the paper's augmentation figures
+
+
+def augment_setting(key):
+    """An input function / param: one setting of the wildcard regime's set-up."""
+    return lambda w: AUG_OF[w.regime][key]
 
 
 def augment_summaries():

@@ -60,14 +60,17 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "claims", "The paper's claims: reproduced, undecided or contradicted",
         "results/tables/claims.csv (rule claims)",
-        "One row per number of the paper the summary holds, grouped by experiment. Reproduced: the whole 95 % "
-        "interval of this run's value lies within the paper's value plus or minus a margin (2 points for "
-        "percentages, points and 100 x macro-F1; 0.10 for r; 75 steps for the layer response, whose interval is "
-        "the range over positions); contradicted: the whole interval lies outside it, "
-        "or a correlation's interval excludes 0 on the side opposite to the paper's sign; undecided: the interval "
-        "straddles an edge of the margin or the row has none; not comparable: the paper computed its number "
-        "differently; not run: this run has no value. results/tables/claims.md gives the differences.",
-        columns=("claim", "group", "paper_value", "value", "ci_low", "ci_high", "unit", "verdict")),
+        "One row per number of the paper the summary holds, grouped by experiment. The interval judged is that "
+        "of ours minus the paper's (diff_low, diff_high): this run's 95 % interval shifted by the paper's value "
+        "or, where the paper's spread gives an interval of its own (paper_low, paper_high: the augmentation "
+        "arms, mean +- SE over its models), both combined by MOVER. Reproduced: it lies within plus or minus a "
+        "margin (2 points for percentages, points and 100 x macro-F1; 0.10 for r; 75 steps for the layer "
+        "response, whose interval is the range over positions); contradicted: it lies wholly outside, or a "
+        "correlation's interval excludes 0 on the side opposite to the paper's sign; undecided: it straddles an "
+        "edge of the margin or the row has no interval; not comparable: the paper computed its number "
+        "differently; not run: this run has no value.",
+        columns=("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high",
+                 "diff_low", "diff_high", "unit", "verdict")),
     Section(
         "explained_seeds", "Explaining results per trained model",
         "results/tables/explained_seeds.csv (rule model_spread)",

@@ -256,7 +256,8 @@ def claims_markdown(claims: pd.DataFrame, run_name: str | None = None, seed: int
             verdict_ = r.verdict + (f" ({r.note})" if r.note else "")
             lines.append("| " + " | ".join(markdown_cell(c) for c in (
                 r.claim, r.description, _paper_number(r.paper_value, r.unit) + (
-                    f" [{_paper_number(r.paper_low, r.unit)}, {_paper_number(r.paper_high, r.unit)}]"
+                    f" [{_number(r.paper_low, r.unit, r.unit in SIGNED_DISPLAY)}, "
+                    f"{_number(r.paper_high, r.unit, r.unit in SIGNED_DISPLAY)}]"
                     if math.isfinite(r.paper_low) and math.isfinite(r.paper_high) else ""),
                 _with_interval(r.value, r.ci_low, r.ci_high, r.unit, r.unit in SIGNED_DISPLAY),
                 _with_interval(r.difference, r.diff_low, r.diff_high, r.unit, True), r.unit, verdict_)) + " |")

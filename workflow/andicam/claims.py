@@ -111,8 +111,8 @@ def group_of(claim: str) -> str:
 def difference_interval(paper_value: float, value: float, ci_low: float, ci_high: float,
                         paper_low: float = math.nan, paper_high: float = math.nan) -> tuple[float, float, float]:
     """(ours - paper's, low, high): our interval shifted by the paper's value or, where the paper has an interval
-    of its own, both combined by MOVER. NaN bounds where ours has none."""
-    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+    of its own, both combined by MOVER. NaN bounds where ours has no value or no interval."""
+    if not (math.isfinite(value) and math.isfinite(ci_low) and math.isfinite(ci_high)):
         return value - paper_value, math.nan, math.nan
     if math.isfinite(paper_low) and math.isfinite(paper_high):
         return mover_difference(value, ci_low, ci_high, paper_value, paper_low, paper_high)
@@ -185,9 +185,7 @@ def claims_table(summary: pd.DataFrame) -> pd.DataFrame:
         ci_method = "" if pd.isna(row.ci_method) else str(row.ci_method)
         v = verdict(paper_value, value, low, high, margin, signed=row.unit in SIGNED_UNITS,
                     not_comparable=not_comparable, paper_low=paper_low, paper_high=paper_high)
-        diff, diff_low, diff_high = (difference_interval(paper_value, value, low, high, paper_low, paper_high)
-                                     if math.isfinite(value) and math.isfinite(paper_value)
-                                     else (math.nan, math.nan, math.nan))
+        diff, diff_low, diff_high = difference_interval(paper_value, value, low, high, paper_low, paper_high)
         rows.append({
             "claim": row.result, "group": group_of(row.result), "description": row.description,
             "paper_value": paper_value, "paper_low": paper_low, "paper_high": paper_high, "value": value,

@@ -52,7 +52,7 @@ def augment_regimes(config: Mapping[str, Any]) -> list[str]:
     """The regimes whose augmentation set-up a run retrains: augment.regime (its figures are the main ones),
     then augment.more_regimes, each in results/augment/<regime>/."""
     aug = config["augment"]
-    return [aug["regime"], *(r for r in aug["more_regimes"] if r != aug["regime"])]
+    return [aug["regime"], *aug["more_regimes"]]
 
 
 def augment_setup(config: Mapping[str, Any], regime: str) -> dict[str, Any]:

@@ -89,9 +89,6 @@ def t_from_se(mean: float, se: float, n: int, level: float = LEVEL) -> tuple[flo
     return mean - half, mean + half
 
 
-WELCH_METHOD = "Welch t interval from two means and their standard errors"
-
-
 def welch_interval_from_se(mean_a: float, se_a: float, n_a: int, mean_b: float, se_b: float, n_b: int,
                            level: float = LEVEL) -> tuple[float, float, float]:
     """(difference, low, high) of mean_a - mean_b from two independent groups' means and standard errors.
@@ -107,9 +104,6 @@ def welch_interval_from_se(mean_a: float, se_a: float, n_a: int, mean_b: float, 
     half = float(stats.t.ppf((1 + level) / 2, df)) * math.sqrt(var)
     diff = mean_a - mean_b
     return diff, diff - half, diff + half
-
-
-MOVER_METHOD = "MOVER (Newcombe's method of variance estimates recovery) from the two intervals"
 
 
 def mover_difference(a: float, a_low: float, a_high: float, b: float, b_low: float, b_high: float

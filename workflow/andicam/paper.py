@@ -62,6 +62,10 @@ def _erasing_bins(values: Sequence[float]) -> tuple[PaperValue, ...]:
     return tuple(PaperValue(f"erasing_gradcam_bin{b}", f"{v:.1f} %", v, PERCENT) for b, v in enumerate(values))
 
 
+# Two noise levels closer than this are the same level: set-up V's true sigmas are published to 3 decimals.
+SIGMA_TOLERANCE = 5e-4
+
+
 @dataclass(frozen=True)
 class AugmentPoint:
     """The two arms of one of the authors' augmentation set-ups at one noise level: mean and SE (%) over models."""
@@ -85,7 +89,7 @@ class AugmentSetup:
 
     def point(self, sigma: float) -> AugmentPoint | None:
         """The point at true sigma ``sigma`` (to 3 decimals), or None."""
-        return next((p for p in self.points if abs(p.sigma - sigma) < 5e-4), None)
+        return next((p for p in self.points if abs(p.sigma - sigma) < SIGMA_TOLERANCE), None)
 
     def claim_sigmas(self) -> tuple[float, ...]:
         """The true sigmas of the claimed levels."""

@@ -75,6 +75,7 @@ from andicam.paper import (
     PERCENT,
     POINTS,
     R,
+    SIGMA_TOLERANCE,
     STEPS,
     augment_key,
 )
@@ -544,7 +545,7 @@ def augment_rows(path: str | Path | None, draw: str = "with_replacement",
             result = key(arm, s)
             desc = descriptions[arm].format(level=level(s))
             unit = POINTS if arm == "targeted-random" else PERCENT
-            at_level = np.isclose(frame["sigma"].to_numpy(float), s, atol=5e-4)
+            at_level = np.isclose(frame["sigma"].to_numpy(float), s, atol=SIGMA_TOLERANCE)
             if not at_level.any():
                 # The noise levels are a config choice (augment.sigmas); one the run left out is no error.
                 row = _not_run(result, desc, unit)

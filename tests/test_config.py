@@ -38,6 +38,7 @@ BAD = [
     ("wrong type", "train.epochs", "ten", "train.epochs: 'ten' is not of type 'integer'"),
     ("non-positive size", "data.n_per_class.train", 0, "data.n_per_class.train: 0 must be >= 1"),
     ("negative lr", "train.lr", -0.1, "train.lr: -0.1 must be > 0"),
+    ("no training threads", "train.threads", 0, "train.threads: 0 must be >= 1"),
     ("stem precision not a switch", "train.fp32_stem", "yes", "train.fp32_stem: 'yes' is not of type 'boolean'"),
     ("alpha outside model", "data.alpha_sub", [0.1, 1.3], "data.alpha_sub: [0.1, 1.3] must lie strictly inside"),
     ("alpha for LW", "data.alpha_sup", [0.9, 1.5], "data.alpha_sup: [0.9, 1.5] must lie strictly inside"),

@@ -243,21 +243,39 @@ def test_noise_evaluations_use_the_first_test_shards(workdir, tmp_path, rule, ta
     assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
 
 
-@pytest.mark.parametrize("fp32_stem", [False, True])
-def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_path, fp32_stem):
-    """config train.fp32_stem adds --fp32-stem to train, augment_train and train_robust; off, no command has
-    it, so the commands are those written before the key existed."""
-    overlay = tmp_path / "fp32_stem.yaml"
-    overlay.write_text(f"train: {{fp32_stem: {str(fp32_stem).lower()}}}\n")
-    run = snakemake(workdir, "-n", "-p", "--forceall", "--configfile", "presets/tiny.yaml", str(overlay))
+def _tiny_commands(workdir, tmp_path, train_overlay: str) -> tuple[list[str], list[str]]:
+    """(every andicam command, the training ones) of a dry run of tiny with config ``train: {train_overlay}``
+    on 4 cores, checked to include a robust and an augmentation training."""
+    overlay = tmp_path / "train_overlay.yaml"
+    overlay.write_text(f"train: {{{train_overlay}}}\n")
+    run = snakemake(workdir, "-n", "-p", "--forceall", "--cores", "4", "--configfile", "presets/tiny.yaml",
+                    str(overlay))
     assert run.returncode == 0, run.stderr[-3000:]
     commands = [line[line.index("python -m andicam "):] for line in run.stdout.splitlines()
                 if "python -m andicam " in line]  # "Shell command: python -m andicam ..."
     training = [c for c in commands if c.split()[3] == "train"]
     assert len(training) >= 3 and any("kind=robust" in c for c in training)
     assert any("augment/" in c for c in training)
+    return commands, training
+
+
+@pytest.mark.parametrize("fp32_stem", [False, True])
+def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_path, fp32_stem):
+    """config train.fp32_stem adds --fp32-stem to train, augment_train and train_robust; off, no command has
+    it, so the commands are those written before the key existed."""
+    commands, training = _tiny_commands(workdir, tmp_path, f"fp32_stem: {str(fp32_stem).lower()}")
     assert all((" --fp32-stem" in c) is fp32_stem for c in training)
     assert not any("--fp32-stem" in c for c in commands if c not in training)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_train_threads_reach_every_training_rule_and_nothing_else(workdir, tmp_path, threads):
+    """config train.threads sets the threads of every training job (main, robust, augmentation); the
+    evaluations keep their own 2."""
+    commands, training = _tiny_commands(workdir, tmp_path, f"threads: {threads}")
+    assert all(c.rstrip().split(" > ")[0].endswith(f"--threads {threads}") for c in training)
+    evaluations = [c for c in commands if c.split()[3] == "evaluate"]
+    assert evaluations and all("--threads 2 " in c for c in evaluations)
 
 
 def _device_option(command: str) -> bool:

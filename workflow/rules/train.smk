@@ -36,7 +36,7 @@ rule train:
         regime="{regime}",
         tags="",
         extra="",
-    threads: 2
+    threads: TRAIN["threads"]
     resources:
         runtime=minutes(720),
         gpu=1,

@@ -243,11 +243,11 @@ def test_noise_evaluations_use_the_first_test_shards(workdir, tmp_path, rule, ta
     assert test_files == [f"results/data/fixed/test/shard{i}.h5" for i in range(expected)]
 
 
-def _tiny_commands(workdir, tmp_path, train_overlay: str) -> tuple[list[str], list[str]]:
-    """(every andicam command, the training ones) of a dry run of tiny with config ``train: {train_overlay}``
+def _tiny_commands(workdir, tmp_path, overlay_yaml: str) -> tuple[list[str], list[str]]:
+    """(every andicam command, the training ones) of a dry run of tiny with the config ``overlay_yaml`` on top,
     on 4 cores, checked to include a robust and an augmentation training."""
-    overlay = tmp_path / "train_overlay.yaml"
-    overlay.write_text(f"train: {{{train_overlay}}}\n")
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(overlay_yaml + "\n")
     run = snakemake(workdir, "-n", "-p", "--forceall", "--cores", "4", "--configfile", "presets/tiny.yaml",
                     str(overlay))
     assert run.returncode == 0, run.stderr[-3000:]
@@ -263,19 +263,26 @@ def _tiny_commands(workdir, tmp_path, train_overlay: str) -> tuple[list[str], li
 def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_path, fp32_stem):
     """config train.fp32_stem adds --fp32-stem to train, augment_train and train_robust; off, no command has
     it, so the commands are those written before the key existed."""
-    commands, training = _tiny_commands(workdir, tmp_path, f"fp32_stem: {str(fp32_stem).lower()}")
+    commands, training = _tiny_commands(workdir, tmp_path, f"train: {{fp32_stem: {str(fp32_stem).lower()}}}")
     assert all((" --fp32-stem" in c) is fp32_stem for c in training)
     assert not any("--fp32-stem" in c for c in commands if c not in training)
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_train_threads_reach_every_training_rule_and_nothing_else(workdir, tmp_path, threads):
-    """config train.threads sets the threads of every training job (main, robust, augmentation); the
-    evaluations keep their own 2."""
-    commands, training = _tiny_commands(workdir, tmp_path, f"threads: {threads}")
-    assert all(c.rstrip().split(" > ")[0].endswith(f"--threads {threads}") for c in training)
+def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
+    """config train.threads sets the threads of every training job (main, robust, augmentation),
+    explain.threads those of Grad-CAM and erasing; the evaluations keep their own 2."""
+    commands, training = _tiny_commands(workdir, tmp_path,
+                                        f"train: {{threads: {threads}}}\nexplain: {{threads: {threads + 1}}}")
+
+    def threads_of(command: str) -> int:
+        return int(command.split(" --threads ")[1].split()[0])
+
+    assert {threads_of(c) for c in training} == {threads}
+    explaining = [c for c in commands if c.split()[3] in ("gradcam", "erasing")]
+    assert len(explaining) >= 4 and {threads_of(c) for c in explaining} == {threads + 1}
     evaluations = [c for c in commands if c.split()[3] == "evaluate"]
-    assert evaluations and all("--threads 2 " in c for c in evaluations)
+    assert evaluations and {threads_of(c) for c in evaluations} == {2}
 
 
 def _device_option(command: str) -> bool:

@@ -45,7 +45,7 @@ rule gradcam:
         relu="--relu" if EXPLAIN["gradcam"]["relu"] else "",
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
-    threads: 2
+    threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(60),
         gpu=1,
@@ -84,7 +84,7 @@ rule erasing:
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
-    threads: 2
+    threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(240),
         gpu=1,
@@ -111,7 +111,7 @@ rule layer_response:
         "logs/{explained}explain/layer_response.log",
     params:
         r=EXPLAIN["response"],
-    threads: 2
+    threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(30),
         mem_mb=4000,
@@ -154,7 +154,7 @@ rule tsne:
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
     # CPU only: openTSNE dominates; the features of a subsample are cheap even at paper width.
-    threads: 2
+    threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(120),
         mem_mb=8000,

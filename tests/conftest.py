@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 
@@ -23,6 +24,17 @@ def _close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture
+def nvidia_driver(tmp_path, monkeypatch):
+    """A stand-in `nvidia-smi` first on PATH: the workflow then takes this machine for one with an NVIDIA
+    driver, and its network jobs claim a card (`gpu_claim` in workflow/rules/common.smk)."""
+    fake = tmp_path / "driver" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
 
 
 @pytest.fixture

@@ -21,9 +21,14 @@ def test_rule_reader_sees_threads_and_gpu():
     assert rules["train"] == {"threads": 2, "gpu": True}
     assert rules["simulate"] == {"threads": 1, "gpu": False}
     assert rules["train_robust"] == {"threads": 2, "gpu": True}  # from `train` through `use rule`
-    # The count `grep -n gpu=1 workflow/rules/*.smk` gives, and four `use rule`s that keep their base's resources.
-    lines = sum(p.read_text().count("gpu=1,") for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    assert sum(r["gpu"] for r in rules.values()) == lines + 4 == 14
+    assert rules["predict"]["gpu"] is False  # config predict.device: cpu
+    # The rules that claim a card by `grep -n "gpu=gpu_claim" workflow/rules/*.smk`, less predict (on the CPU by
+    # default), and four `use rule`s that keep their base's resources.
+    lines = sum(p.read_text().count("gpu=gpu_claim(") for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    assert sum(r["gpu"] for r in rules.values()) == lines - 1 + 4 == 14
+    tiny = rule_requests(presets=("tiny",))  # train.threads and explain.threads 1
+    assert tiny["train"] == tiny["augment_train"] == {"threads": 1, "gpu": True}
+    assert tiny["erasing"]["threads"] == 1 and tiny["evaluate"]["threads"] == 2
 
 
 def test_profile_routes_every_gpu_rule_and_only_those():
@@ -63,7 +68,10 @@ def test_slurm_docs_have_no_rule_list_of_their_own():
 
 
 @pytest.mark.parametrize("preset", ["tiny", "paper"])
-def test_dry_run_puts_each_gpu_job_on_the_gpu_partition(tmp_path, preset):
+def test_dry_run_puts_each_gpu_job_on_the_gpu_partition(tmp_path, nvidia_driver, preset):
+    """A dry run executes nothing, so its jobs claim a card as a local run on a machine with a driver would
+    (the stand-in); a real submission claims one under the cluster executor wherever it is submitted from,
+    which the SLURM run's check (tests/slurm/check_slurm_run.py) reads from the sbatch calls."""
     work = copy_workflow(tmp_path / "wf")
     args = ["-n", "all", "fig_scaling", "robust_models", "--profile", "profiles/slurm"]
     if preset != "paper":

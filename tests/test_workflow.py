@@ -6,6 +6,7 @@ import filecmp
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -294,11 +295,9 @@ def _device_option(command: str) -> bool:
     return any("--device" in action.option_strings for action in sub._actions)
 
 
-@pytest.mark.parametrize("predict_device", ["cpu", "auto"])
-def test_every_job_that_may_take_a_gpu_declares_one(workdir, tmp_path, predict_device):
-    """Local Snakemake runs as many GPU jobs at once as --resources gpu=N allows, and each claims a card
-    (andicam.device): a job whose command may resolve to CUDA (--device other than cpu) must declare gpu=1,
-    or it would run beside them on a card it never claimed. Checked on every job of the tiny DAG and predict."""
+def _gpu_claims(workdir, tmp_path, predict_device: str) -> list[tuple[str, bool, bool]]:
+    """(rule, whether its command may resolve to CUDA, whether it declares gpu=1) of every job of a dry run
+    of the tiny DAG and predict, with config predict.device = ``predict_device``."""
     tracks = tmp_path / "tracks.csv"
     tracks.write_text("track_id,frame,x,y\n0,0,0,0\n0,1,1,1\n")
     overlay = tmp_path / "predict.yaml"
@@ -307,7 +306,7 @@ def test_every_job_that_may_take_a_gpu_declares_one(workdir, tmp_path, predict_d
                     str(overlay))
     assert run.returncode == 0, run.stderr[-3000:]
     takes: dict[str, bool] = {}
-    seen = set()
+    jobs = []
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", run.stdout):
         rule = re.match(r"(?:local)?rule (\w+):", block)
         command = re.search(r"Shell command: python -m andicam (\S+)(.*)", block)
@@ -317,8 +316,28 @@ def test_every_job_that_may_take_a_gpu_declares_one(workdir, tmp_path, predict_d
         takes.setdefault(name, _device_option(name))
         device = re.search(r"--device (\S+)", command.group(2))
         may_use_gpu = takes[name] and (device is None or device.group(1) != "cpu")
-        declares = re.search(r"resources: .*\bgpu=1\b", block) is not None
-        assert declares == may_use_gpu, (rule.group(1), name, device and device.group(1))
-        seen.add((rule.group(1), may_use_gpu))
+        jobs.append((rule.group(1), may_use_gpu, re.search(r"resources: .*\bgpu=1\b", block) is not None))
+    return jobs
+
+
+@pytest.mark.parametrize("predict_device", ["cpu", "auto"])
+def test_every_job_that_may_take_a_gpu_declares_one(workdir, tmp_path, nvidia_driver, predict_device):
+    """Local Snakemake runs as many GPU jobs at once as --resources gpu=N allows, and each claims a card
+    (andicam.device): on a machine with an NVIDIA driver (here a stand-in), a job whose command may resolve
+    to CUDA (--device other than cpu) must declare gpu=1, or it would run beside them on a card it never
+    claimed. Checked on every job of the tiny DAG and predict."""
+    jobs = _gpu_claims(workdir, tmp_path, predict_device)
+    for rule, may_use_gpu, declares in jobs:
+        assert declares == may_use_gpu, rule
+    seen = {(rule, may_use_gpu) for rule, may_use_gpu, _ in jobs}
     assert {("train", True), ("gradcam", True), ("layer_response", False)} <= seen
     assert ("predict", predict_device != "cpu") in seen
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has an NVIDIA driver")
+def test_without_a_gpu_no_job_claims_one(workdir, tmp_path):
+    """On a machine without an NVIDIA driver, no job declares gpu=1, so the default profile's gpu=1 limit
+    does not run the network jobs one at a time on a CPU (train.threads: 1 runs two side by side)."""
+    jobs = _gpu_claims(workdir, tmp_path, "auto")
+    assert any(may_use_gpu for _, may_use_gpu, _ in jobs)
+    assert not any(declares for _, _, declares in jobs)

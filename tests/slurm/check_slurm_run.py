@@ -1,6 +1,6 @@
 """Checks a finished SLURM run of the tiny preset: every output, every job and what it asked for.
 
-Also the one reader of the rules' requests (threads, `gpu=1`) that tests/test_slurm_profile.py uses.
+Also the one reader of the rules' requests (threads, GPU) that tests/test_slurm_profile.py uses.
 """
 
 from __future__ import annotations
@@ -21,11 +21,35 @@ REPO = TESTS.parent
 _RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+)(?: with)?):", re.MULTILINE)
 
 
-def rule_requests(root: Path = REPO) -> dict[str, dict]:
-    """Every rule of the workflow in ``root`` with its `threads` (1 when unset) and whether it asks for `gpu=1`.
+def _merged_config(root: Path, presets: tuple[str, ...]) -> dict:
+    """config.yaml of the workflow in ``root`` with ``presets`` (names under presets/) merged over it, as
+    Snakemake's --configfile merges them: nested keys one by one."""
+    def merge(base: dict, over: dict) -> dict:
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        return out
 
-    A `use rule` takes its base's threads and resources unless its block sets them (Snakemake replaces the
-    whole `resources` of the base when the block has one)."""
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    for name in presets:
+        config = merge(config, yaml.safe_load((root / "presets" / f"{name}.yaml").read_text()) or {})
+    return config
+
+
+def rule_requests(root: Path = REPO, presets: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Every rule of the workflow in ``root`` with its `threads` (1 when unset) and whether it asks a cluster
+    for a GPU, under config.yaml with ``presets`` merged over it.
+
+    threads: a number or a config value (`TRAIN["threads"]`); the GPU: `gpu=gpu_claim(DEVICE)`, which under a
+    cluster executor is 1 unless DEVICE (a config value) is "cpu". A `use rule` takes its base's threads and
+    resources unless its block sets them (Snakemake replaces the whole `resources` of the base when the block
+    has one)."""
+    config = _merged_config(root, presets)
+    names = {"config": config, "TRAIN": config["train"], "EXPLAIN": config["explain"]}
+
+    def value(expression: str):
+        return eval(expression, {"__builtins__": {}}, names)  # the workflow's own config lookups
+
     blocks: dict[str, tuple[str | None, str]] = {}  # name -> (base rule or None, text of its block)
     for path in [root / "Snakefile", *sorted((root / "workflow" / "rules").glob("*.smk"))]:
         text = path.read_text()
@@ -36,9 +60,10 @@ def rule_requests(root: Path = REPO) -> dict[str, dict]:
     def request(name: str) -> dict:
         base, block = blocks[name]
         inherited = request(base) if base else {"threads": 1, "gpu": False}
-        threads = re.search(r"^\s+threads:\s*(\d+)\s*$", block, re.MULTILINE)
-        gpu = re.search(r"^\s+gpu\s*=\s*1\s*,?\s*$", block, re.MULTILINE) is not None
-        return {"threads": int(threads.group(1)) if threads else inherited["threads"],
+        threads = re.search(r"^\s+threads:\s*(.+?)\s*$", block, re.MULTILINE)
+        claim = re.search(r"^\s+gpu\s*=\s*gpu_claim\((.+)\)\s*,?\s*$", block, re.MULTILINE)
+        gpu = claim is not None and value(claim.group(1)) != "cpu"
+        return {"threads": int(value(threads.group(1))) if threads else inherited["threads"],
                 "gpu": gpu if re.search(r"^\s+resources:", block, re.MULTILINE) else inherited["gpu"]}
 
     return {name: request(name) for name in blocks}
@@ -103,7 +128,7 @@ def check(workdir: Path, jobs_text: str, calls_text: str) -> list[str]:
     if "Nothing to be done" not in dry.stdout + dry.stderr:
         problems.append("a dry run after the SLURM run still has jobs to do:\n" + dry.stdout[-2000:])
 
-    rules = rule_requests(workdir)
+    rules = rule_requests(workdir, ("tiny",))
     calls = [line.split("sbatch call: ", 1)[1] for line in calls_text.splitlines() if "sbatch call: " in line]
     if not calls:
         problems.append("no sbatch call in the Snakemake log")

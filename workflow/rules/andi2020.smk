@@ -76,7 +76,7 @@ rule andi2020_score:
     threads: 2
     resources:
         runtime=minutes(60),
-        gpu=1,
+        gpu=gpu_claim(TRAIN["device"]),
         mem_mb=8000,
     conda:
         GPU_ENV

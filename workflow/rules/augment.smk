@@ -57,7 +57,7 @@ use rule train as augment_train with:
         tags=" --tag augment_arm={arm}",
     resources:
         runtime=minutes(240),
-        gpu=1,
+        gpu=gpu_claim(config["train"]["device"]),
         mem_mb=16000,
 
 
@@ -83,7 +83,7 @@ rule augment_noise_eval:
     threads: 2
     resources:
         runtime=minutes(240),
-        gpu=1,
+        gpu=gpu_claim(config["train"]["device"]),
         mem_mb=16000,
     conda:
         GPU_ENV

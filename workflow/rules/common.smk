@@ -2,6 +2,7 @@
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,6 +68,20 @@ def explained_model(regime, wildcards):
 def explained(paths):
     """An input function: ``paths`` (the main model's explaining outputs) in the {explained} folder."""
     return lambda w: [p.replace("results/", f"results/{w.explained}", 1) for p in paths]
+
+
+def gpu_claim(device):
+    """The resource `gpu` of a job that runs the network with `--device DEVICE`: 1 where it may take a CUDA
+    card, so that the default profile's `gpu=1` (or `--resources gpu=N`) keeps two jobs off one card and SLURM
+    gets `--gpus=1`; 0 where it runs on the CPU, so that a CPU-only machine runs such jobs side by side as
+    --cores allows. "auto" takes a card under a cluster executor (the submitting host need not have one) and,
+    run locally, where this machine has an NVIDIA driver (`nvidia-smi` on PATH; evaluated per job, once the
+    executor is known)."""
+    if device == "cpu":
+        return 0
+    if device != "auto":
+        return 1
+    return lambda wildcards: int(not workflow.local_exec or shutil.which("nvidia-smi") is not None)
 
 
 def minutes(base):

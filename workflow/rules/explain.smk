@@ -48,7 +48,7 @@ rule gradcam:
     threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(60),
-        gpu=1,
+        gpu=gpu_claim(EXPLAIN["device"]),
         mem_mb=8000,
     conda:
         GPU_ENV
@@ -87,7 +87,7 @@ rule erasing:
     threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(240),
-        gpu=1,
+        gpu=gpu_claim(EXPLAIN["device"]),
         mem_mb=8000,
     conda:
         GPU_ENV

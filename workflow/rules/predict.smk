@@ -26,7 +26,7 @@ rule predict:
     # On the CPU by default (config predict.device): a few thousand tracks per second on one core, and the
     # Grad-CAM figures dominate. Any other device may take a GPU, so the job then claims one.
     resources:
-        gpu=0 if config["predict"]["device"] == "cpu" else 1,
+        gpu=gpu_claim(config["predict"]["device"]),
     conda:
         CPU_ENV if config["predict"]["device"] == "cpu" else GPU_ENV
     shell:

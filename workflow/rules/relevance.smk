@@ -71,7 +71,7 @@ rule block_heads:
     threads: 2
     resources:
         runtime=minutes(120),
-        gpu=1,
+        gpu=gpu_claim(config["explain"]["device"]),
         mem_mb=8000,
     conda:
         GPU_ENV

@@ -59,7 +59,7 @@ rule robust_noise_eval:
     threads: 2
     resources:
         runtime=minutes(120),
-        gpu=1,
+        gpu=gpu_claim(TRAIN["device"]),
         mem_mb=16000,
     conda:
         GPU_ENV

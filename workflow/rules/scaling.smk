@@ -35,7 +35,7 @@ use rule train as scaling_train with:
         tags=" --tag per_class={per_class}",
     resources:
         runtime=minutes(240),
-        gpu=1,
+        gpu=gpu_claim(TRAIN["device"]),
         mem_mb=16000,
 
 

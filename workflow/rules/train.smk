@@ -39,7 +39,7 @@ rule train:
     threads: TRAIN["threads"]
     resources:
         runtime=minutes(720),
-        gpu=1,
+        gpu=gpu_claim(TRAIN["device"]),
         mem_mb=16000,
     conda:
         GPU_ENV
@@ -68,7 +68,7 @@ rule evaluate:
     threads: 2
     resources:
         runtime=minutes(60),
-        gpu=1,
+        gpu=gpu_claim(TRAIN["device"]),
         mem_mb=8000,
     conda:
         GPU_ENV

@@ -271,15 +271,19 @@ def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_pat
 
 @pytest.mark.parametrize("threads", [1, 3])
 def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
-    """config train.threads sets the threads of every training job (main, robust, augmentation),
-    explain.threads those of Grad-CAM and erasing; the evaluations keep their own 2."""
-    commands, training = _tiny_commands(workdir, tmp_path,
-                                        f"train: {{threads: {threads}}}\nexplain: {{threads: {threads + 1}}}")
-
+    """config train.threads sets the threads of every training job (main, robust, augmentation), augment.threads
+    (when not null) those of the retrainings, explain.threads those of Grad-CAM and erasing; the evaluations
+    keep their own 2."""
     def threads_of(command: str) -> int:
         return int(command.split(" --threads ")[1].split()[0])
 
+    _, training = _tiny_commands(workdir, tmp_path, f"train: {{threads: {threads}}}\naugment: {{threads: null}}")
     assert {threads_of(c) for c in training} == {threads}
+    commands, training = _tiny_commands(workdir, tmp_path, f"train: {{threads: {threads}}}\n"
+                                        f"explain: {{threads: {threads + 1}}}\naugment: {{threads: 4}}")
+    retraining = [c for c in training if "augment/" in c]
+    assert {threads_of(c) for c in retraining} == {4}
+    assert {threads_of(c) for c in training if c not in retraining} == {threads}
     explaining = [c for c in commands if c.split()[3] in ("gradcam", "erasing")]
     assert len(explaining) >= 4 and {threads_of(c) for c in explaining} == {threads + 1}
     evaluations = [c for c in commands if c.split()[3] == "evaluate"]

@@ -55,6 +55,7 @@ use rule train as augment_train with:
         depth=config["model"]["main_depth"],
         epochs=augment_setting("epochs"),
         tags=" --tag augment_arm={arm}",
+    threads: config["augment"]["threads"] or TRAIN["threads"]
     resources:
         runtime=minutes(240),
         gpu=gpu_claim(config["train"]["device"]),

@@ -109,9 +109,11 @@ def test_augment_set_ups_merge_each_regimes_overrides():
     assert augment_regimes(config) == ["fixed", "variable"]
     fixed, variable = augment_setup(config, "fixed"), augment_setup(config, "variable")
     assert (fixed["draw"], fixed["seeds"], fixed["epochs"]) == ("with_replacement", [0, 1, 2, 3, 4], 5)
-    # cpu-paper's epochs for set-up V layered on config.yaml's notebooks draw, arms and ten seeds
+    # cpu-paper's epochs for set-up V (its main models', not config.yaml's 100) layered on config.yaml's
+    # notebooks draw, arms and ten seeds
     assert (variable["draw"], variable["arms"], variable["seeds"], variable["epochs"]) == (
-        "notebooks", ["targeted", "random"], list(range(10)), 12)
+        "notebooks", ["targeted", "random"], list(range(10)), config["train"]["epochs"])
+    assert config["train"]["epochs"] != 100
     assert variable["percent"] == fixed["percent"] == 60 and variable["regime"] == "variable"
     quick = load_config([REPO / "config.yaml", REPO / "presets" / "quick.yaml"])
     assert augment_regimes(quick) == ["fixed"]

@@ -10,7 +10,7 @@ the same model, data and batches:
     so their timed loops overlap).
 
 It prints each job's samples/s and the machine's total for (a) and (b), and their ratio; the config
-key ``train.threads`` (and ``robust.threads``, ``augment.threads``) is what a preset sets from it. Run:
+keys ``train.threads``, ``augment.threads`` and ``explain.threads`` are what a preset sets from it. Run:
 ``.venv/bin/python benchmarks/bench_parallel_jobs.py --width 8 16 --depth 10 --threads 2``.
 """
 

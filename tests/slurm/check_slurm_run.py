@@ -16,24 +16,12 @@ import yaml
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
+sys.path.insert(0, str(REPO / "workflow"))
+
+from andicam.config import load_config  # noqa: E402
 
 # `rule NAME:` or `use rule BASE as NAME with:` (a rule that repeats BASE, changing what the block names).
 _RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+)(?: with)?):", re.MULTILINE)
-
-
-def _merged_config(root: Path, presets: tuple[str, ...]) -> dict:
-    """config.yaml of the workflow in ``root`` with ``presets`` (names under presets/) merged over it, as
-    Snakemake's --configfile merges them: nested keys one by one."""
-    def merge(base: dict, over: dict) -> dict:
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        return out
-
-    config = yaml.safe_load((root / "config.yaml").read_text())
-    for name in presets:
-        config = merge(config, yaml.safe_load((root / "presets" / f"{name}.yaml").read_text()) or {})
-    return config
 
 
 def rule_requests(root: Path = REPO, presets: tuple[str, ...] = ()) -> dict[str, dict]:
@@ -44,7 +32,7 @@ def rule_requests(root: Path = REPO, presets: tuple[str, ...] = ()) -> dict[str,
     cluster executor is 1 unless DEVICE (a config value) is "cpu". A `use rule` takes its base's threads and
     resources unless its block sets them (Snakemake replaces the whole `resources` of the base when the block
     has one)."""
-    config = _merged_config(root, presets)
+    config = load_config([root / "config.yaml", *(root / "presets" / f"{name}.yaml" for name in presets)])
     names = {"config": config, "TRAIN": config["train"], "EXPLAIN": config["explain"]}
 
     def value(expression: str):

@@ -70,18 +70,21 @@ def explained(paths):
     return lambda w: [p.replace("results/", f"results/{w.explained}", 1) for p in paths]
 
 
+HAS_NVIDIA_DRIVER = shutil.which("nvidia-smi") is not None
+
+
 def gpu_claim(device):
     """The resource `gpu` of a job that runs the network with `--device DEVICE`: 1 where it may take a CUDA
     card, so that the default profile's `gpu=1` (or `--resources gpu=N`) keeps two jobs off one card and SLURM
     gets `--gpus=1`; 0 where it runs on the CPU, so that a CPU-only machine runs such jobs side by side as
     --cores allows. "auto" takes a card under a cluster executor (the submitting host need not have one) and,
-    run locally, where this machine has an NVIDIA driver (`nvidia-smi` on PATH; evaluated per job, once the
-    executor is known)."""
+    run locally, where this machine has an NVIDIA driver (`nvidia-smi` on PATH; the executor is known only
+    once jobs are built, so that part is evaluated per job)."""
     if device == "cpu":
         return 0
-    if device != "auto":
+    if device != "auto" or HAS_NVIDIA_DRIVER:
         return 1
-    return lambda wildcards: int(not workflow.local_exec or shutil.which("nvidia-smi") is not None)
+    return lambda wildcards: int(not workflow.local_exec)
 
 
 def minutes(base):

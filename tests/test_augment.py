@@ -384,6 +384,27 @@ def test_noise_eval_command(tmp_path: Path) -> None:
     assert amp[["arm", "seed", "sigma", "n"]].equals(frame[["arm", "seed", "sigma", "n"]])
 
 
+
+def test_noise_eval_in_parts_equals_one_evaluation_of_all_models(tmp_path: Path) -> None:
+    """The workflow evaluates one retraining seed per job: the noise of a level depends on sigma and the master
+    seed only, so the parts' rows are those of one job over every model, value for value."""
+    data = random_walks([3] * 8)
+    write_trajectories(tmp_path / "test.h5", data)
+    models = [str(tiny_model(tmp_path / f"m{i}.pt", i)) for i in range(4)]
+    arms, seeds = ["targeted", "random", "targeted", "random"], ["0", "0", "1", "1"]
+    common = ["--data", str(tmp_path / "test.h5"), "--sigmas", "0", "0.3", "1", "--seed", "5", "--device", "cpu"]
+    assert main(["noise-eval", "--models", *models, "--arms", *arms, "--seeds", *seeds,
+                 "--out", str(tmp_path / "all.csv"), *common]) == 0
+    for part in (0, 1):
+        assert main(["noise-eval", "--models", *models[2 * part:2 * part + 2], "--arms", *arms[2 * part:2 * part + 2],
+                     "--seeds", *seeds[2 * part:2 * part + 2], "--out", str(tmp_path / f"seed{part}.csv"), *common]) == 0
+    whole = pd.read_csv(tmp_path / "all.csv").drop(columns="model")
+    parts = pd.concat([pd.read_csv(tmp_path / f"seed{p}.csv") for p in (0, 1)]).drop(columns="model")
+    key = ["arm", "seed", "sigma"]
+    whole, parts = (f.sort_values(key).reset_index(drop=True) for f in (whole, parts))
+    assert len(whole) == 12 and whole["accuracy"].nunique() > 1
+    pd.testing.assert_frame_equal(whole, parts)
+
 def test_inference_model_keeps_the_first_convolution_in_fp32_under_autocast(tmp_path: Path) -> None:
     path = tiny_model(tmp_path / "m.pt", 0)
     walks = random_walks([2] * 8)

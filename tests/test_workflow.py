@@ -227,8 +227,8 @@ def _noise_eval_inputs(stdout: str, rule: str = "augment_noise_eval") -> list[st
 
 @pytest.mark.parametrize("rule, target, override, expected", [
     # config.yaml: the paper's first test file only, of the 5 fixed-length ones
-    ("augment_noise_eval", "results/augment/fixed/noise.csv", None, 1),
-    ("augment_noise_eval", "results/augment/fixed/noise.csv", "augment: {test_shards: 3}\n", 3),
+    ("augment_noise_eval", "results/augment/fixed/noise/seed0.csv", None, 1),
+    ("augment_noise_eval", "results/augment/fixed/noise/baseline.csv", "augment: {test_shards: 3}\n", 3),
     # config.yaml: one test file, of the 5 fixed-length ones: the seeds set the intervals' width
     ("robust_noise_eval", "results/robust/noise_fixed.csv", None, 1),
     ("robust_noise_eval", "results/robust/noise_fixed.csv", "robust: {test_shards: 5}\n", 5),
@@ -272,8 +272,8 @@ def test_fp32_stem_reaches_every_training_rule_and_nothing_else(workdir, tmp_pat
 @pytest.mark.parametrize("threads", [1, 3])
 def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
     """config train.threads sets the threads of every training job (main, robust, augmentation), augment.threads
-    (when not null) those of the retrainings, explain.threads those of Grad-CAM and erasing; the evaluations
-    keep their own 2."""
+    (when not null) those of the retrainings and their noise evaluations, explain.threads those of Grad-CAM and
+    erasing; the evaluations keep their own 2."""
     def threads_of(command: str) -> int:
         return int(command.split(" --threads ")[1].split()[0])
 
@@ -283,6 +283,8 @@ def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
                                         f"explain: {{threads: {threads + 1}}}\naugment: {{threads: 4}}")
     retraining = [c for c in training if "augment/" in c]
     assert {threads_of(c) for c in retraining} == {4}
+    noise_evals = [c for c in commands if c.split()[3] == "noise-eval"]
+    assert noise_evals and {threads_of(c) for c in noise_evals} == {4}
     assert {threads_of(c) for c in training if c not in retraining} == {threads}
     explaining = [c for c in commands if c.split()[3] in ("gradcam", "erasing")]
     assert len(explaining) >= 4 and {threads_of(c) for c in explaining} == {threads + 1}

@@ -1,6 +1,7 @@
 # Stage 4: noise-robust retraining, Grad-CAM-targeted versus random augmentation (METHODS §4, §5.3-5.4).
-# One augmented set and one fresh model per (arm, seed); one noise evaluation of all of them (the noise of a
-# level is drawn once and every model sees the same inputs); one summary; figures. One such set-up per regime
+# One augmented set and one fresh model per (arm, seed); one noise evaluation per retraining seed, of every
+# arm's model (the noise of a level depends on sigma alone, so every model sees the same inputs); one summary;
+# figures. One such set-up per regime
 # of AUG_REGIMES (augment.regime, then augment.more_regimes), each with its settings AUG_OF[regime] (common.smk).
 
 from andicam.seeding import derive_seed
@@ -63,25 +64,29 @@ use rule train as augment_train with:
 
 
 rule augment_noise_eval:
-    """Every model on the same noisy test inputs, one job: the noise of a level is built once and all models
-    run on it (with one GPU, a job per model would only repeat the data loading and the noise)."""
+    """The models of one retraining seed, every arm (or the unaugmented main model: part 'baseline'), on the
+    noisy test inputs. The noise of a level depends only on the master seed and sigma (andicam.noise.noise_seed),
+    so every job's models see the same inputs as one job of all models would; a job per seed evaluates the
+    retrainings as they finish, resumes in parts, and adding seeds evaluates only the new ones."""
     input:
-        models=lambda w: noise_eval_models(w.regime)[0],
+        models=lambda w: noise_eval_models(w.regime, w.part)[0],
         data=lambda w: shards(w.regime, "test", AUG_OF[w.regime]["test_shards"]),
     output:
-        "results/augment/{regime}/noise.csv",
+        "results/augment/{regime}/noise/{part}.csv",
     log:
-        "logs/augment/{regime}/noise.log",
+        "logs/augment/{regime}/noise/{part}.log",
     benchmark:
-        "results/benchmarks/augment/{regime}/noise.tsv"
+        "results/benchmarks/augment/{regime}/noise/{part}.tsv"
+    wildcard_constraints:
+        part=r"baseline|seed\d+",
     params:
-        arms=lambda w: " ".join(noise_eval_models(w.regime)[1]),
-        seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime)[2])),
+        arms=lambda w: " ".join(noise_eval_models(w.regime, w.part)[1]),
+        seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime, w.part)[2])),
         sigmas=lambda w: " ".join(map(str, AUG_OF[w.regime]["sigmas"])),
         seed=config["seed"],
         amp=NOISE_AMP,
         device=config["train"]["device"],
-    threads: 2
+    threads: config["augment"]["threads"] or TRAIN["threads"]
     resources:
         runtime=minutes(240),
         gpu=gpu_claim(config["train"]["device"]),
@@ -95,8 +100,9 @@ rule augment_noise_eval:
 
 
 rule augment_aggregate:
+    """Per arm and level over the retraining seeds, and each arm minus random paired by seed."""
     input:
-        "results/augment/{regime}/noise.csv",
+        lambda w: [f"results/augment/{w.regime}/noise/{part}.csv" for part in noise_eval_parts(w.regime)],
     output:
         "results/augment/{regime}/summary.csv",
     log:

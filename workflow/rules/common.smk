@@ -162,20 +162,21 @@ def augment_summaries():
     return ([f"results/augment/{r}/summary.csv" for r in AUG_REGIMES], [AUG_OF[r]["draw"] for r in AUG_REGIMES])
 
 
-def noise_eval_models(regime):
-    """(paths, arms, seeds) of every model compared: the baseline first, then each arm's seeds."""
+def noise_eval_parts(regime):
+    """The noise evaluation's jobs of a set-up: 'baseline' (if evaluated), then 'seed<s>' per retraining seed."""
     aug = AUG_OF[regime]
-    paths, arms, seeds = [], [], []
-    if aug["baseline"]:
-        paths.append(main_model(regime))
-        arms.append("baseline")
-        seeds.append(config["train"]["seeds"][0])
-    for arm in aug["arms"]:
-        for s in aug["seeds"]:
-            paths.append(f"results/augment/{regime}/models/{arm}/seed{s}/model.pt")
-            arms.append(arm)
-            seeds.append(s)
-    return paths, arms, seeds
+    return (["baseline"] if aug["baseline"] else []) + [f"seed{s}" for s in aug["seeds"]]
+
+
+def noise_eval_models(regime, part):
+    """(paths, arms, seeds) of the models of one noise-evaluation job: the unaugmented main model ('baseline'),
+    or every arm's model of one retraining seed ('seed<s>')."""
+    aug = AUG_OF[regime]
+    if part == "baseline":
+        return [main_model(regime)], ["baseline"], [config["train"]["seeds"][0]]
+    seed = int(part.removeprefix("seed"))
+    arms = list(aug["arms"])
+    return [f"results/augment/{regime}/models/{arm}/seed{seed}/model.pt" for arm in arms], arms, [seed] * len(arms)
 
 
 # Input functions of the noise-robust classifier (robust.smk) and predict.

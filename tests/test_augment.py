@@ -471,8 +471,12 @@ def test_aggregate_on_a_hand_example() -> None:
 
 def test_aggregate_rejects_unpaired_or_duplicate_results() -> None:
     results = hand_results()
-    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] .* targeted and random only"):
+    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] at sigma 0.5 are in targeted but not in random"):
         aug.aggregate(results.drop(index=5))
+    # an arm with fewer seeds than random (augment.diagnostic_seeds) is paired on its own: 0.1, 0.2
+    fewer = aug.aggregate(results.drop(index=2))
+    diff = fewer[(fewer["metric"] == "accuracy") & (fewer["arm"] == aug.DIFFERENCE)].iloc[0]
+    assert diff["n"] == 2 and diff["mean"] == pytest.approx(0.15)
     with pytest.raises(ValueError, match="duplicate result for arm targeted"):
         aug.aggregate(pd.concat([results, results.iloc[[0]]]))
     with pytest.raises(ValueError, match="unknown arm"):

@@ -42,6 +42,7 @@ BAD = [
     ("no explaining threads", "explain.threads", 0, "explain.threads: 0 must be >= 1"),
     ("no retraining threads", "augment.threads", 0, "augment.threads: 0 must be >= 1"),
     ("retraining threads not a count", "augment.threads", "two", "augment.threads: 'two' is not of type"),
+    ("no diagnostic seeds", "augment.diagnostic_seeds", 0, "augment.diagnostic_seeds: 0 must be >= 1"),
     ("stem precision not a switch", "train.fp32_stem", "yes", "train.fp32_stem: 'yes' is not of type 'boolean'"),
     ("alpha outside model", "data.alpha_sub", [0.1, 1.3], "data.alpha_sub: [0.1, 1.3] must lie strictly inside"),
     ("alpha for LW", "data.alpha_sup", [0.9, 1.5], "data.alpha_sup: [0.9, 1.5] must lie strictly inside"),
@@ -106,12 +107,20 @@ def test_snakemake_stops_before_any_job(tmp_path):
 
 def test_augment_set_ups_merge_each_regimes_overrides():
     """augment.by_regime.<regime> overrides augment's keys for that regime only; the main regime comes first."""
-    from andicam.config import augment_regimes, augment_setup
+    from andicam.config import arm_seeds, augment_regimes, augment_setup
 
     config = load_config([REPO / "config.yaml", REPO / "presets" / "cpu-paper.yaml"])
     assert augment_regimes(config) == ["fixed", "variable"]
     fixed, variable = augment_setup(config, "fixed"), augment_setup(config, "variable")
-    assert (fixed["draw"], fixed["seeds"], fixed["epochs"]) == ("with_replacement", [0, 1, 2, 3, 4], 5)
+    assert (fixed["draw"], fixed["seeds"], fixed["epochs"]) == ("with_replacement", list(range(20)), 5)
+    # the paper's n for its two arms, 10 seeds for each diagnostic arm (issue: at least 10)
+    per_arm = arm_seeds(fixed)
+    assert per_arm["targeted"] == per_arm["random"] == list(range(20))
+    assert {arm: seeds for arm, seeds in per_arm.items() if arm not in ("targeted", "random")} == {
+        arm: list(range(10)) for arm in ("targeted_layer3", "targeted_peak", "most_probable", "least_confident")}
+    assert arm_seeds(variable) == {"targeted": list(range(10)), "random": list(range(10))}
+    assert set(arm_seeds({"arms": ["random", "most_probable"], "seeds": [3, 5], "diagnostic_seeds": None})[
+        "most_probable"]) == {3, 5}
     # cpu-paper's epochs for set-up V (its main models', not config.yaml's 100) layered on config.yaml's
     # notebooks draw, arms and ten seeds
     assert (variable["draw"], variable["arms"], variable["seeds"], variable["epochs"]) == (

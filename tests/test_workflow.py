@@ -292,6 +292,22 @@ def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
     assert evaluations and {threads_of(c) for c in evaluations} == {2}
 
 
+
+def test_diagnostic_arms_retrain_their_first_seeds_only(workdir, tmp_path):
+    """augment.diagnostic_seeds (tiny: 1): the paper's two arms retrain every seed, the others the first N; each
+    seed's noise evaluation scores exactly the models retrained at that seed."""
+    commands, training = _tiny_commands(workdir, tmp_path, "augment: {diagnostic_seeds: 1}")
+    retrained = {re.search(r"augment/fixed/models/(\w+)/seed(\d+)/", c).groups() for c in training
+                 if "augment/fixed/" in c}
+    assert retrained == {("targeted", "0"), ("random", "0"), ("targeted_peak", "0"), ("targeted", "1"), ("random", "1")}
+    evaluated = {}
+    for c in commands:
+        if c.split()[3] == "noise-eval" and "augment/fixed/noise/" in c:
+            part = re.search(r"augment/fixed/noise/(\w+)\.csv", c).group(1)
+            evaluated[part] = sorted(re.findall(r"models/(\w+)/seed\d+/model\.pt", c))
+    assert evaluated == {"baseline": [], "seed0": ["random", "targeted", "targeted_peak"],
+                         "seed1": ["random", "targeted"]}
+
 def _device_option(command: str) -> bool:
     """Whether ``andicam COMMAND`` takes --device (runs the network)."""
     from andicam.cli import build_parser

@@ -62,6 +62,14 @@ def augment_setup(config: Mapping[str, Any], regime: str) -> dict[str, Any]:
     return {**base, **aug["by_regime"].get(regime, {}), "regime": regime}
 
 
+def arm_seeds(setup: Mapping[str, Any]) -> dict[str, list[int]]:
+    """The retraining seeds of each arm of a set-up (``augment_setup``): all of ``seeds`` for the paper's two
+    arms (targeted, random), the first ``diagnostic_seeds`` of them for every other arm (all if null)."""
+    n = setup.get("diagnostic_seeds")
+    seeds = list(setup["seeds"])
+    return {arm: seeds if arm in ("targeted", "random") or n is None else seeds[:n] for arm in setup["arms"]}
+
+
 def _key(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 

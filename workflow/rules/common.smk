@@ -20,7 +20,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
 shell.prefix(_prefix)
 
-from andicam.config import ConfigError, augment_regimes, augment_setup, validate
+from andicam.config import ConfigError, arm_seeds, augment_regimes, augment_setup, validate
 
 try:
     validate(config)
@@ -175,7 +175,7 @@ def noise_eval_models(regime, part):
     if part == "baseline":
         return [main_model(regime)], ["baseline"], [config["train"]["seeds"][0]]
     seed = int(part.removeprefix("seed"))
-    arms = list(aug["arms"])
+    arms = [arm for arm, seeds in arm_seeds(aug).items() if seed in seeds]
     return [f"results/augment/{regime}/models/{arm}/seed{seed}/model.pt" for arm in arms], arms, [seed] * len(arms)
 
 

@@ -464,6 +464,14 @@ def test_aggregate_on_a_hand_example() -> None:
         arm="targeted_peak", accuracy=[0.75, 0.8, 0.9])]))
     peak = extra[(extra["metric"] == "accuracy") & (extra["arm"] == "targeted_peak-random")].iloc[0]
     assert peak["mean"] == pytest.approx(0.4 / 6) and peak["n"] == 3  # 0.05, 0.1, 0.05
+    # where Grad-CAM points against the most probable, paired by seed: (0.75, 0.8, 0.9) - (0.7, 0.9, 0.8)
+    both = aug.aggregate(pd.concat([hand_results(), hand_results().query("arm == 'random'").assign(
+        arm="targeted_peak", accuracy=[0.75, 0.8, 0.9]), hand_results().query("arm == 'random'").assign(
+        arm="most_probable", accuracy=[0.7, 0.9, 0.8])]))
+    beyond = both[(both["metric"] == "accuracy") & (both["arm"] == "targeted_peak-most_probable")].iloc[0]
+    assert beyond["mean"] == pytest.approx(0.05 / 3) and beyond["n"] == 3  # 0.05, -0.1, 0.1
+    assert beyond["ci_method"] == "paired t interval over training seeds"
+    assert "targeted_layer3-most_probable" not in set(both["arm"])  # an arm that did not run has no difference
     assert len(summary) == 4 * len(aug.METRICS)
     again = aug.aggregate(hand_results())
     pd.testing.assert_frame_equal(summary, again)

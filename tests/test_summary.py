@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from andicam import claims as cl
 from andicam import summary as sm
 from andicam.cli import main
 from andicam.dataio import CLASS_NAMES
@@ -361,6 +362,26 @@ def test_set_up_v_rows_at_its_true_sigmas_beside_its_own_values(tmp_path: Path) 
         sm.summarize(augment=[path, path], augment_draws=["notebooks"])
     with pytest.raises(ValueError, match="repeat one"):
         sm.summarize(augment=[path, path], augment_draws=["notebooks", "notebooks"])
+
+
+def test_diagnostic_arms_get_rows_of_their_own_where_they_ran(tmp_path: Path) -> None:
+    """The diagnostic differences of the aggregation become rows beyond the paper (no paper value), at the
+    set-up's claimed levels, only for the arms that ran."""
+    path = write_augment(tmp_path / "a.csv")
+    frame = pd.read_csv(path)
+    extra = [{"arm": arm, "sigma": s, "metric": "accuracy", "n": n, "mean": 0.02 + s / 100, "se": 0.01,
+              "ci_low": -0.01, "ci_high": 0.05 + s / 100, "ci_method": "paired t interval over training seeds"}
+             for s in (0.0, 0.5, 1.0) for arm, n in (("targeted_peak-random", 10), ("targeted_peak-most_probable", 10))]
+    pd.concat([frame, pd.DataFrame(extra)]).to_csv(path, index=False)
+    rows = by_result(sm.augment_rows(path))
+    assert len(rows) == 9 + 6
+    peak = rows["augment_targeted_peak-most_probable_sigma0.5"]
+    assert (peak["value"], peak["ci_low"], peak["ci_high"]) == pytest.approx((2.5, -1.0, 5.5))
+    assert peak["unit"] == "points" and peak["n"] == 10 and "10 seed pairs" in peak["this_run"]
+    assert "beyond confidence" in peak["description"] and math.isnan(peak["paper_value"])
+    assert "augment_targeted_layer3-random_sigma0.5" not in rows and "augment_most_probable-random_sigma0" not in rows
+    claims = cl.claims_table(sm.summarize(augment=[path]))
+    assert not claims["claim"].str.contains("targeted_peak").any()  # no claim of the paper: not in the verdicts
 
 
 def test_an_augmentation_level_the_run_left_out_is_named(tmp_path: Path) -> None:

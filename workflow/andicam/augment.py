@@ -52,6 +52,10 @@ DRAWS: tuple[str, ...] = ("with_replacement", "without_replacement", "notebooks"
 REPEATING_DRAWS: frozenset[str] = frozenset({"with_replacement", "notebooks"})  # draws whose sets may repeat
 BASELINE = "baseline"  # the unaugmented main model, evaluated beside the arms
 DIFFERENCE = "targeted-random"  # aggregate's label for the paired difference
+# The paired differences aggregate adds besides each arm minus random: where Grad-CAM points (layer3 mean, layer4
+# peak) minus the most probable trajectories, i.e. does Grad-CAM's selection add anything beyond confidence?
+BEYOND_CONFIDENCE: tuple[tuple[str, str], ...] = (("targeted_layer3", "most_probable"),
+                                                   ("targeted_peak", "most_probable"))
 CAM_LAYER = "layer4"
 METRICS: tuple[str, ...] = ("accuracy", *(f"recall_{name}" for name in CLASS_NAMES))
 T_SEEDS = T_METHOD.format(unit="training seed")
@@ -300,7 +304,8 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
 
     Adds arm ``<arm>-random`` for every other arm in the results: its
     difference from the random arm paired by training seed (the arm's seeds, which must all be random's), per
-    level and metric, with a paired t interval. The
+    level and metric, with a paired t interval; and ``<arm>-most_probable`` for the arms of
+    ``BEYOND_CONFIDENCE``, paired the same way. The
     intervals are over training seeds: with 5-10 seeds a percentile bootstrap
     would cover only 83-91 % (tests/test_intervals.py).
     """
@@ -319,18 +324,19 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
         for metric in METRICS:
             rows.append(_summary_row(arm, float(sigma), metric, group[metric].to_numpy(float), T_SEEDS))
     present = set(results["arm"])
-    for arm in (a for a in ARMS if a != "random" and a in present and "random" in present):
-        for sigma, group in results[results["arm"].isin([arm, "random"])].groupby("sigma", sort=True):
+    pairs = [(a, "random") for a in ARMS if a != "random"] + list(BEYOND_CONFIDENCE)
+    for arm, ref in ((a, r) for a, r in pairs if a in present and r in present):
+        for sigma, group in results[results["arm"].isin([arm, ref])].groupby("sigma", sort=True):
             other = group[group["arm"] == arm].set_index("seed")
-            random = group[group["arm"] == "random"].set_index("seed")
-            if not set(other.index) <= set(random.index):
-                only = sorted(set(other.index) - set(random.index))
+            reference = group[group["arm"] == ref].set_index("seed")
+            if not set(other.index) <= set(reference.index):
+                only = sorted(set(other.index) - set(reference.index))
                 raise ValueError(
-                    f"seed(s) {only} at sigma {sigma} are in {arm} but not in random; the paired "
-                    f"difference needs each of {arm}'s seeds in random too"
+                    f"seed(s) {only} at sigma {sigma} are in {arm} but not in {ref}; the paired "
+                    f"difference needs each of {arm}'s seeds in {ref} too"
                 )
             seeds = sorted(other.index)  # a diagnostic arm may have fewer seeds (augment.diagnostic_seeds)
             for metric in METRICS:
-                diff = other.loc[seeds, metric].to_numpy(float) - random.loc[seeds, metric].to_numpy(float)
-                rows.append(_summary_row(f"{arm}-random", float(sigma), metric, diff, PAIRED_T_SEEDS))
+                diff = other.loc[seeds, metric].to_numpy(float) - reference.loc[seeds, metric].to_numpy(float)
+                rows.append(_summary_row(f"{arm}-{ref}", float(sigma), metric, diff, PAIRED_T_SEEDS))
     return pd.DataFrame(rows)

@@ -86,6 +86,16 @@ COLUMNS: tuple[str, ...] = ("result", "description", "this_run", "value", "ci_lo
 REGIMES: tuple[str, ...] = ("fixed", "variable")
 NOT_RUN = "not run"
 AUGMENT_ARMS: tuple[str, ...] = ("targeted", "random", "targeted-random")
+# The diagnostic arms' paired differences (andicam.augment.aggregate), rows beyond the paper where they ran: does
+# selecting where Grad-CAM points add anything beyond selecting confident trajectories?
+AUGMENT_DIAGNOSTICS: dict[str, str] = {
+    "targeted_layer3-random": "top p % by the layer3 map's time-mean (where Grad-CAM points) - random",
+    "targeted_peak-random": "top p % by the layer4 map's peak over time (where Grad-CAM points) - random",
+    "most_probable-random": "top p % by the softmax probability of the true class (confidence, no Grad-CAM) - random",
+    "least_confident-random": "bottom p % by the layer4 map's time-mean (the least confident) - random",
+    "targeted_layer3-most_probable": "layer3 time-mean arm - most probable arm (Grad-CAM beyond confidence)",
+    "targeted_peak-most_probable": "layer4 peak arm - most probable arm (Grad-CAM beyond confidence)",
+}
 BLOCK_CUTS: tuple[str, ...] = ("layer1", "layer2", "layer3")
 
 
@@ -560,6 +570,16 @@ def augment_rows(path: str | Path | None, draw: str = "with_replacement",
             word = "seed pair" if arm == "targeted-random" else "retraining seed"
             rows.append(_row(result, desc, 100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n,
                              _plural(n, word), path, unit, str(r["ci_method"]) if n > 1 else ""))
+        for arm, text in AUGMENT_DIAGNOSTICS.items():
+            sel = frame[(frame["arm"] == arm)
+                        & np.isclose(frame["sigma"].to_numpy(float), s, atol=SIGMA_TOLERANCE)]
+            if sel.empty:  # an arm the set-up did not retrain
+                continue
+            r = sel.iloc[0]
+            n = int(r["n"])
+            rows.append(_row(key(arm, s), f"augmentation ({where}): {text}, paired by seed, at {level(s)}",
+                             100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n, _plural(n, "seed pair"),
+                             path, POINTS, str(r["ci_method"]) if n > 1 else ""))
     return rows
 
 

@@ -539,6 +539,15 @@ def test_figures_have_their_panels() -> None:
     assert len(arm_lines(left)) == 4  # baseline, targeted, random, least confident
     # targeted - random 15 points; least confident - random: -0.1, 0, -0.05 -> -5 points
     assert sorted(float(line.get_ydata()[0]) for line in right.get_lines()[1:]) == pytest.approx([-5.0, 15.0])
+    # with a Grad-CAM-placed arm and most_probable: a third panel, the arm minus most probable
+    both = pd.concat([hand_results(), hand_results().query("arm == 'random'").assign(
+        arm="targeted_peak", accuracy=[0.75, 0.8, 0.9]), hand_results().query("arm == 'random'").assign(
+        arm="most_probable", accuracy=[0.7, 0.9, 0.8])])
+    fig = plot_arms(aug.aggregate(both))
+    assert len(fig.axes) == 3
+    third = fig.axes[2]
+    assert "most probable" in third.get_ylabel()
+    assert [float(line.get_ydata()[0]) for line in third.get_lines()[1:]] == pytest.approx([100 * 0.05 / 3])
 
 
 def test_augmentation_figures_draw_the_papers_points_and_say_what_the_band_is() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from andicam.augment import ARMS, BASELINE, DIFFERENCE, PAPER_ARMS
+from andicam.augment import ARMS, BASELINE, BEYOND_CONFIDENCE, DIFFERENCE, PAPER_ARMS
 from andicam.dataio import CLASS_NAMES
 from andicam.paper import AUGMENT_SETUPS
 
@@ -107,30 +109,42 @@ def plot_by_class(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _difference_lines(ax: plt.Axes, acc: pd.DataFrame, pairs: Sequence[tuple[str, str]], ylabel: str) -> None:
+    """Each ``arm - reference`` of ``pairs`` that ran: mean paired difference over seeds and its 95 % t band."""
+    ax.axhline(0, color="black", linewidth=0.6)
+    for arm, ref in pairs:
+        diff = acc[acc["arm"] == f"{arm}-{ref}"].sort_values("sigma")
+        if diff.empty:
+            continue
+        style = ARM_STYLE[arm]
+        ax.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color=style["color"],
+                        alpha=0.15, linewidth=0)
+        ax.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2.5, color=style["color"],
+                label=f"{style['label']} (n={int(diff['n'].max())} pairs)")
+    ax.set_xlabel(SIGMA_LABEL)
+    ax.set_ylabel(ylabel)
+    ax.set_title("mean paired difference over seeds; band: 95 % paired t CI", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=6)
+
+
 def plot_arms(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figure:
-    """Every arm that ran: accuracy against sigma (mean +- SE), and each arm minus random, paired by seed (95 % t CI)."""
+    """Every arm that ran: accuracy against sigma (mean +- SE), each arm minus random, paired by seed (95 % t CI),
+    and, where the arms that use where Grad-CAM points ran beside most_probable, each minus most_probable."""
     _check(summary)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    acc = summary[summary["metric"] == "accuracy"]
+    beyond = [pair for pair in BEYOND_CONFIDENCE if (acc["arm"] == "-".join(pair)).any()]
+    fig, axes = plt.subplots(1, 3 if beyond else 2, figsize=(13.0 if beyond else 9.0, 3.6))
+    left = axes[0]
     _arm_lines(left, summary, "accuracy", ARMS)
     _paper_points(left, draw)
     left.set_xlabel(SIGMA_LABEL)
     left.set_ylabel("test accuracy (%)")
     left.legend(frameon=False, fontsize=6, title=BAND, title_fontsize=6)
-    right.axhline(0, color="black", linewidth=0.6)
-    acc = summary[summary["metric"] == "accuracy"]
-    for arm in (a for a in ARMS if a != "random"):
-        diff = acc[acc["arm"] == f"{arm}-random"].sort_values("sigma")
-        if diff.empty:
-            continue
-        style = ARM_STYLE[arm]
-        right.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color=style["color"],
-                           alpha=0.15, linewidth=0)
-        right.plot(diff["sigma"], 100 * diff["mean"], marker="o", markersize=2.5, color=style["color"],
-                   label=f"{style['label']} (n={int(diff['n'].max())} pairs)")
-    right.set_xlabel(SIGMA_LABEL)
-    right.set_ylabel("arm $-$ random (points)")
-    right.set_title("mean paired difference over seeds; band: 95 % paired t CI", fontsize=7)
-    if right.get_legend_handles_labels()[0]:
-        right.legend(frameon=False, fontsize=6)
+    _difference_lines(axes[1], acc, [(a, "random") for a in ARMS if a != "random"], "arm $-$ random (points)")
+    if beyond:
+        _difference_lines(axes[2], acc, beyond, "arm $-$ most probable (points)")
+        axes[2].text(0.02, 0.02, "where Grad-CAM points, beyond confidence", transform=axes[2].transAxes,
+                     fontsize=6, va="bottom")
     fig.tight_layout()
     return fig

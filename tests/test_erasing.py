@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from andicam.cli import main as cli_main
-from andicam.dataio import CLASS_NAMES, Trajectories, write_trajectories
+from andicam.dataio import CLASS_NAMES, Trajectories, read_trajectories, write_trajectories
 from andicam.erasing import (
     bridge_noise,
     by_length_table,
@@ -619,3 +619,37 @@ def test_runs_of_another_regime_are_named_and_drawn_beside_the_main_one(tmp_path
     assert "last position held" in titles[1]
     # without a main regime the figure is the erasing figure of before: no regime in the titles
     assert "model" not in plot_erasing(pd.read_csv(main)).axes[0].get_title()
+
+
+def test_erasing_under_amp_runs_bf16_with_the_first_convolution_in_fp32(tmp_path, monkeypatch) -> None:
+    """explain.erasing.amp: the erased inputs pass the network under bf16 autocast, its first convolution in
+    fp32 (the model loaded by andicam.noise.inference_model); without it everything is fp32. The command's
+    table keeps its rows either way, and --no-amp is the fp32 run exactly."""
+    from andicam import device as device_module
+    from andicam.noise import inference_model
+
+    model_path, data, gradcam = _tiny_files(tmp_path)
+    x = model_input(read_trajectories(data))
+    labels = np.arange(len(x)) % 8
+    masks = np.zeros((len(x), 2, 32), dtype=bool)
+    masks[:, 1, :4] = True
+    for amp in (False, True):
+        model = inference_model(model_path, "cpu", amp)
+        seen = {}
+        hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.__setitem__(name, o.dtype))
+                 for name, m in (("stem", model.conv1), ("layer1", model.layer1[0].conv1))]
+        erased_correct(model, x, labels, masks, batch_size=8, amp=amp)
+        for h in hooks:
+            h.remove()
+        assert seen == {"stem": torch.float32, "layer1": torch.bfloat16 if amp else torch.float32}
+    common = ["erasing", "--model", model_path, "--data", data, "--gradcam", gradcam, "--seeds", "1",
+              "--master-seed", "7", "--device", "cpu"]
+    assert cli_main([*common, "--out", str(tmp_path / "fp32.csv")]) == 0
+    assert cli_main([*common, "--no-amp", "--out", str(tmp_path / "no_amp.csv")]) == 0
+    fp32 = pd.read_csv(tmp_path / "fp32.csv")
+    pd.testing.assert_frame_equal(fp32, pd.read_csv(tmp_path / "no_amp.csv"))
+    monkeypatch.setattr(device_module, "resolve_amp", lambda device, requested: (requested, "forced for the test"))
+    assert cli_main([*common, "--amp", "--out", str(tmp_path / "amp.csv")]) == 0
+    amp_table = pd.read_csv(tmp_path / "amp.csv")
+    key = ["bin", "method", "seed", "class", "n", "segments"]
+    pd.testing.assert_frame_equal(amp_table[key], fp32[key])

@@ -308,6 +308,15 @@ def test_diagnostic_arms_retrain_their_first_seeds_only(workdir, tmp_path):
     assert evaluated == {"baseline": [], "seed0": ["random", "targeted", "targeted_peak"],
                          "seed1": ["random", "targeted"]}
 
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_erasing_amp_reaches_every_erasing_job_and_nothing_else(workdir, tmp_path, amp):
+    commands, _ = _tiny_commands(workdir, tmp_path, f"explain: {{erasing: {{amp: {str(amp).lower()}}}}}")
+    erasing = [c for c in commands if c.split()[3] == "erasing"]
+    assert len(erasing) >= 4
+    assert all((" --amp " in c) is amp and (" --no-amp " in c) is not amp for c in erasing)
+    assert not any(" --amp " in c for c in commands if c.split()[3] in ("gradcam", "evaluate"))  # fp32 as before
+
 def _device_option(command: str) -> bool:
     """Whether ``andicam COMMAND`` takes --device (runs the network)."""
     from andicam.cli import build_parser

@@ -237,13 +237,15 @@ def erased_correct(
     model: nn.Module, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, batch_size: int = 256,
     fill: str = "zero", starts: np.ndarray | None = None,
     noise: Callable[[np.ndarray], np.ndarray] | None = None,
+    amp: bool = False,
 ) -> np.ndarray:
     """(N, B) bool: is trajectory n still classified correctly with the positions masks[n, b] erased?
 
     ``x`` (N, 2, L) is the min-max-scaled input; ``masks`` (N, B, P) selects stage positions; ``fill`` and
     ``starts`` (N,) (first real step; all 0 when None) as in ``fill_erased``, whose bridge noise
     ``noise(rows)`` gives for the trajectories ``rows`` (drawn batch by batch: all at once would be twice
-    the inputs' memory).
+    the inputs' memory). ``amp``: the forward passes under bf16 autocast (load the model with
+    ``andicam.noise.inference_model(..., amp=True)`` so that its first convolution stays fp32).
     """
     n, n_sets, p = masks.shape
     steps = x.shape[-1]
@@ -264,7 +266,8 @@ def erased_correct(
             drawn = None if noise is None else np.repeat(noise(batch), n_sets, axis=0)
             filled = fill_erased(x[rows], steps_erased, starts[rows], fill, drawn)
             erased = torch.from_numpy(filled).to(param.device, param.dtype)
-        pred = model(erased).argmax(1).view(-1, n_sets)  # (b, B)
+        with torch.autocast(device_type=param.device.type, dtype=torch.bfloat16, enabled=amp):
+            pred = model(erased).argmax(1).view(-1, n_sets)  # (b, B)
         out[s : s + per_batch] = (pred.cpu().numpy() == labels[s : s + per_batch, None])
     return out
 
@@ -304,6 +307,7 @@ def erasing_table(
     fill: str = "zero",
     lengths: np.ndarray | None = None,
     ids: np.ndarray | None = None,
+    amp: bool = False,
 ) -> pd.DataFrame:
     """The erasing experiment on inputs ``x`` (N, 2, L) with their maps (N, P) of one stage.
 
@@ -311,7 +315,7 @@ def erasing_table(
     (see ``valid_positions``); None ranks every position.
     ``fill`` says what an erased segment becomes (``fill_erased``); ``lengths`` (N,) are the trajectories'
     lengths (the rest of L is left padding; None: L each), ``ids`` (N,) their indices in the data, which
-    seed each trajectory's bridge noise (None: 0..N-1).
+    seed each trajectory's bridge noise (None: 0..N-1). ``amp``: bf16 autocast (``erased_correct``).
     A ``correctness`` dict receives the per-trajectory results behind the table, int8 0/1, for
     intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins), and "none" (N,)
     with nothing erased (for ``by_length_table``).
@@ -342,7 +346,7 @@ def erasing_table(
 
     def correct_after(masks: np.ndarray) -> np.ndarray:
         return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths,
-                              noise if fill == "bridge" else None)
+                              noise if fill == "bridge" else None, amp)
 
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
     unerased = correct_after(nothing)

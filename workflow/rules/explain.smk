@@ -84,6 +84,7 @@ rule erasing:
         master=config["seed"],
         batch=EXPLAIN["batch_size"],
         device=EXPLAIN["device"],
+        amp="--amp" if EXPLAIN["erasing"]["amp"] else "--no-amp",
     threads: EXPLAIN["threads"]
     resources:
         runtime=minutes(240),
@@ -96,7 +97,7 @@ rule erasing:
         " --out {output.table} --correctness {output.correctness} --by-length {output.by_length}"
         " --stage {params.e[stage]} --bins {params.e[bins]} --seeds {params.e[seeds]} --master-seed {params.master}"
         " {params.subset} {params.padding} --fill {params.fill} {params.regime}"
-        " --batch-size {params.batch} --device {params.device} --threads {threads}"
+        " {params.amp} --batch-size {params.batch} --device {params.device} --threads {threads}"
         " > {log} 2>&1"
 
 

@@ -56,10 +56,15 @@ def add_noise_eval_arguments(parser: argparse.ArgumentParser, label: str, choice
     parser.add_argument("--seed", required=True, type=int,
                         help="master seed; the noise of level s comes from derive_seed(seed, 'noise', s)")
     parser.add_argument("--out", required=True, help=out_help)
+    add_amp_argument(parser)
+    add_device_arguments(parser, batch_size=512, batch_help="inference batch size")
+
+
+def add_amp_argument(parser: argparse.ArgumentParser) -> None:
+    """--amp/--no-amp of the commands that only predict (noise evaluations, erasing)."""
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False,
                         help="bf16 autocast where bf16 is native (CUDA; a CPU with AVX512-BF16 or AMX), the first "
                         "convolution in fp32; elsewhere fp32 either way")
-    add_device_arguments(parser, batch_size=512, batch_help="inference batch size")
 
 
 def run_noise_eval(args: argparse.Namespace, label: str,

@@ -9,12 +9,13 @@ import numpy as np
 
 from andicam.errors import UserInputError
 from andicam.dataio import LENGTH_EDGES, read_many
-from andicam.commands import add_device_arguments, prepare_device
+from andicam.commands import add_amp_argument, add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_positions
 from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
 from andicam.gradcam import model_input, read_gradcams
-from andicam.model import STAGES, load_model, require_paper_classes
+from andicam.model import STAGES, require_paper_classes
+from andicam.noise import inference_model
 from andicam.seeding import derive_seed
 
 HELP = "erase input segments by percentile bin of each trajectory's Grad-CAM; accuracy vs random controls (CSV)"
@@ -49,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the main run's tables carry no such column, as before regimes could be compared)")
     p.add_argument("--max-trajectories", type=int, default=None,
                    help="seeded random subset of this size (default: all)")
+    add_amp_argument(p)
     add_device_arguments(p, batch_size=256, batch_help="inputs per forward pass")
 
 
@@ -58,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if len(args.length_edges) < 2 or any(b <= a for a, b in zip(args.length_edges, args.length_edges[1:])):
         raise UserInputError(f"--length-edges must be at least two increasing lengths, got {args.length_edges}")
+    from andicam.device import resolve_amp
+
     device = prepare_device(args)
-    model = load_model(args.model, device)
+    amp, why = resolve_amp(device, args.amp)
+    model = inference_model(args.model, device, amp)
     require_paper_classes(model, args.model)
     data = read_many(args.data)
     arrays, attrs = read_gradcams(args.gradcam)
@@ -80,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     correctness: dict[str, np.ndarray] = {}
     table = erasing_table(model, model_input(data), data.labels, maps, args.master_seed,
                           args.seeds, args.bins, args.controls, args.batch_size, valid, correctness,
-                          args.fill, data.lengths, index)
+                          args.fill, data.lengths, index, amp)
     table.insert(0, "stage", args.stage)
     table.insert(1, "positions", "all" if args.include_padding else "trajectory")
     if args.fill != "zero":
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             np.savez_compressed(f, labels=np.asarray(data.labels, dtype=np.int8), **kept)
     overall = table[table["class"] == "all"].groupby("method")["accuracy"].mean()
     print(f"erasing on {len(data)} trajectories ({args.stage}, {args.fill} fill, target {attrs[0].get('target')}) in "
-          f"{time.perf_counter() - start:.1f} s; mean accuracy over bins: "
+          f"{time.perf_counter() - start:.1f} s ({why}{', first convolution fp32' if amp else ''}); "
+          "mean accuracy over bins: "
           + ", ".join(f"{m} {a:.3f}" for m, a in overall.items()) + f" -> {args.out}")
     return 0

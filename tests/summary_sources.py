@@ -70,7 +70,9 @@ def expected_value(work: Path, row: pd.Series) -> float | None:
                     & (table["label"] == names.index(m.group(1)))]
         return 100 * float((sel["predicted_before"] == sel["label"]).mean()
                            - (sel["predicted_after"] == sel["label"]).mean())
-    if m := re.fullmatch(r"augment_(?:V_)?(targeted-random|targeted|random)_sigma([\d.]+)", result):
+    arms = "targeted_layer3|targeted_peak|most_probable|least_confident|targeted|random"
+    # an arm, or an arm minus random or most_probable (the paired differences, diagnostic ones too)
+    if m := re.fullmatch(rf"augment_(?:V_)?((?:{arms})(?:-(?:random|most_probable))?)_sigma([\d.]+)", result):
         table = pd.read_csv(work / source)
         assert ("/variable/" in source) == result.startswith("augment_V_"), (result, source)  # set-up V's own file
         sel = table[(table["arm"] == m.group(1)) & (table["metric"] == "accuracy")

@@ -364,6 +364,12 @@ def test_set_up_v_rows_at_its_true_sigmas_beside_its_own_values(tmp_path: Path) 
         sm.summarize(augment=[path, path], augment_draws=["notebooks", "notebooks"])
 
 
+def test_every_difference_the_aggregation_writes_has_a_summary_description() -> None:
+    from andicam.augment import DIFFERENCE, DIFFERENCE_PAIRS
+
+    assert set(sm.AUGMENT_DIAGNOSTICS) == {f"{a}-{r}" for a, r in DIFFERENCE_PAIRS} - {DIFFERENCE}
+
+
 def test_diagnostic_arms_get_rows_of_their_own_where_they_ran(tmp_path: Path) -> None:
     """The diagnostic differences of the aggregation become rows beyond the paper (no paper value), at the
     set-up's claimed levels, only for the arms that ran."""

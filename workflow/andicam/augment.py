@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
+from andicam.config import PAPER_ARMS
 from andicam.dataio import CLASS_NAMES, NUM_CLASSES, DataFileError, Trajectories
 from andicam.intervals import PAIRED_T_METHOD, T_METHOD, t_interval
 from andicam.seeding import derive_seed
@@ -38,7 +39,6 @@ if TYPE_CHECKING:  # torch is imported by the evaluation alone, so selecting and
 # map's mean, the layer4 map's peak over time); most_probable ranks by the softmax probability of the true class
 # (what "confidence" usually means), which no Grad-CAM map enters; least_confident keeps the bottom p % by the
 # layer4 mean as a contrast.
-PAPER_ARMS: tuple[str, ...] = ("targeted", "random")
 ARMS: tuple[str, ...] = (*PAPER_ARMS, "targeted_layer3", "targeted_peak", "most_probable", "least_confident")
 PROBABILITY = "probability"  # ARM_LAYER's name for the true-class log-probability of a Grad-CAM file
 ARM_LAYER: dict[str, str] = {"targeted": "layer4", "random": "layer4", "targeted_layer3": "layer3",
@@ -56,6 +56,9 @@ DIFFERENCE = "targeted-random"  # aggregate's label for the paired difference
 # peak) minus the most probable trajectories, i.e. does Grad-CAM's selection add anything beyond confidence?
 BEYOND_CONFIDENCE: tuple[tuple[str, str], ...] = (("targeted_layer3", "most_probable"),
                                                    ("targeted_peak", "most_probable"))
+# Every (arm, reference) whose paired difference aggregate writes as "<arm>-<reference>".
+VERSUS_RANDOM: tuple[tuple[str, str], ...] = tuple((a, "random") for a in ARMS if a != "random")
+DIFFERENCE_PAIRS: tuple[tuple[str, str], ...] = VERSUS_RANDOM + BEYOND_CONFIDENCE
 CAM_LAYER = "layer4"
 METRICS: tuple[str, ...] = ("accuracy", *(f"recall_{name}" for name in CLASS_NAMES))
 T_SEEDS = T_METHOD.format(unit="training seed")
@@ -324,8 +327,7 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
         for metric in METRICS:
             rows.append(_summary_row(arm, float(sigma), metric, group[metric].to_numpy(float), T_SEEDS))
     present = set(results["arm"])
-    pairs = [(a, "random") for a in ARMS if a != "random"] + list(BEYOND_CONFIDENCE)
-    for arm, ref in ((a, r) for a, r in pairs if a in present and r in present):
+    for arm, ref in ((a, r) for a, r in DIFFERENCE_PAIRS if a in present and r in present):
         for sigma, group in results[results["arm"].isin([arm, ref])].groupby("sigma", sort=True):
             other = group[group["arm"] == arm].set_index("seed")
             reference = group[group["arm"] == ref].set_index("seed")

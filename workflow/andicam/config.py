@@ -62,12 +62,17 @@ def augment_setup(config: Mapping[str, Any], regime: str) -> dict[str, Any]:
     return {**base, **aug["by_regime"].get(regime, {}), "regime": regime}
 
 
+# The paper's two augmentation arms (andicam.augment takes them from here: this module is what Snakemake reads
+# when it parses the workflow, and it imports nothing heavy).
+PAPER_ARMS: tuple[str, ...] = ("targeted", "random")
+
+
 def arm_seeds(setup: Mapping[str, Any]) -> dict[str, list[int]]:
-    """The retraining seeds of each arm of a set-up (``augment_setup``): all of ``seeds`` for the paper's two
-    arms (targeted, random), the first ``diagnostic_seeds`` of them for every other arm (all if null)."""
+    """The retraining seeds of each arm of a set-up (``augment_setup``): all of ``seeds`` for ``PAPER_ARMS``,
+    the first ``diagnostic_seeds`` of them for every other arm (all if null)."""
     n = setup.get("diagnostic_seeds")
     seeds = list(setup["seeds"])
-    return {arm: seeds if arm in ("targeted", "random") or n is None else seeds[:n] for arm in setup["arms"]}
+    return {arm: seeds if arm in PAPER_ARMS or n is None else seeds[:n] for arm in setup["arms"]}
 
 
 def _key(path: Iterable[Any]) -> str:

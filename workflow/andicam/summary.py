@@ -551,11 +551,11 @@ def augment_rows(path: str | Path | None, draw: str = "with_replacement",
     frame = frame[frame["metric"] == "accuracy"]
     rows = []
     for s in sigmas:
+        at_level = np.isclose(frame["sigma"].to_numpy(float), s, atol=SIGMA_TOLERANCE)
         for arm in AUGMENT_ARMS:
             result = key(arm, s)
             desc = descriptions[arm].format(level=level(s))
             unit = POINTS if arm == "targeted-random" else PERCENT
-            at_level = np.isclose(frame["sigma"].to_numpy(float), s, atol=SIGMA_TOLERANCE)
             if not at_level.any():
                 # The noise levels are a config choice (augment.sigmas); one the run left out is no error.
                 row = _not_run(result, desc, unit)
@@ -565,22 +565,22 @@ def augment_rows(path: str | Path | None, draw: str = "with_replacement",
             sel = frame[(frame["arm"] == arm) & at_level]
             if len(sel) != 1:
                 raise ValueError(f"{path}: expected one accuracy row for arm {arm} at sigma {s:g}, found {len(sel)}")
-            r = sel.iloc[0]
-            n = int(r["n"])
             word = "seed pair" if arm == "targeted-random" else "retraining seed"
-            rows.append(_row(result, desc, 100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n,
-                             _plural(n, word), path, unit, str(r["ci_method"]) if n > 1 else ""))
+            rows.append(_aggregate_row(result, desc, sel.iloc[0], word, path, unit))
         for arm, text in AUGMENT_DIAGNOSTICS.items():
-            sel = frame[(frame["arm"] == arm)
-                        & np.isclose(frame["sigma"].to_numpy(float), s, atol=SIGMA_TOLERANCE)]
-            if sel.empty:  # an arm the set-up did not retrain
-                continue
-            r = sel.iloc[0]
-            n = int(r["n"])
-            rows.append(_row(key(arm, s), f"augmentation ({where}): {text}, paired by seed, at {level(s)}",
-                             100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n, _plural(n, "seed pair"),
-                             path, POINTS, str(r["ci_method"]) if n > 1 else ""))
+            sel = frame[(frame["arm"] == arm) & at_level]
+            if not sel.empty:  # absent: an arm the set-up did not retrain
+                rows.append(_aggregate_row(key(arm, s), f"augmentation ({where}): {text}, paired by seed, at "
+                                           f"{level(s)}", sel.iloc[0], "seed pair", path, POINTS))
     return rows
+
+
+def _aggregate_row(result: str, description: str, r: pd.Series, word: str, path: str | Path,
+                   unit: str) -> dict[str, Any]:
+    """A summary row of one accuracy row of ``andicam augment-aggregate`` (shares, shown in % or points)."""
+    n = int(r["n"])
+    return _row(result, description, 100 * r["mean"], 100 * r["ci_low"], 100 * r["ci_high"], n, _plural(n, word),
+                path, unit, str(r["ci_method"]) if n > 1 else "")
 
 
 def augment_set_up_rows(paths: Sequence[str | Path], draws: Sequence[str] | None = None) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from andicam.augment import ARMS, BASELINE, BEYOND_CONFIDENCE, DIFFERENCE, PAPER_ARMS
+from andicam.augment import ARMS, BASELINE, BEYOND_CONFIDENCE, DIFFERENCE, PAPER_ARMS, VERSUS_RANDOM
 from andicam.dataio import CLASS_NAMES
 from andicam.paper import AUGMENT_SETUPS
 
@@ -141,7 +141,7 @@ def plot_arms(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figu
     left.set_xlabel(SIGMA_LABEL)
     left.set_ylabel("test accuracy (%)")
     left.legend(frameon=False, fontsize=6, title=BAND, title_fontsize=6)
-    _difference_lines(axes[1], acc, [(a, "random") for a in ARMS if a != "random"], "arm $-$ random (points)")
+    _difference_lines(axes[1], acc, VERSUS_RANDOM, "arm $-$ random (points)")
     if beyond:
         _difference_lines(axes[2], acc, beyond, "arm $-$ most probable (points)")
         axes[2].text(0.02, 0.02, "where Grad-CAM points, beyond confidence", transform=axes[2].transAxes,

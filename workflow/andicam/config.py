@@ -75,6 +75,13 @@ def arm_seeds(setup: Mapping[str, Any]) -> dict[str, list[int]]:
     return {arm: seeds if arm in PAPER_ARMS or n is None else seeds[:n] for arm in setup["arms"]}
 
 
+def robust_seeds(config: Mapping[str, Any]) -> list[int]:
+    """The training seeds that get a noise-robust model: the first ``robust.n_seeds`` of ``train.seeds`` (all if
+    null), so the first (the main seed, which ``predict`` and the AnDi benchmark use) is always among them."""
+    seeds, n = list(config["train"]["seeds"]), config["robust"].get("n_seeds")
+    return seeds if n is None else seeds[:n]
+
+
 def _key(path: Iterable[Any]) -> str:
     return ".".join(str(p) for p in path) or "(top level)"
 
@@ -178,5 +185,8 @@ def _check_semantics(config: Mapping[str, Any]) -> None:
     low, high = robust["noise"]
     if not low <= high:
         raise ConfigError(f"config: robust.noise: need low <= high, got [{low}, {high}]")
+    n_robust, n_train = robust.get("n_seeds"), len(config["train"]["seeds"])
+    if n_robust is not None and n_robust > n_train:
+        raise ConfigError(f"config: robust.n_seeds: {n_robust} exceeds the {n_train} training seeds (train.seeds)")
     if list(robust["length_edges"]) != sorted(robust["length_edges"]):
         raise ConfigError(f"config: robust.length_edges: must increase, got {robust['length_edges']}")

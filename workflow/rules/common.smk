@@ -20,7 +20,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
 shell.prefix(_prefix)
 
-from andicam.config import ConfigError, arm_seeds, augment_regimes, augment_setup, validate
+from andicam.config import ConfigError, arm_seeds, augment_regimes, augment_setup, robust_seeds, validate
 
 try:
     validate(config)

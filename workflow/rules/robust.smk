@@ -4,6 +4,7 @@
 # the per-track noise estimate that `predict` reports. Named target: `snakemake robust_models`.
 
 ROBUST = config["robust"]
+ROBUST_SEEDS = robust_seeds(config)  # the first robust.n_seeds training seeds (all if null)
 
 
 # One noise-robust classifier; resumes from its checkpoint like `train`.
@@ -39,18 +40,18 @@ use rule evaluate as evaluate_robust with:
 
 
 rule robust_noise_eval:
-    """Noiseless (paper) and robust models of every training seed on the same noisy test inputs."""
+    """Noiseless (paper) and robust models of every robust seed (robust.n_seeds) on the same noisy test inputs."""
     input:
-        noiseless=lambda w: [f"{run_dir('models', w.regime, MAIN_DEPTH, s)}/model.pt" for s in TRAIN["seeds"]],
-        robust=lambda w: [f"{robust_run('models', w.regime, s)}/model.pt" for s in TRAIN["seeds"]],
+        noiseless=lambda w: [f"{run_dir('models', w.regime, MAIN_DEPTH, s)}/model.pt" for s in ROBUST_SEEDS],
+        robust=lambda w: [f"{robust_run('models', w.regime, s)}/model.pt" for s in ROBUST_SEEDS],
         data=lambda w: shards(w.regime, "test", ROBUST["test_shards"]),
     output:
         "results/robust/noise_{regime}.csv",
     log:
         "logs/robust/noise_{regime}.log",
     params:
-        kinds=" ".join(["noiseless"] * len(TRAIN["seeds"]) + ["robust"] * len(TRAIN["seeds"])),
-        seeds=" ".join(map(str, list(TRAIN["seeds"]) * 2)),
+        kinds=" ".join(["noiseless"] * len(ROBUST_SEEDS) + ["robust"] * len(ROBUST_SEEDS)),
+        seeds=" ".join(map(str, ROBUST_SEEDS * 2)),
         sigmas=" ".join(map(str, ROBUST["sigmas"])),
         amp=NOISE_AMP,
         edges=" ".join(map(str, ROBUST["length_edges"])),
@@ -112,7 +113,7 @@ rule fig_noise_robustness:
 rule robust_models:
     """Every noise-robust classifier, its evaluation, and the noise estimator's bias (named target)."""
     input:
-        [f"{robust_run(kind, r, s)}/{name}" for r in REGIMES for s in TRAIN["seeds"]
+        [f"{robust_run(kind, r, s)}/{name}" for r in REGIMES for s in ROBUST_SEEDS
          for kind, name in (("models", "model.pt"), ("eval", "metrics.json"))],
         expand("results/tables/noise_estimator_bias_{regime}.csv", regime=REGIMES),
 

@@ -43,6 +43,8 @@ BAD = [
     ("no retraining threads", "augment.threads", 0, "augment.threads: 0 must be >= 1"),
     ("retraining threads not a count", "augment.threads", "two", "augment.threads: 'two' is not of type"),
     ("no diagnostic seeds", "augment.diagnostic_seeds", 0, "augment.diagnostic_seeds: 0 must be >= 1"),
+    ("no robust seeds", "robust.n_seeds", 0, "robust.n_seeds: 0 must be >= 1"),
+    ("more robust than training seeds", "robust.n_seeds", 4, "robust.n_seeds: 4 exceeds the 3 training seeds"),
     ("stem precision not a switch", "train.fp32_stem", "yes", "train.fp32_stem: 'yes' is not of type 'boolean'"),
     ("alpha outside model", "data.alpha_sub", [0.1, 1.3], "data.alpha_sub: [0.1, 1.3] must lie strictly inside"),
     ("alpha for LW", "data.alpha_sup", [0.9, 1.5], "data.alpha_sup: [0.9, 1.5] must lie strictly inside"),
@@ -94,6 +96,15 @@ def test_bad_config_names_the_key(case, key, value, message):
     text = str(err.value)
     assert message in text
     assert "\n" not in text
+
+
+def test_robust_seeds_are_the_first_training_seeds():
+    from andicam.config import robust_seeds
+
+    assert robust_seeds(BASE) == BASE["train"]["seeds"]  # null: one robust model per training seed
+    config = copy.deepcopy(BASE)
+    config["train"]["seeds"], config["robust"]["n_seeds"] = [7, 3, 5], 2
+    assert robust_seeds(config) == [7, 3]  # the first (main) seed always among them, as predict needs
 
 
 def test_snakemake_stops_before_any_job(tmp_path):

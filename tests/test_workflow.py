@@ -309,6 +309,19 @@ def test_diagnostic_arms_retrain_their_first_seeds_only(workdir, tmp_path):
                          "seed1": ["random", "targeted"]}
 
 
+def test_robust_n_seeds_trains_and_compares_the_first_seeds_only(workdir, tmp_path):
+    """robust.n_seeds 1 (tiny trains seeds 0 and 1): one robust model per regime, at seed 0, and the comparison
+    pairs it with the noiseless model of the same seed, not with every noiseless model."""
+    commands, training = _tiny_commands(workdir, tmp_path, "robust: {n_seeds: 1}")
+    robust = {re.search(r"robust/models/(\w+)/seed(\d+)/", c).groups() for c in training if "kind=robust" in c}
+    assert robust == {("fixed", "0"), ("variable", "0")}
+    compare = [c for c in commands if c.split()[3] == "robust-eval"]
+    assert len(compare) == 2
+    for c in compare:
+        assert re.findall(r"models/(?:\w+/)+seed(\d+)/model\.pt", c) == ["0", "0"]
+        assert " --kinds noiseless robust " in c and " --seeds 0 0 " in c
+
+
 @pytest.mark.parametrize("amp", [True, False])
 def test_erasing_amp_reaches_every_erasing_job_and_nothing_else(workdir, tmp_path, amp):
     commands, _ = _tiny_commands(workdir, tmp_path, f"explain: {{erasing: {{amp: {str(amp).lower()}}}}}")

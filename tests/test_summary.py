@@ -168,6 +168,7 @@ def test_accuracy_over_seeds_uses_the_t_interval(inputs: dict) -> None:
     half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
     assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((mean, mean - half, mean + half))
     assert acc["n"] == 3 and acc["ci_method"] == "t CI over seeds"
+    assert acc["description"].endswith("(mean over training seeds)")
     assert "3 seeds (2, 0, 1)" in acc["this_run"]
     assert acc["paper"] == "94.89 %" and acc["paper_value"] == 94.89
     assert rows["macro_f1_variable"]["n"] == 3 and rows["macro_f1_variable"]["unit"] == "F1 x 100"
@@ -180,6 +181,7 @@ def test_one_seed_falls_back_to_wilson_over_test_trajectories(tmp_path: Path) ->
     lo, hi = wilson_interval(74, 80)
     assert (acc["value"], acc["ci_low"], acc["ci_high"]) == pytest.approx((92.5, 100 * lo, 100 * hi))
     assert acc["n"] == 80 and "Wilson CI over 80 test trajectories" in acc["this_run"]
+    assert acc["description"].endswith("(one training seed)")  # one model's accuracy, not a mean
     f1 = rows["macro_f1_fixed"]
     assert f1["ci_low"] < f1["value"] < f1["ci_high"] and "bootstrap CI over 80" in f1["this_run"]
     assert rows["accuracy_variable"]["this_run"] == sm.NOT_RUN

@@ -239,6 +239,9 @@ def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None,
             rows.append(_not_run(f"confusion_{regime}", f"{where}: largest confusion (main model)", PERCENT))
             continue
         seeds = [int(s) for s in sel["seed"]]
+        if len(sel) < 2:  # one model: its own accuracy, not a mean
+            acc_desc, f1_desc = (d.replace("(mean over training seeds)", "(one training seed)")
+                                 for d in (acc_desc, f1_desc))
         if len(sel) >= 2:
             source = "; ".join(sel["path"])
             for key, desc, unit in (("accuracy", acc_desc, PERCENT), ("macro_f1", f1_desc, F1)):

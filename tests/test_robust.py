@@ -247,3 +247,6 @@ def test_noise_robustness_legends_cover_no_data() -> None:
     for legend in fig.legends:
         box = legend.get_window_extent(renderer)
         assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+    assert "95 % t interval over training seeds" in fig._suptitle.get_text()
+    one = pd.DataFrame(rows).assign(n_seeds=1, low=float("nan"), high=float("nan"))  # robust.n_seeds 1, or one seed
+    assert "one training seed, so no interval" in plot_noise_robustness(one)._suptitle.get_text()

@@ -70,5 +70,7 @@ def plot_noise_robustness(summary: pd.DataFrame) -> plt.Figure:
     fig.legend(*ax_len.get_legend_handles_labels(), loc="outside lower right", ncol=3, frameon=False, fontsize=6.5,
                title="(c): kind, noise level", title_fontsize=6.5)
     method = summary["method"].iloc[0] if len(summary) else ""
-    fig.suptitle(f"Noise-robust vs noiseless classifier; bands and bars: 95 % {method}", fontsize=8)
+    intervals = (f"bands and bars: 95 % {method}" if len(summary) and summary["n_seeds"].max() >= 2
+                 else "one training seed, so no interval")
+    fig.suptitle(f"Noise-robust vs noiseless classifier; {intervals}", fontsize=8)
     return fig

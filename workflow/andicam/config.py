@@ -70,15 +70,19 @@ PAPER_ARMS: tuple[str, ...] = ("targeted", "random")
 def arm_seeds(setup: Mapping[str, Any]) -> dict[str, list[int]]:
     """The retraining seeds of each arm of a set-up (``augment_setup``): all of ``seeds`` for ``PAPER_ARMS``,
     the first ``diagnostic_seeds`` of them for every other arm (all if null)."""
-    n = setup.get("diagnostic_seeds")
-    seeds = list(setup["seeds"])
-    return {arm: seeds if arm in PAPER_ARMS or n is None else seeds[:n] for arm in setup["arms"]}
+    seeds, first = list(setup["seeds"]), _first(setup["seeds"], setup.get("diagnostic_seeds"))
+    return {arm: seeds if arm in PAPER_ARMS else first for arm in setup["arms"]}
 
 
 def robust_seeds(config: Mapping[str, Any]) -> list[int]:
     """The training seeds that get a noise-robust model: the first ``robust.n_seeds`` of ``train.seeds`` (all if
     null), so the first (the main seed, which ``predict`` and the AnDi benchmark use) is always among them."""
-    seeds, n = list(config["train"]["seeds"]), config["robust"].get("n_seeds")
+    return _first(config["train"]["seeds"], config["robust"].get("n_seeds"))
+
+
+def _first(seeds: Iterable[int], n: int | None) -> list[int]:
+    """The first ``n`` of ``seeds`` (all if ``n`` is None): how a key like ``diagnostic_seeds`` picks its seeds."""
+    seeds = list(seeds)
     return seeds if n is None else seeds[:n]
 
 

@@ -229,8 +229,10 @@ def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None,
     for regime in REGIMES:
         sel = None if records is None else records[(records["regime"] == regime) & (records["depth"] == main_depth)]
         where = f"{regime}-length model" + (f", depth {main_depth}" if main_depth is not None else "")
-        acc_desc = f"{where}: noiseless test accuracy (mean over training seeds)"
-        f1_desc = f"{where}: macro-F1 on the test set (mean over training seeds)"
+        # one model: its own accuracy, not a mean
+        over = "mean over training seeds" if sel is None or len(sel) != 1 else "one training seed"
+        acc_desc = f"{where}: noiseless test accuracy ({over})"
+        f1_desc = f"{where}: macro-F1 on the test set ({over})"
         if sel is None or sel.empty:
             rows.append(_not_run(f"accuracy_{regime}", acc_desc, PERCENT))
             rows.append(_not_run(f"macro_f1_{regime}", f1_desc, F1))
@@ -239,9 +241,6 @@ def classifier_rows(records: pd.DataFrame | None, main_depth: int | None = None,
             rows.append(_not_run(f"confusion_{regime}", f"{where}: largest confusion (main model)", PERCENT))
             continue
         seeds = [int(s) for s in sel["seed"]]
-        if len(sel) < 2:  # one model: its own accuracy, not a mean
-            acc_desc, f1_desc = (d.replace("(mean over training seeds)", "(one training seed)")
-                                 for d in (acc_desc, f1_desc))
         if len(sel) >= 2:
             source = "; ".join(sel["path"])
             for key, desc, unit in (("accuracy", acc_desc, PERCENT), ("macro_f1", f1_desc, F1)):

@@ -13,7 +13,8 @@ import torch
 from andicam import augment as aug
 from andicam import noise
 from andicam.cli import main
-from andicam.dataio import CLASS_NAMES, DataFileError, Trajectories, read_trajectories, write_trajectories
+from andicam.dataio import (CLASS_NAMES, DataFileError, Trajectories, read_trajectories, subset_index,
+                            write_trajectories)
 from andicam.evaluate import confusion_matrix, macro_f1
 from andicam.gradcam import gradcam_all_stages, write_gradcam
 from andicam.model import build_model, save_model
@@ -382,6 +383,35 @@ def test_noise_eval_command(tmp_path: Path) -> None:
                  str(tmp_path / "amp.csv"), "--device", "cpu", "--amp"]) == 0
     amp = pd.read_csv(tmp_path / "amp.csv")
     assert amp[["arm", "seed", "sigma", "n"]].equals(frame[["arm", "seed", "sigma", "n"]])
+
+
+def test_noise_eval_on_a_seeded_subset_scores_every_model_on_the_same_trajectories(tmp_path: Path) -> None:
+    """--max-trajectories N: N of the test trajectories, the same for every model and job (they depend on the
+    master seed only), so a job per seed still equals one job of every model on that subset."""
+    data = random_walks([6] * 8)
+    write_trajectories(tmp_path / "test.h5", data)
+    models = [str(tiny_model(tmp_path / f"m{i}.pt", i)) for i in range(2)]
+    common = ["--arms", "targeted", "random", "--seeds", "0", "0", "--sigmas", "0", "0.5", "--seed", "3",
+              "--device", "cpu"]
+
+    assert main(["noise-eval", "--models", *models, *common, "--data", str(tmp_path / "test.h5"),
+                 "--out", str(tmp_path / "sub.csv"), "--max-trajectories", "20"]) == 0
+    sub = pd.read_csv(tmp_path / "sub.csv")
+    assert (sub["n"] == 20).all()
+    # the same subset, written out and scored whole, gives the same rows
+    index = subset_index(len(data), 20, derive_seed(3, "noise-eval", "subset"))
+    assert len(index) == 20 and len(np.unique(index)) == 20
+    write_trajectories(tmp_path / "subset.h5", data.subset(index))
+    assert main(["noise-eval", "--models", *models, *common, "--data", str(tmp_path / "subset.h5"),
+                 "--out", str(tmp_path / "whole.csv")]) == 0
+    pd.testing.assert_frame_equal(sub.drop(columns="model"), pd.read_csv(tmp_path / "whole.csv").drop(columns="model"))
+    # N at least the test set's size takes all of it; N < 1 is refused
+    assert main(["noise-eval", "--models", *models, *common, "--data", str(tmp_path / "test.h5"),
+                 "--out", str(tmp_path / "all.csv"), "--max-trajectories", "1000"]) == 0
+    assert (pd.read_csv(tmp_path / "all.csv")["n"] == 48).all()
+    assert main(["noise-eval", "--models", *models, *common, "--data", str(tmp_path / "test.h5"),
+                 "--out", str(tmp_path / "bad.csv"), "--max-trajectories", "0"]) == 2
+    assert not (tmp_path / "bad.csv").exists()
 
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from andicam.dataio import (ANDI_MODELS, CLASS_NAMES, DataFileError, Trajectories, class_names_of,
-                            common_class_names, read_many, read_trajectories, write_trajectories)
+                            common_class_names, read_many, read_trajectories, subset_index, write_trajectories)
 from andicam.preprocess import to_model_input
 from andicam.simulate import simulate
 
@@ -171,3 +171,18 @@ def test_preprocessing_left_pads_and_scales():
     # x: padding 0 then 0, 1, 3 -> min 0, max 3; y: padding 0 then 0, -2, -1 -> min -2, max 0.
     assert np.allclose(x[0, 0], [0, 0, 0, 0, 0, 0, 1 / 3, 1])
     assert np.allclose(x[0, 1], [1, 1, 1, 1, 1, 1, 0, 0.5])
+
+
+def test_subset_index_is_a_seeded_sorted_draw_without_replacement():
+    index = subset_index(1000, 100, seed=5)
+    assert len(index) == 100 and len(np.unique(index)) == 100
+    assert np.all(np.diff(index) > 0) and index.min() >= 0 and index.max() < 1000
+    assert np.array_equal(index, subset_index(1000, 100, seed=5))
+    assert not np.array_equal(index, subset_index(1000, 100, seed=6))
+    # over many seeds every item is drawn with probability size / n
+    counts = np.bincount(np.concatenate([subset_index(50, 10, seed=s) for s in range(2000)]), minlength=50)
+    assert np.allclose(counts / 2000, 10 / 50, atol=0.04)
+    for size in (None, 1000, 5000):
+        assert np.array_equal(subset_index(1000, size, seed=5), np.arange(1000))
+    with pytest.raises(ValueError, match="positive size"):
+        subset_index(1000, 0, seed=5)

@@ -293,6 +293,20 @@ def test_threads_reach_their_rules_and_nothing_else(workdir, tmp_path, threads):
 
 
 
+def test_augment_test_trajectories_reach_every_noise_evaluation_of_the_set_up(workdir, tmp_path):
+    """augment.test_trajectories: every augmentation noise evaluation of the set-ups it applies to scores that
+    many test trajectories (by_regime overrides it per set-up); null, the default, scores them all."""
+    commands, _ = _tiny_commands(workdir, tmp_path, "augment: {test_trajectories: 500, "
+                                 "by_regime: {variable: {test_trajectories: null}}}")
+    evals = {re.search(r"augment/(\w+)/noise/(\w+)\.csv", c).groups(): c for c in commands
+             if c.split()[3] == "noise-eval"}
+    assert {regime for regime, _ in evals} == {"fixed", "variable"}
+    for (regime, _), command in evals.items():
+        assert ("--max-trajectories 500" in command) is (regime == "fixed"), command
+    commands, _ = _tiny_commands(workdir, tmp_path, "augment: {baseline: true}")
+    assert not any("--max-trajectories" in c for c in commands if c.split()[3] == "noise-eval")
+
+
 def test_diagnostic_arms_retrain_their_first_seeds_only(workdir, tmp_path):
     """augment.diagnostic_seeds (tiny: 1): the paper's two arms retrain every seed, the others the first N; each
     seed's noise evaluation scores exactly the models retrained at that seed."""

@@ -251,6 +251,17 @@ def read_many(paths: Iterable[str | Path]) -> Trajectories:
 LENGTH_EDGES = (10, 50, 200, 500, 1000)
 
 
+def subset_index(n: int, size: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``size`` of ``n`` items, drawn without replacement; all
+    ``n`` (in order) when ``size`` is None or not below ``n``. The same (n, size, seed) give the same subset, so
+    every model scored on it sees the same trajectories."""
+    if size is not None and size < 1:
+        raise ValueError(f"a subset needs a positive size, got {size}")
+    if size is None or size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
 def length_bin_labels(edges: tuple[int, ...] | list[int]) -> list[str]:
     return [f"{a}-{b - 1}" if i < len(edges) - 2 else f"{a}-{b}" for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
 

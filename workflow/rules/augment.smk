@@ -16,7 +16,9 @@ rule augment_select:
         data=lambda w: f"results/data/{w.regime}/train/shard{AUG_OF[w.regime]['shard']}.h5",
         gradcam=lambda w: f"results/gradcam/{w.regime}/train/shard{AUG_OF[w.regime]['shard']}.h5",
     output:
-        "results/augment/{regime}/data/{arm}/seed{seed}.h5",
+        # 0.65-0.7 GB per set at cpu-paper size (160,000 tracks of 1,000 steps): removed once its model has
+        # trained, as the 80 sets of a cpu-paper run would not fit most disks; rebuilt from the seed if needed.
+        temp("results/augment/{regime}/data/{arm}/seed{seed}.h5"),
     log:
         "logs/augment/{regime}/data/{arm}/seed{seed}.log",
     params:
@@ -83,6 +85,8 @@ rule augment_noise_eval:
         arms=lambda w: " ".join(noise_eval_models(w.regime, w.part)[1]),
         seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime, w.part)[2])),
         sigmas=lambda w: " ".join(map(str, AUG_OF[w.regime]["sigmas"])),
+        subset=lambda w: (f" --max-trajectories {AUG_OF[w.regime]['test_trajectories']}"
+                          if AUG_OF[w.regime]["test_trajectories"] else ""),
         seed=config["seed"],
         amp=NOISE_AMP,
         device=config["train"]["device"],
@@ -95,7 +99,7 @@ rule augment_noise_eval:
         GPU_ENV
     shell:
         "python -m andicam noise-eval --models {input.models} --arms {params.arms} --seeds {params.seeds}"
-        " --data {input.data} --sigmas {params.sigmas} --seed {params.seed} --out {output}"
+        " --data {input.data} --sigmas {params.sigmas} --seed {params.seed}{params.subset} --out {output}"
         " {params.amp} --device {params.device} --threads {threads} > {log} 2>&1"
 
 

@@ -68,18 +68,25 @@ def add_amp_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run_noise_eval(args: argparse.Namespace, label: str,
-                   evaluate: Callable[["Trajectories", "torch.device", bool], "pd.DataFrame"]) -> int:
+                   evaluate: Callable[["Trajectories", "torch.device", bool], "pd.DataFrame"],
+                   max_trajectories: int | None = None) -> int:
     """The run of the commands that score models at noise levels, one path for both: check the inputs,
-    read the test data, ``evaluate(data, device, amp)`` (a table of ``andicam.noise.evaluate_at_noise``), write
-    it; ``amp`` is --amp where bf16 is native (andicam.device.resolve_amp)."""
-    from andicam.dataio import read_many
+    read the test data (a seeded subset of ``max_trajectories`` of it, the same for every model, if given),
+    ``evaluate(data, device, amp)`` (a table of ``andicam.noise.evaluate_at_noise``), write it; ``amp`` is
+    --amp where bf16 is native (andicam.device.resolve_amp)."""
+    from andicam.dataio import read_many, subset_index
+    from andicam.seeding import derive_seed
     from andicam.device import resolve_amp
     from andicam.files import write_csv
 
     check_noise_eval_inputs(args.models, {label: getattr(args, label), "seeds": args.seeds}, args.sigmas)
+    if max_trajectories is not None and max_trajectories < 1:
+        raise UserInputError(f"--max-trajectories must be positive, got {max_trajectories}")
     device = prepare_device(args)
     amp, why = resolve_amp(device, args.amp)
     data = read_many(args.data)
+    total = len(data)
+    data = data.subset(subset_index(total, max_trajectories, derive_seed(args.seed, "noise-eval", "subset")))
     start = time.perf_counter()
     try:
         frame = evaluate(data, device, amp)
@@ -87,6 +94,7 @@ def run_noise_eval(args: argparse.Namespace, label: str,
         raise UserInputError(str(exc)) from None
     write_csv(args.out, frame)
     print(f"{len(args.models)} models x {len(args.sigmas)} levels on {len(data)} trajectories "
+          f"{f'(a seeded subset of {total}) ' if len(data) < total else ''}"
           f"in {time.perf_counter() - start:.1f} s ({why}{', first convolution fp32' if amp else ''}) -> {args.out}")
     return 0
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from andicam.errors import UserInputError
-from andicam.dataio import LENGTH_EDGES, read_many
+from andicam.dataio import LENGTH_EDGES, read_many, subset_index
 from andicam.commands import add_amp_argument, add_device_arguments, prepare_device
 from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_positions
 from andicam.erasing_tables import FILLS
@@ -55,8 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("bins", "seeds", "batch_size"):
-        if getattr(args, name) < 1:
+    for name in ("bins", "seeds", "batch_size", "max_trajectories"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if len(args.length_edges) < 2 or any(b <= a for a, b in zip(args.length_edges, args.length_edges[1:])):
         raise UserInputError(f"--length-edges must be at least two increasing lengths, got {args.length_edges}")
@@ -74,10 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if len(arrays["labels"]) != len(data) or not np.array_equal(arrays["labels"], data.labels):
         raise UserInputError(f"{where}: labels do not match the data {', '.join(args.data)}; "
                              "was Grad-CAM computed on other shards or in another order?")
-    index = np.arange(len(data))
-    if args.max_trajectories is not None and args.max_trajectories < len(data):
-        rng = np.random.default_rng(derive_seed(args.master_seed, "erasing", "subset"))
-        index = np.sort(rng.choice(len(data), args.max_trajectories, replace=False))
+    index = subset_index(len(data), args.max_trajectories, derive_seed(args.master_seed, "erasing", "subset"))
     data = data.subset(index)
     start = time.perf_counter()
     maps = arrays[args.stage][index]

@@ -12,8 +12,12 @@ HELP = "Evaluate models on test data at several noise levels; the noise of a lev
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_noise_eval_arguments(parser, "arms", (*ARMS, BASELINE), "tidy CSV: one row per (model, sigma)")
+    parser.add_argument("--max-trajectories", type=int, default=None, metavar="N",
+                        help="score every model on the same seeded random subset of N test trajectories (default: "
+                             "all); where the interval's width comes from the retraining seeds, fewer suffice")
 
 
 def run(args: argparse.Namespace) -> int:
     return run_noise_eval(args, "arms", lambda data, device, amp: evaluate_noise(
-        args.models, args.arms, args.seeds, data, args.sigmas, args.seed, device, args.batch_size, amp))
+        args.models, args.arms, args.seeds, data, args.sigmas, args.seed, device, args.batch_size, amp),
+        args.max_trajectories)

@@ -45,6 +45,7 @@ BAD = [
     ("no test trajectories", "augment.test_trajectories", 0, "augment.test_trajectories: 0 must be >= 1"),
     ("no set-up V test trajectories", "augment.by_regime.variable.test_trajectories", 0,
      "augment.by_regime.variable.test_trajectories: 0 must be >= 1"),
+    ("no validation trajectories", "augment.val_trajectories", 0, "augment.val_trajectories: 0 must be >= 1"),
     ("no diagnostic seeds", "augment.diagnostic_seeds", 0, "augment.diagnostic_seeds: 0 must be >= 1"),
     ("no robust seeds", "robust.n_seeds", 0, "robust.n_seeds: 0 must be >= 1"),
     ("more robust than training seeds", "robust.n_seeds", 4, "robust.n_seeds: 4 exceeds the 3 training seeds"),

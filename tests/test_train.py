@@ -403,6 +403,32 @@ def test_a_five_class_model_trains_from_five_class_files(tmp_path: Path, robust:
     assert read_json(tmp_path / "m.json")["n_train"] == 20  # --per-class counts the file's five classes
 
 
+def test_max_val_validates_on_a_seeded_subset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--max-val N: N of the validation trajectories, drawn by the master seed, so a rerun validates on the same
+    ones and trains the same weights; N < 1 is refused before anything is written."""
+    write_trajectories(tmp_path / "train.h5", andi_walks(4, tmax=40, seed=0))
+    write_trajectories(tmp_path / "val.h5", andi_walks(4, tmax=40, seed=1, split="val"))
+
+    def run(name: str, *extra: str) -> int:
+        return cli_main(["train", "--train", str(tmp_path / "train.h5"), "--val", str(tmp_path / "val.h5"),
+                         "--out-model", str(tmp_path / f"{name}.pt"), "--out-metrics", str(tmp_path / f"{name}.json"),
+                         "--out-history", str(tmp_path / f"{name}.csv"), "--checkpoint", str(tmp_path / f"{name}.ck"),
+                         "--depth", "10", "--width", "4", "--epochs", "2", "--batch-size", "8", "--device", "cpu",
+                         "--threads", "1", "--no-amp", "--master-seed", "3", *extra])
+
+    assert run("all") == 0 and read_json(tmp_path / "all.json")["n_val"] == 20
+    assert run("a", "--max-val", "7") == 0 and run("b", "--max-val", "7") == 0
+    assert "7 validation trajectories (a seeded subset of 20)" in capsys.readouterr().out
+    assert read_json(tmp_path / "a.json")["n_val"] == 7
+    history = {k: pd.read_csv(tmp_path / f"{k}.csv").drop(columns="seconds") for k in ("all", "a", "b")}
+    pd.testing.assert_frame_equal(history["a"], history["b"], check_exact=True)
+    assert not history["a"]["val_loss"].equals(history["all"]["val_loss"])
+    # validation changes no weight: the training columns follow the same path
+    pd.testing.assert_frame_equal(history["a"][["train_loss", "train_acc"]], history["all"][["train_loss", "train_acc"]],
+                                  check_exact=True)
+    assert run("bad", "--max-val", "0") == 2 and not (tmp_path / "bad.pt").exists()
+
+
 def test_training_refuses_validation_files_of_another_class_set(tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     write_trajectories(tmp_path / "train.h5", andi_walks(2, tmax=20))

@@ -307,6 +307,17 @@ def test_augment_test_trajectories_reach_every_noise_evaluation_of_the_set_up(wo
     assert not any("--max-trajectories" in c for c in commands if c.split()[3] == "noise-eval")
 
 
+def test_augment_val_trajectories_reach_the_retrainings_only(workdir, tmp_path):
+    """augment.val_trajectories: every retraining of the set-ups it applies to validates on that many
+    trajectories (--max-val); the main, robust and AnDi models keep their whole validation set."""
+    _, training = _tiny_commands(workdir, tmp_path, "augment: {val_trajectories: 30, "
+                                 "by_regime: {variable: {val_trajectories: null}}}")
+    for command in training:
+        fixed_retraining = "results/augment/fixed/" in command
+        assert ("--max-val 30" in command) is fixed_retraining, command
+        assert command.count("--max-val") <= 1
+
+
 def test_diagnostic_arms_retrain_their_first_seeds_only(workdir, tmp_path):
     """augment.diagnostic_seeds (tiny: 1): the paper's two arms retrain every seed, the others the first N; each
     seed's noise evaluation scores exactly the models retrained at that seed."""

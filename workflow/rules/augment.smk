@@ -58,6 +58,8 @@ use rule train as augment_train with:
         depth=config["model"]["main_depth"],
         epochs=augment_setting("epochs"),
         tags=" --tag augment_arm={arm}",
+        extra=lambda w: (f" --max-val {AUG_OF[w.regime]['val_trajectories']}"
+                         if AUG_OF[w.regime]["val_trajectories"] else ""),
     threads: config["augment"]["threads"] or TRAIN["threads"]
     resources:
         runtime=minutes(240),

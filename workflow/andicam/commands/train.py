@@ -6,7 +6,7 @@ import argparse
 import time
 from dataclasses import fields
 
-from andicam.dataio import common_class_names
+from andicam.dataio import common_class_names, subset_index
 from andicam.errors import UserInputError
 from andicam.scaling import first_per_class
 from andicam.seeding import derive_seed
@@ -67,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "validation (0: off; config train.bn_recalibration)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d.compile,
                    help="torch.compile the network; compiling takes part of the first epoch (config train.compile)")
+    p.add_argument("--max-val", type=int, default=None, metavar="N",
+                   help="validate on a seeded random subset of N of the validation trajectories (default: all); "
+                        "validation only picks the epoch that is kept")
     p.add_argument("--per-class", type=int, default=None, metavar="N",
                    help="train on the first N trajectories of each class of the training files only (the scaling "
                         "study's training sizes; a smaller N is a subset of a larger one)")
@@ -84,8 +87,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UserInputError(f"--seed must be >= 0, got {args.seed}")
-    if args.per_class is not None and args.per_class < 1:
-        raise UserInputError(f"--per-class must be positive, got {args.per_class}")
+    for name in ("per_class", "max_val"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     torch_seed = derive_seed(args.master_seed, "train", args.seed)
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "seed"}
     try:
@@ -113,7 +117,14 @@ def run(args: argparse.Namespace) -> int:
         train_x, train_y = train_x[keep], train_y[keep]
         if "train_lengths" in lengths:
             lengths["train_lengths"] = lengths["train_lengths"][keep]
+    n_val = len(val_y)
+    keep = subset_index(n_val, args.max_val, derive_seed(args.master_seed, "validation", "subset"))
+    if len(keep) < n_val:
+        val_x, val_y = val_x[keep], val_y[keep]
+        if "val_lengths" in lengths:
+            lengths["val_lengths"] = lengths["val_lengths"][keep]
     print(f"loaded and preprocessed {len(train_y)} training and {len(val_y)} validation trajectories "
+          f"{f'(a seeded subset of {n_val}) ' if len(val_y) < n_val else ''}"
           f"in {time.perf_counter() - start:.1f} s", flush=True)
     result = train(train_x, train_y, val_x, val_y, cfg, args.checkpoint, log=lambda line: print(line, flush=True),
                    num_classes=len(class_names), **lengths)

@@ -348,6 +348,11 @@ def test_command_stores_per_trajectory_correctness(tmp_path) -> None:
     assert correct["gradcam"].dtype == np.int8 and len(labels) == 12
     cam = table[(table["method"] == "gradcam") & (table["class"] == "all")].sort_values("bin")["accuracy"]
     assert np.allclose(correct["gradcam"].mean(axis=0), cam)
+    # a subset of no trajectories is refused before anything is written
+    bad = tmp_path / "bad.csv"
+    assert cli_main(["erasing", "--model", model, "--data", data, "--gradcam", gradcam, "--out", str(bad),
+                     "--seeds", "2", "--master-seed", "7", "--device", "cpu", "--max-trajectories", "0"]) == 2
+    assert not bad.exists()
     uni = table[(table["method"] == "uniform") & (table["class"] == "all") & (table["seed"] == 1)].sort_values("bin")
     assert np.allclose(correct["uniform"][1].mean(axis=0), uni["accuracy"])
     boot = trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, n_boot=200)

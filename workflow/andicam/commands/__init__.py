@@ -29,15 +29,22 @@ def add_device_arguments(parser: argparse.ArgumentParser, batch_size: int,
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
 
+def require_positive(args: argparse.Namespace, *names: str) -> None:
+    """One line of error for the first option of ``names`` (attribute names) that is set and below 1; an option
+    left at None (meaning "all" or "off") passes."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
 def prepare_device(args: argparse.Namespace) -> "torch.device":
     """Check --batch-size and --threads, set the threads, and resolve --device (user errors are one line)."""
     import torch
 
     from andicam.device import resolve_device
 
-    for name in ("batch_size", "threads"):
-        if getattr(args, name) < 1:
-            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    require_positive(args, "batch_size", "threads")
     torch.set_num_threads(args.threads)
     return resolve_device(args.device)
 
@@ -80,8 +87,6 @@ def run_noise_eval(args: argparse.Namespace, label: str,
     from andicam.files import write_csv
 
     check_noise_eval_inputs(args.models, {label: getattr(args, label), "seeds": args.seeds}, args.sigmas)
-    if max_trajectories is not None and max_trajectories < 1:
-        raise UserInputError(f"--max-trajectories must be positive, got {max_trajectories}")
     device = prepare_device(args)
     amp, why = resolve_amp(device, args.amp)
     data = read_many(args.data)

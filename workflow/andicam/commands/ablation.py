@@ -10,7 +10,7 @@ import numpy as np
 from andicam.ablation import MIN_DISTANCE, Windows, run_ablation, select_per_class
 from andicam.errors import UserInputError
 from andicam.dataio import DataFileError, read_many
-from andicam.commands import add_device_arguments, prepare_device
+from andicam.commands import add_device_arguments, prepare_device, require_positive
 from andicam.files import write_csv
 from andicam.gradcam import model_input
 from andicam.model import load_model, require_paper_classes
@@ -39,9 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("repeats", "batch_size", "min_distance", "stride"):
-        if getattr(args, name) < 1:
-            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    require_positive(args, "repeats", "batch_size", "min_distance", "stride")
     try:
         win = Windows(args.window, args.stride, args.min_distance)
         win.starts(INPUT_LENGTH)

@@ -9,7 +9,7 @@ import numpy as np
 
 from andicam.errors import UserInputError
 from andicam.dataio import LENGTH_EDGES, read_many, subset_index
-from andicam.commands import add_amp_argument, add_device_arguments, prepare_device
+from andicam.commands import add_amp_argument, add_device_arguments, prepare_device, require_positive
 from andicam.erasing import CONTROLS, by_length_table, erasing_table, valid_positions
 from andicam.erasing_tables import FILLS
 from andicam.files import atomic_output, write_csv
@@ -55,9 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("bins", "seeds", "batch_size", "max_trajectories"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    require_positive(args, "bins", "seeds", "batch_size", "max_trajectories")
     if len(args.length_edges) < 2 or any(b <= a for a, b in zip(args.length_edges, args.length_edges[1:])):
         raise UserInputError(f"--length-edges must be at least two increasing lengths, got {args.length_edges}")
     from andicam.device import resolve_amp

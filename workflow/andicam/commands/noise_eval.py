@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from andicam.augment import ARMS, BASELINE, evaluate_noise
-from andicam.commands import add_noise_eval_arguments, run_noise_eval
+from andicam.commands import add_noise_eval_arguments, require_positive, run_noise_eval
 
 HELP = "Evaluate models on test data at several noise levels; the noise of a level is the same for every model."
 
@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_positive(args, "max_trajectories")
     return run_noise_eval(args, "arms", lambda data, device, amp: evaluate_noise(
         args.models, args.arms, args.seeds, data, args.sigmas, args.seed, device, args.batch_size, amp),
         args.max_trajectories)

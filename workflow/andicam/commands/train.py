@@ -6,6 +6,7 @@ import argparse
 import time
 from dataclasses import fields
 
+from andicam.commands import require_positive
 from andicam.dataio import common_class_names, subset_index
 from andicam.errors import UserInputError
 from andicam.scaling import first_per_class
@@ -87,9 +88,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise UserInputError(f"--seed must be >= 0, got {args.seed}")
-    for name in ("per_class", "max_val"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserInputError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    require_positive(args, "per_class", "max_val")
     torch_seed = derive_seed(args.master_seed, "train", args.seed)
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.name != "seed"}
     try:

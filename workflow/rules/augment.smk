@@ -1,8 +1,8 @@
 # Stage 4: noise-robust retraining, Grad-CAM-targeted versus random augmentation (METHODS §4, §5.3-5.4).
-# One augmented set and one fresh model per (arm, seed); one noise evaluation per retraining seed, of every
-# arm's model (the noise of a level depends on sigma alone, so every model sees the same inputs); one summary;
-# figures. One such set-up per regime
-# of AUG_REGIMES (augment.regime, then augment.more_regimes), each with its settings AUG_OF[regime] (common.smk).
+# One augmented set and one fresh model per (arm, seed); per retraining seed one noise evaluation of the paper's
+# two arms and one of the diagnostic arms (the noise of a level depends on sigma alone, so every model sees the
+# same inputs); one summary; figures. One such set-up per regime of AUG_REGIMES (augment.regime, then
+# augment.more_regimes), each with its settings AUG_OF[regime] (common.smk).
 
 from andicam.seeding import derive_seed
 
@@ -68,8 +68,8 @@ use rule train as augment_train with:
 
 
 rule augment_noise_eval:
-    """The models of one retraining seed, every arm (or the unaugmented main model: part 'baseline'), on the
-    noisy test inputs. The noise of a level depends only on the master seed and sigma (andicam.noise.noise_seed),
+    """The models of one retraining seed, the paper's arms (part 'seed<s>') or the diagnostic ones
+    ('diagnostic<s>'), or the unaugmented main model (part 'baseline'), on the noisy test inputs. The noise of a level depends only on the master seed and sigma (andicam.noise.noise_seed),
     so every job's models see the same inputs as one job of all models would; a job per seed evaluates the
     retrainings as they finish, resumes in parts, and adding seeds evaluates only the new ones."""
     input:
@@ -82,7 +82,7 @@ rule augment_noise_eval:
     benchmark:
         "results/benchmarks/augment/{regime}/noise/{part}.tsv"
     wildcard_constraints:
-        part=r"baseline|seed\d+",
+        part=r"baseline|seed\d+|diagnostic\d+",
     params:
         arms=lambda w: " ".join(noise_eval_models(w.regime, w.part)[1]),
         seeds=lambda w: " ".join(map(str, noise_eval_models(w.regime, w.part)[2])),

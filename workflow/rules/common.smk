@@ -20,7 +20,7 @@ if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     _prefix += f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
 shell.prefix(_prefix)
 
-from andicam.config import ConfigError, arm_seeds, augment_regimes, augment_setup, robust_seeds, validate
+from andicam.config import PAPER_ARMS, ConfigError, arm_seeds, augment_regimes, augment_setup, robust_seeds, validate
 
 try:
     validate(config)
@@ -163,19 +163,28 @@ def augment_summaries():
 
 
 def noise_eval_parts(regime):
-    """The noise evaluation's jobs of a set-up: 'baseline' (if evaluated), then 'seed<s>' per retraining seed."""
+    """The noise evaluation's jobs of a set-up: 'baseline' (if evaluated), 'seed<s>' per retraining seed (the
+    paper's arms), then 'diagnostic<s>' per seed that has other arms (augment.diagnostic_seeds)."""
     aug = AUG_OF[regime]
-    return (["baseline"] if aug["baseline"] else []) + [f"seed{s}" for s in aug["seeds"]]
+    seeds = arm_seeds(aug)
+
+    def having(paper):  # the seeds at which some arm of the paper's (or some other arm) is trained
+        return [s for s in aug["seeds"] if any(s in seeds[a] for a in seeds if (a in PAPER_ARMS) == paper)]
+
+    return ((["baseline"] if aug["baseline"] else []) + [f"seed{s}" for s in having(True)]
+            + [f"diagnostic{s}" for s in having(False)])
 
 
 def noise_eval_models(regime, part):
     """(paths, arms, seeds) of the models of one noise-evaluation job: the unaugmented main model ('baseline'),
-    or every arm's model of one retraining seed ('seed<s>')."""
+    the paper's arms of one retraining seed ('seed<s>'), or its other arms ('diagnostic<s>'). The paper's arms
+    are scored apart so that their comparison at every seed does not wait for the diagnostic retrainings."""
     aug = AUG_OF[regime]
     if part == "baseline":
         return [main_model(regime)], ["baseline"], [config["train"]["seeds"][0]]
-    seed = int(part.removeprefix("seed"))
-    arms = [arm for arm, seeds in arm_seeds(aug).items() if seed in seeds]
+    paper = part.startswith("seed")
+    seed = int(part.removeprefix("seed" if paper else "diagnostic"))
+    arms = [arm for arm, seeds in arm_seeds(aug).items() if seed in seeds and (arm in PAPER_ARMS) == paper]
     return [f"results/augment/{regime}/models/{arm}/seed{seed}/model.pt" for arm in arms], arms, [seed] * len(arms)
 
 

@@ -166,13 +166,8 @@ def noise_eval_parts(regime):
     """The noise evaluation's jobs of a set-up: 'baseline' (if evaluated), 'seed<s>' per retraining seed (the
     paper's arms), then 'diagnostic<s>' per seed that has other arms (augment.diagnostic_seeds)."""
     aug = AUG_OF[regime]
-    seeds = arm_seeds(aug)
-
-    def having(paper):  # the seeds at which some arm of the paper's (or some other arm) is trained
-        return [s for s in aug["seeds"] if any(s in seeds[a] for a in seeds if (a in PAPER_ARMS) == paper)]
-
-    return ((["baseline"] if aug["baseline"] else []) + [f"seed{s}" for s in having(True)]
-            + [f"diagnostic{s}" for s in having(False)])
+    parts = [f"{kind}{s}" for kind in ("seed", "diagnostic") for s in aug["seeds"]]
+    return (["baseline"] if aug["baseline"] else []) + [p for p in parts if noise_eval_models(regime, p)[1]]
 
 
 def noise_eval_models(regime, part):

@@ -478,11 +478,11 @@ def test_aggregate_on_a_hand_example() -> None:
     assert diff["se"] == pytest.approx(0.05 / math.sqrt(3))
     # t_{0.975,2} = 4.302653: half widths 4.302653 x 0.05 / sqrt 3 = 0.124207 (paired) and 0.248414
     assert (diff["ci_low"], diff["ci_high"]) == pytest.approx((0.15 - 0.124207, 0.15 + 0.124207), abs=1e-6)
-    assert diff["ci_method"] == "paired t interval over training seeds"
+    assert diff["ci_method"] == "paired t interval over retraining seeds"
     # 0.9 + 0.248414 passes 100 %: clipped
     assert (acc.loc["targeted", "ci_low"], acc.loc["targeted", "ci_high"]) == pytest.approx((0.9 - 0.248414, 1.0),
                                                                                             abs=1e-6)
-    assert acc.loc["targeted", "ci_method"] == "t interval over training seeds"
+    assert acc.loc["targeted", "ci_method"] == "t interval over retraining seeds"
     # random 0.1, 0.1, 0.25 after the shift: mean 0.15 +- 4.302653 x 0.086603 / sqrt 3 = 0.215133, low clipped at 0
     low = aug.aggregate(hand_results().assign(accuracy=lambda f: f["accuracy"] - 0.6))
     row = low[(low["metric"] == "accuracy") & (low["arm"] == "random")].iloc[0]
@@ -500,7 +500,7 @@ def test_aggregate_on_a_hand_example() -> None:
         arm="most_probable", accuracy=[0.7, 0.9, 0.8])]))
     beyond = both[(both["metric"] == "accuracy") & (both["arm"] == "targeted_peak-most_probable")].iloc[0]
     assert beyond["mean"] == pytest.approx(0.05 / 3) and beyond["n"] == 3  # 0.05, -0.1, 0.1
-    assert beyond["ci_method"] == "paired t interval over training seeds"
+    assert beyond["ci_method"] == "paired t interval over retraining seeds"
     assert "targeted_layer3-most_probable" not in set(both["arm"])  # an arm that did not run has no difference
     assert len(summary) == 4 * len(aug.METRICS)
     again = aug.aggregate(hand_results())

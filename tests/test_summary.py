@@ -107,13 +107,13 @@ def write_augment(path: Path, sigmas: tuple[float, ...] = (0.0, 0.5, 1.0)) -> Pa
         for arm, mean, lo, hi in (("targeted", 0.80 - s / 4, 0.78 - s / 4, 0.82 - s / 4),
                                   ("random", 0.76 - s / 4, 0.74 - s / 4, 0.79 - s / 4),
                                   ("targeted-random", 0.04, 0.01, 0.07)):
-            method = ("paired " if arm == "targeted-random" else "") + "t interval over training seeds"
+            method = ("paired " if arm == "targeted-random" else "") + "t interval over retraining seeds"
             rows.append({"arm": arm, "sigma": s, "metric": "accuracy", "n": 5, "mean": mean, "se": 0.01,
                          "ci_low": lo, "ci_high": hi, "ci_method": method})
             rows.append({"arm": arm, "sigma": s, "metric": "recall_BM", "n": 5, "mean": 0.5, "se": 0.01,
                          "ci_low": 0.4, "ci_high": 0.6, "ci_method": method})
         rows.append({"arm": "baseline", "sigma": s, "metric": "accuracy", "n": 1, "mean": 0.7, "se": math.nan,
-                     "ci_low": math.nan, "ci_high": math.nan, "ci_method": "t interval over training seeds"})
+                     "ci_low": math.nan, "ci_high": math.nan, "ci_method": "t interval over retraining seeds"})
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
 
@@ -326,7 +326,7 @@ def test_augmentation_rows_and_the_paired_difference(inputs: dict) -> None:
     diff = rows["augment_targeted-random_sigma0.5"]
     assert (diff["value"], diff["ci_low"], diff["ci_high"]) == pytest.approx((4.0, 1.0, 7.0))
     assert diff["unit"] == "points" and diff["n"] == 5
-    assert diff["this_run"] == "+4.0 points [+1.0, +7.0], 5 seed pairs; paired t interval over training seeds"
+    assert diff["this_run"] == "+4.0 points [+1.0, +7.0], 5 seed pairs; paired t interval over retraining seeds"
     assert diff["paper_value"] == pytest.approx(75.8 - 72.1)
     tgt = rows["augment_targeted_sigma1"]
     assert tgt["value"] == pytest.approx(55.0)
@@ -378,7 +378,7 @@ def test_diagnostic_arms_get_rows_of_their_own_where_they_ran(tmp_path: Path) ->
     path = write_augment(tmp_path / "a.csv")
     frame = pd.read_csv(path)
     extra = [{"arm": arm, "sigma": s, "metric": "accuracy", "n": n, "mean": 0.02 + s / 100, "se": 0.01,
-              "ci_low": -0.01, "ci_high": 0.05 + s / 100, "ci_method": "paired t interval over training seeds"}
+              "ci_low": -0.01, "ci_high": 0.05 + s / 100, "ci_method": "paired t interval over retraining seeds"}
              for s in (0.0, 0.5, 1.0) for arm, n in (("targeted_peak-random", 10), ("targeted_peak-most_probable", 10))]
     pd.concat([frame, pd.DataFrame(extra)]).to_csv(path, index=False)
     rows = by_result(sm.augment_rows(path))

@@ -11,7 +11,7 @@ The experiment, one function per step:
    (``andicam.noise.noisy_inputs``: Gaussian localisation noise of standard
    deviation sigma on every valid point of the normalised test trajectories,
    the same draw for every model, never accumulated across levels).
-4. ``aggregate``: mean, standard error and t interval over training seeds
+4. ``aggregate``: mean, standard error and t interval over retraining seeds
    per arm and noise level, and the paired difference targeted minus random
    with a paired t interval (andicam.intervals).
 """
@@ -61,8 +61,8 @@ VERSUS_RANDOM: tuple[tuple[str, str], ...] = tuple((a, "random") for a in ARMS i
 DIFFERENCE_PAIRS: tuple[tuple[str, str], ...] = VERSUS_RANDOM + BEYOND_CONFIDENCE
 CAM_LAYER = "layer4"
 METRICS: tuple[str, ...] = ("accuracy", *(f"recall_{name}" for name in CLASS_NAMES))
-T_SEEDS = T_METHOD.format(unit="training seed")
-PAIRED_T_SEEDS = PAIRED_T_METHOD.format(unit="training seed")
+T_SEEDS = T_METHOD.format(unit="retraining seed")
+PAIRED_T_SEEDS = PAIRED_T_METHOD.format(unit="retraining seed")
 
 
 # --- 1. selection -----------------------------------------------------------------------------------------------
@@ -306,10 +306,10 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Tidy summary: one row per (arm, sigma, metric) with n, mean, se (std ddof=1 / sqrt n), 95 % t interval.
 
     Adds arm ``<arm>-random`` for every other arm in the results: its
-    difference from the random arm paired by training seed (the arm's seeds, which must all be random's), per
+    difference from the random arm paired by retraining seed (the arm's seeds, which must all be random's), per
     level and metric, with a paired t interval; and ``<arm>-most_probable`` for the arms of
     ``BEYOND_CONFIDENCE``, paired the same way. The
-    intervals are over training seeds: with 5-10 seeds a percentile bootstrap
+    intervals are over retraining seeds: with 5-10 seeds a percentile bootstrap
     would cover only 83-91 % (tests/test_intervals.py).
     """
     missing = {"arm", "seed", "sigma", *METRICS} - set(results.columns)

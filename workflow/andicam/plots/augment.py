@@ -14,7 +14,7 @@ from andicam.paper import AUGMENT_SETUPS
 
 # Noise is added to trajectories normalised to unit-variance steps (METHODS §1), so sigma is in step SDs.
 SIGMA_LABEL = r"localisation noise $\sigma$ (in units of the step standard deviation)"
-BAND = r"line: mean over training seeds; band: $\pm$1 SE"
+BAND = r"line: mean over retraining seeds; band: $\pm$1 SE over them"
 
 ARM_STYLE: dict[str, dict[str, str]] = {
     "targeted": {"color": "#d62728", "linestyle": "-", "label": "Grad-CAM targeted"},

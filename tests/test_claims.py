@@ -175,6 +175,13 @@ def test_markdown_states_the_rule_and_counts(claims: pd.DataFrame) -> None:
     assert cl.claims_markdown(claims).splitlines()[0] == "# The paper's claims against this run"
 
 
+def test_paper_values_keep_their_published_decimals_and_the_sign_of_a_difference() -> None:
+    # set-up V's values have two decimals (85.77 %, a difference of 49.43 - 45.61 = 3.82 points), set-up F's one
+    assert cl._paper_number(85.77, PERCENT) == "85.77" and cl._paper_number(89.2, PERCENT) == "89.2"
+    assert cl._paper_number(3.82, POINTS) == "+3.82" and cl._paper_number(-1.0, POINTS) == "-1.0"
+    assert cl._paper_number(0.11, POINTS) == "+0.11" and cl._paper_number(-0.2, R) == "-0.20"
+
+
 def test_caption_and_page_state_the_margins() -> None:
     caption = (REPO / "workflow" / "report" / "claims.rst").read_text()
     assert f"delta = {cl.MARGINS[PERCENT]:g} points" in caption and f"{cl.MARGINS[R]:.2f} for Pearson r" in caption

@@ -222,9 +222,10 @@ def _number(x: float, unit: str, signed: bool = False) -> str:
 
 def _paper_number(x: float, unit: str) -> str:
     """The paper's value to the precision it was published with (two decimals at most)."""
+    signed = unit in SIGNED_DISPLAY
     if math.isfinite(x) and unit != R and round(x, 1) != round(x, 2):
-        return f"{x:.2f}"
-    return _number(x, unit, unit in SIGNED_DISPLAY)
+        return f"{x:+.2f}" if signed else f"{x:.2f}"
+    return _number(x, unit, signed)
 
 
 def _with_interval(x: float, low: float, high: float, unit: str, signed: bool) -> str:

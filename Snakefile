@@ -50,4 +50,5 @@ rule all:
         rules.docs_page.output,
         PREDICT_TARGETS,
         ROBUST_TABLES,
+        AUGMENT_TABLES,
     default_target: True

@@ -187,6 +187,67 @@ def test_most_probable_ranks_by_the_true_class_softmax_probability(tmp_path: Pat
         aug.read_cam(tmp_path / "old.h5", aug.ARM_LAYER["most_probable"])
 
 
+def test_pool_overlap_counts_shared_trajectories_against_a_random_pools_share() -> None:
+    # class 0: 10 trajectories, pools of 6 (p = 60 %); class 1: 5 trajectories, pools of 3
+    labels = np.array([0] * 10 + [1] * 5)
+    score = np.arange(15, dtype=float)[:, None]  # rises with the index in both classes
+    top = aug.select(score, labels, 60, "targeted", 0)
+    bottom = aug.select(score, labels, 60, "least_confident", 0)
+    assert list(top) == [4, 5, 6, 7, 8, 9, 12, 13, 14] and list(bottom) == [0, 1, 2, 3, 4, 5, 10, 11, 12]
+    table = aug.pool_overlap({"targeted": top, "least_confident": bottom, "targeted_peak": top}, labels)
+    assert list(table.columns) == list(aug.OVERLAP_COLUMNS)
+    rows = table.set_index(["arm", "class"])
+    # top 6 and bottom 6 of 10 share 2 (indices 4, 5); top 3 and bottom 3 of 5 share 1 (index 12)
+    assert rows.loc[("least_confident", "SubATTM"), ["pool_size", "shared", "share", "chance"]].tolist() == \
+        pytest.approx([6, 2, 2 / 6, 0.6])
+    assert rows.loc[("least_confident", "SubCTRW"), ["shared", "share", "chance"]].tolist() == \
+        pytest.approx([1, 1 / 3, 0.6])
+    # over all classes: 3 of 9 shared; a random pool would share (36/10 + 9/5) / 9 = 0.6
+    assert rows.loc[("least_confident", "all"), ["n_class", "pool_size", "shared", "share", "chance"]].tolist() \
+        == pytest.approx([15, 9, 3, 1 / 3, 0.6])
+    assert rows.loc[("targeted_peak", "all"), "share"] == 1.0  # the same pool
+    # classes absent from the shard have no row; pairs whose arms did not run are left out
+    assert set(table["class"]) == {"SubATTM", "SubCTRW", "all"}
+    assert set(zip(table["arm"], table["reference"])) == {("least_confident", "targeted"),
+                                                          ("targeted_peak", "targeted")}
+
+
+def test_pool_overlap_matches_a_random_pools_expected_share_and_rejects_unequal_pools() -> None:
+    """The chance column is what a pool drawn at random shares on average (checked by drawing 400 of them)."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, size=300)
+    top = aug.select(rng.normal(size=(300, 1)), labels, 30, "targeted", 0)
+    shares = [aug.pool_overlap({"targeted": top, "targeted_peak": aug.select(np.zeros((300, 1)), labels, 30,
+                                                                            "random", seed)}, labels)
+              .set_index("class").loc["all", ["share", "chance"]] for seed in range(400)]
+    mean_share = float(np.mean([s["share"] for s in shares]))
+    assert mean_share == pytest.approx(shares[0]["chance"], abs=0.01)
+    with pytest.raises(ValueError, match="targeted_peak and targeted keep 1 and 2 of class SubATTM"):
+        aug.pool_overlap({"targeted": np.array([0, 1]), "targeted_peak": np.array([0])}, np.zeros(4, np.int64))
+
+
+def test_augment_overlap_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = np.repeat(np.arange(8), 5)
+    rng = np.random.default_rng(0)
+    n = labels.size
+    maps = {"layer3": rng.normal(size=(n, 8)).astype(np.float32), "layer4": rng.normal(size=(n, 4)).astype(np.float32)}
+    log_p = np.log(rng.dirichlet(np.ones(8), size=n)).astype(np.float32)
+    path = tmp_path / "g.h5"
+    write_gradcam(path, maps, labels, labels, labels, {"target": "true", "relu": False}, log_p)
+    out = tmp_path / "overlap.csv"
+    assert main(["augment-overlap", "--gradcam", str(path), "--percent", "60", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == len(aug.OVERLAP_PAIRS) * 9  # 8 classes and all, per pair
+    assert set(table["pool_size"][table["class"] != "all"]) == {3}  # ceil(60 % of 5)
+    least = table[(table["arm"] == "least_confident") & (table["class"] == "all")].iloc[0]
+    assert least["shared"] == 8  # top 3 and bottom 3 of 5 share the middle one, in each class
+    assert "least_confident vs targeted: 0.333 of the pool shared (a random pool: 0.600)" in capsys.readouterr().out
+    assert main(["augment-overlap", "--gradcam", str(path), "--percent", "0", "--out", str(out)]) == 2
+    assert main(["augment-overlap", "--gradcam", str(path), "--percent", "60", "--arms", "targeted_peak",
+                 "--out", str(out)]) == 2
+    assert "no pair" in capsys.readouterr().err
+
+
 def test_augmented_set_with_replacement_rotates_every_draw(tmp_path: Path) -> None:
     n = 3 * len(CLASS_NAMES)
     traj = np.random.default_rng(0).normal(size=(n, 2, 20)).astype(np.float32)

@@ -185,6 +185,15 @@ def test_tiny_preset_end_to_end(tiny_run):
     html = (work / "report.html").read_text(errors="replace")
     assert "dataset_overview.pdf" in html and "augmentation_noise.pdf" in html
 
+    # The ranked arms' pools compared before any retraining, in every set-up: each against targeted, where
+    # Grad-CAM points against the most probable. Least confident's pool is the bottom k of a class of n and
+    # targeted's the top k, so with k >= n / 2 (p = 60 %) they share exactly the middle 2 k - n.
+    for regime in ("fixed", "variable"):
+        overlap = pd.read_csv(work / "results" / "augment" / regime / "selection_overlap.csv")
+        assert len(overlap[overlap["class"] == "all"]) == 6 and overlap["share"].between(0, 1).all()
+        least = overlap[(overlap["arm"] == "least_confident") & (overlap["class"] != "all")]
+        assert len(least) == 8 and (least["shared"] == 2 * least["pool_size"] - least["n_class"]).all()
+
     # predict on a user's file, through the rule, with the trained main model.
     tracks = work / "tracks.csv"
     rows = ["track_id,frame,x,y"]

@@ -146,6 +146,57 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
     return np.sort(np.concatenate(kept)).astype(np.int64)
 
 
+# Pairs of ranked arms whose pools ``pool_overlap`` compares: each ranked arm against the paper's targeted one,
+# and where Grad-CAM points against confidence (BEYOND_CONFIDENCE).
+RANKED_ARMS: tuple[str, ...] = tuple(a for a in ARMS if a != "random")
+OVERLAP_PAIRS: tuple[tuple[str, str], ...] = (
+    *((a, "targeted") for a in RANKED_ARMS if a != "targeted"), *BEYOND_CONFIDENCE)
+OVERLAP_COLUMNS: tuple[str, ...] = ("class", "arm", "reference", "n_class", "pool_size", "shared", "share", "chance")
+
+
+def pool_overlap(pools: dict[str, np.ndarray], labels: np.ndarray,
+                 pairs: Sequence[tuple[str, str]] = OVERLAP_PAIRS) -> pd.DataFrame:
+    """How alike two arms' training pools are: per class and over all classes, the share of an arm's pool
+    that is also in the reference arm's pool.
+
+    ``pools`` maps each arm to its pool (``select`` with draw "without_replacement": indices of the top p %
+    of each class, the same count per class for every arm); ``labels`` (N,) the shard's classes. ``share`` =
+    shared / pool_size; ``chance`` is its expectation for a pool of the same size drawn at random from the
+    class, pool_size / n_class (over all classes: sum of pool_size^2 / n_class over sum of pool_size). A share
+    near 1 means the two arms train on nearly the same trajectories, so their retrainings cannot differ much;
+    a share near chance means the two rankings are as unrelated as a random draw. Pairs with an arm missing
+    from ``pools`` are left out.
+    """
+    labels = np.asarray(labels)
+    rows = []
+    for arm, ref in ((a, r) for a, r in pairs if a in pools and r in pools):
+        a_in = np.zeros(labels.size, bool)
+        r_in = np.zeros(labels.size, bool)
+        a_in[np.asarray(pools[arm], dtype=np.int64)] = True
+        r_in[np.asarray(pools[ref], dtype=np.int64)] = True
+        total = {"n": 0, "k": 0, "shared": 0, "chance": 0.0}
+        for label, name in enumerate(CLASS_NAMES):
+            member = labels == label
+            n, k = int(member.sum()), int((a_in & member).sum())
+            if k != int((r_in & member).sum()):
+                raise ValueError(f"{arm} and {ref} keep {k} and {int((r_in & member).sum())} of class {name}: "
+                                 "pools to compare must be of one size per class")
+            if n == 0:
+                continue
+            shared = int((a_in & r_in & member).sum())
+            rows.append({"class": name, "arm": arm, "reference": ref, "n_class": n, "pool_size": k,
+                         "shared": shared, "share": shared / k if k else float("nan"), "chance": k / n})
+            total["n"] += n
+            total["k"] += k
+            total["shared"] += shared
+            total["chance"] += k * k / n
+        if total["k"]:
+            rows.append({"class": "all", "arm": arm, "reference": ref, "n_class": total["n"],
+                         "pool_size": total["k"], "shared": total["shared"], "share": total["shared"] / total["k"],
+                         "chance": total["chance"] / total["k"]})
+    return pd.DataFrame(rows, columns=list(OVERLAP_COLUMNS))
+
+
 # --- 2. augmentation ---------------------------------------------------------------------------------------------
 
 

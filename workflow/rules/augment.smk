@@ -119,6 +119,26 @@ rule augment_aggregate:
         "python -m andicam augment-aggregate --inputs {input} --out {output} > {log} 2>&1"
 
 
+rule augment_overlap:
+    """How alike the ranked arms' pools are (each against targeted; where Grad-CAM points against the most
+    probable), beside a random pool's share: arms that keep nearly the same trajectories cannot differ much."""
+    input:
+        lambda w: f"results/gradcam/{w.regime}/train/shard{AUG_OF[w.regime]['shard']}.h5",
+    output:
+        "results/augment/{regime}/selection_overlap.csv",
+    log:
+        "logs/augment/{regime}/selection_overlap.log",
+    params:
+        percent=augment_setting("percent"),
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam augment-overlap --gradcam {input} --percent {params.percent} --out {output} > {log} 2>&1"
+
+
+AUGMENT_TABLES = [f"results/augment/{r}/selection_overlap.csv" for r in AUG_REGIMES]
+
+
 rule fig_augmentation_noise:
     input:
         f"results/augment/{AUG_MAIN}/summary.csv",
@@ -190,6 +210,7 @@ rule augment:
         "results/figures/augmentation_by_class.pdf",
         "results/figures/augmentation_arms.pdf",
         [f"results/figures/augmentation_noise_{r}.pdf" for r in AUG_REGIMES[1:]],
+        AUGMENT_TABLES,
 
 
 FIGURES += ["results/figures/augmentation_noise.pdf", "results/figures/augmentation_by_class.pdf",

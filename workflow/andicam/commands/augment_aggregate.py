@@ -1,4 +1,4 @@
-"""``andicam augment-aggregate``: per arm and noise level, mean, SE and t interval over training seeds."""
+"""``andicam augment-aggregate``: per arm and noise level, mean, SE and t interval over retraining seeds."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -678,3 +679,15 @@ def arm_label(arm: str) -> str:
     from andicam.plots.augment import ARM_STYLE
 
     return ARM_STYLE[arm]["label"]
+
+
+def test_noise_figure_puts_its_inset_in_the_corner_free_of_points() -> None:
+    from andicam.plots import augment as plots
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 100], linestyle="none")  # fixes the limits
+    ax.plot(np.linspace(0.1, 0.4, 20), np.linspace(10, 30, 20))  # a curve through the bottom left
+    assert plots._free_corner(ax) == plots.INSET_CORNERS[1]
+    ax.plot(np.linspace(0.65, 0.9, 40), np.linspace(70, 85, 40))  # more points in the top right
+    assert plots._free_corner(ax) == plots.INSET_CORNERS[0]
+    plt.close(fig)

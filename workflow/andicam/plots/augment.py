@@ -66,6 +66,28 @@ def _paper_points(ax: plt.Axes, draw: str = "with_replacement", arms: tuple[str,
                     label=f"paper set-up {setup.name}, {ARM_STYLE[arm]['label']} ({setup.n_models} models, +-1 SE)")
 
 
+# Where plot_noise may put its inset, in axes fractions: accuracy falls with sigma, so both corners are free of a
+# curve that falls evenly; a curve that falls steeply at small sigma (set-up V) crosses the bottom left.
+INSET_CORNERS: tuple[tuple[float, float, float, float], ...] = ((0.1, 0.09, 0.38, 0.3), (0.58, 0.6, 0.38, 0.3))
+
+
+def _free_corner(ax: plt.Axes) -> tuple[float, float, float, float]:
+    """The corner of ``INSET_CORNERS`` that covers the fewest of the plotted points (lines and the paper's
+    markers), the first on a tie."""
+    ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits, which transData maps through
+    to_axes = ax.transData + ax.transAxes.inverted()
+    points = np.vstack([line.get_xydata() for line in ax.get_lines() if len(line.get_xydata())] or
+                       [np.empty((0, 2))])
+    inside = to_axes.transform(points) if len(points) else points
+
+    def covered(box: tuple[float, float, float, float]) -> int:
+        x, y, w, h = box
+        return int(((inside[:, 0] >= x) & (inside[:, 0] <= x + w) & (inside[:, 1] >= y) &
+                    (inside[:, 1] <= y + h)).sum())
+
+    return min(INSET_CORNERS, key=covered)
+
+
 def plot_noise(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figure:
     """Accuracy against noise sigma per arm (mean +- SE), inset: targeted minus random with its 95 % paired t CI;
     the paper's points of the set-up ``draw`` runs."""
@@ -79,8 +101,7 @@ def plot_noise(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Fig
               title_fontsize=7)
     diff = summary[(summary["arm"] == DIFFERENCE) & (summary["metric"] == "accuracy")].sort_values("sigma")
     if not diff.empty:
-        # accuracy is high at small sigma, so the bottom left of the axes is free for the inset
-        inset = ax.inset_axes([0.1, 0.09, 0.38, 0.3])
+        inset = ax.inset_axes(_free_corner(ax))
         inset.axhline(0, color="black", linewidth=0.6)
         inset.fill_between(diff["sigma"], 100 * diff["ci_low"], 100 * diff["ci_high"], color="#555555", alpha=0.25,
                            linewidth=0)

@@ -260,7 +260,12 @@ def read_cam(path: str | Path, layer: str = CAM_LAYER) -> tuple[np.ndarray, np.n
     """
     from andicam.gradcam import read_gradcam
 
-    arrays, _ = read_gradcam(path)
+    return ranking(read_gradcam(path)[0], layer, path)
+
+
+def ranking(arrays: dict[str, np.ndarray], layer: str, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``read_cam`` on the arrays of a Grad-CAM file already read (``read_gradcam``), so that several arms'
+    rankings come from one read; ``path`` names the file in errors."""
     labels = arrays["labels"].astype(np.int64)
     if layer == PROBABILITY:
         if "log_probabilities" not in arrays:

@@ -70,8 +70,9 @@ use rule train as augment_train with:
 rule augment_noise_eval:
     """The models of one retraining seed, the paper's arms (part 'seed<s>') or the diagnostic ones
     ('diagnostic<s>'), or the unaugmented main model (part 'baseline'), on the noisy test inputs. The noise
-    of a level depends only on the master seed and sigma (andicam.noise.noise_seed), so every job's models see the same inputs as one job of all models would; a job per seed evaluates the
-    retrainings as they finish, resumes in parts, and adding seeds evaluates only the new ones."""
+    of a level depends only on the master seed and sigma (andicam.noise.noise_seed), so every job's models see
+    the same inputs as one job of all models would; a job per seed evaluates the retrainings as they finish,
+    resumes in parts, and adding seeds evaluates only the new ones."""
     input:
         models=lambda w: noise_eval_models(w.regime, w.part)[0],
         data=lambda w: shards(w.regime, "test", AUG_OF[w.regime]["test_shards"]),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from andicam.augment import ARM_LAYER, OVERLAP_PAIRS, RANKED_ARMS, pool_overlap, read_cam, select
+from andicam.augment import ARM_LAYER, OVERLAP_PAIRS, RANKED_ARMS, pool_overlap, ranking, select
 from andicam.errors import UserInputError
 from andicam.files import write_csv
+from andicam.gradcam import read_gradcam
 
 HELP = ("Per class, the share of each ranked arm's top-p % pool that is also in the targeted arm's (and where "
         "Grad-CAM points against the most probable), beside the share a random pool would have.")
@@ -25,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.percent <= 100:
         raise UserInputError(f"--percent must lie in (0, 100], got {args.percent}")
+    arrays, _ = read_gradcam(args.gradcam)  # once: every arm ranks from the same file
     pools, labels = {}, None
     for arm in dict.fromkeys(args.arms):
-        cam, labels = read_cam(args.gradcam, ARM_LAYER[arm])
+        cam, labels = ranking(arrays, ARM_LAYER[arm], args.gradcam)
         pools[arm] = select(cam, labels, args.percent, arm, seed=0)  # a ranking: the seed is not used
     table = pool_overlap(pools, labels)
     if table.empty:

@@ -76,9 +76,7 @@ def _free_corner(ax: plt.Axes) -> tuple[float, float, float, float]:
     markers), the first on a tie."""
     ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits, which transData maps through
     to_axes = ax.transData + ax.transAxes.inverted()
-    points = np.vstack([line.get_xydata() for line in ax.get_lines() if len(line.get_xydata())] or
-                       [np.empty((0, 2))])
-    inside = to_axes.transform(points) if len(points) else points
+    inside = to_axes.transform(np.vstack([np.empty((0, 2)), *(line.get_xydata() for line in ax.get_lines())]))
 
     def covered(box: tuple[float, float, float, float]) -> int:
         x, y, w, h = box

@@ -564,6 +564,9 @@ def test_aggregate_on_a_hand_example() -> None:
     assert beyond["mean"] == pytest.approx(0.05 / 3) and beyond["n"] == 3  # 0.05, -0.1, 0.1
     assert beyond["ci_method"] == "paired t interval over retraining seeds"
     assert "targeted_layer3-most_probable" not in set(both["arm"])  # an arm that did not run has no difference
+    # the paper's arm against confidence too: (0.8, 0.9, 1.0) - (0.7, 0.9, 0.8) = 0.1, 0, 0.2
+    logit = both[(both["metric"] == "accuracy") & (both["arm"] == "targeted-most_probable")]
+    assert len(logit) == 1 and logit.iloc[0]["mean"] == pytest.approx(0.1) and logit.iloc[0]["n"] == 3
     assert len(summary) == 4 * len(aug.METRICS)
     again = aug.aggregate(hand_results())
     pd.testing.assert_frame_equal(summary, again)
@@ -639,7 +642,8 @@ def test_figures_have_their_panels() -> None:
     assert len(fig.axes) == 3
     third = fig.axes[2]
     assert "most probable" in third.get_ylabel()
-    assert [float(line.get_ydata()[0]) for line in third.get_lines()[1:]] == pytest.approx([100 * 0.05 / 3])
+    # targeted (the paper's arm) and targeted_peak, each minus most probable: 10 and 5/3 points
+    assert [float(line.get_ydata()[0]) for line in third.get_lines()[1:]] == pytest.approx([10.0, 100 * 0.05 / 3])
 
 
 def test_augmentation_figures_draw_the_papers_points_and_say_what_the_band_is() -> None:

@@ -52,9 +52,12 @@ DRAWS: tuple[str, ...] = ("with_replacement", "without_replacement", "notebooks"
 REPEATING_DRAWS: frozenset[str] = frozenset({"with_replacement", "notebooks"})  # draws whose sets may repeat
 BASELINE = "baseline"  # the unaugmented main model, evaluated beside the arms
 DIFFERENCE = "targeted-random"  # aggregate's label for the paired difference
-# The paired differences aggregate adds besides each arm minus random: where Grad-CAM points (layer3 mean, layer4
-# peak) minus the most probable trajectories, i.e. does Grad-CAM's selection add anything beyond confidence?
-BEYOND_CONFIDENCE: tuple[tuple[str, str], ...] = (("targeted_layer3", "most_probable"),
+# The paired differences aggregate adds besides each arm minus random: the Grad-CAM arms minus the most probable
+# trajectories, i.e. does Grad-CAM's selection add anything beyond confidence? The paper's targeted arm (layer4
+# mean, i.e. the logit) differs from most_probable only by ranking logits instead of probabilities; the layer3 mean
+# and the layer4 peak use where Grad-CAM points.
+BEYOND_CONFIDENCE: tuple[tuple[str, str], ...] = (("targeted", "most_probable"),
+                                                   ("targeted_layer3", "most_probable"),
                                                    ("targeted_peak", "most_probable"))
 # Every (arm, reference) whose paired difference aggregate writes as "<arm>-<reference>".
 VERSUS_RANDOM: tuple[tuple[str, str], ...] = tuple((a, "random") for a in ARMS if a != "random")

@@ -93,6 +93,8 @@ AUGMENT_DIAGNOSTICS: dict[str, str] = {
     "targeted_peak-random": "top p % by the layer4 map's peak over time (where Grad-CAM points) - random",
     "most_probable-random": "top p % by the softmax probability of the true class (confidence, no Grad-CAM) - random",
     "least_confident-random": "bottom p % by the layer4 map's time-mean (the least confident) - random",
+    "targeted-most_probable": "Grad-CAM-targeted arm (the highest logits) - most probable arm (the highest softmax "
+                              "probabilities): the paper's arm against confidence",
     "targeted_layer3-most_probable": "layer3 time-mean arm - most probable arm (Grad-CAM beyond confidence)",
     "targeted_peak-most_probable": "layer4 peak arm - most probable arm (Grad-CAM beyond confidence)",
 }

@@ -174,6 +174,11 @@ def test_tiny_preset_end_to_end(tiny_run):
     for name in FIGURE_NAMES:
         for suffix in (".pdf", ".png"):
             assert (figures / f"{name}{suffix}").stat().st_size > 1000, name
+    # set-up V retrains an arm beyond the paper's two in tiny, so it has an arms figure of its own; set-up F's
+    # noise figure has no per-regime twin
+    for name in ("augmentation_noise_variable", "augmentation_arms_variable"):
+        assert (figures / f"{name}.pdf").stat().st_size > 1000, name
+    assert not (figures / "augmentation_arms_fixed.pdf").exists()
     # Nothing half-written is left behind.
     assert not list((work / "results").rglob(".*.tmp*"))
     again = snakemake(work, "-n", "--configfile", "presets/tiny.yaml")

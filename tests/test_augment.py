@@ -576,6 +576,14 @@ def test_aggregate_rejects_unpaired_or_duplicate_results() -> None:
     results = hand_results()
     with pytest.raises(ValueError, match=r"seed\(s\) \[2\] at sigma 0.5 are in targeted but not in random"):
         aug.aggregate(results.drop(index=5))
+    # the paper's targeted against most_probable, which has fewer seeds (augment.diagnostic_seeds): paired on
+    # most_probable's seeds 0 and 1, (0.8, 0.9) - (0.7, 0.8); most_probable with a seed targeted lacks: an error
+    probable = hand_results().query("arm == 'random' and seed < 2").assign(arm="most_probable", accuracy=[0.7, 0.8])
+    pair = aug.aggregate(pd.concat([results, probable])).query("metric == 'accuracy'").set_index("arm")
+    assert pair.loc["targeted-most_probable", "n"] == 2
+    assert pair.loc["targeted-most_probable", "mean"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match=r"seed\(s\) \[2\] at sigma 0.5 are in most_probable but not in targeted"):
+        aug.aggregate(pd.concat([results.drop(index=2), probable, probable.iloc[:1].assign(seed=2)]))
     # an arm with fewer seeds than random (augment.diagnostic_seeds) is paired on its own: 0.1, 0.2
     fewer = aug.aggregate(results.drop(index=2))
     diff = fewer[(fewer["metric"] == "accuracy") & (fewer["arm"] == aug.DIFFERENCE)].iloc[0]

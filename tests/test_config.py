@@ -133,13 +133,16 @@ def test_augment_set_ups_merge_each_regimes_overrides():
     assert per_arm["targeted"] == per_arm["random"] == list(range(20))
     assert {arm: seeds for arm, seeds in per_arm.items() if arm not in ("targeted", "random")} == {
         arm: list(range(10)) for arm in ("targeted_layer3", "targeted_peak", "most_probable", "least_confident")}
-    assert arm_seeds(variable) == {"targeted": list(range(10)), "random": list(range(10))}
+    # set-up V carries the diagnostic arms (its targeted-minus-random gap at sigma >= 0.5 is the larger), all six
+    # arms at the same 10 seeds
+    assert arm_seeds(variable) == {arm: list(range(10)) for arm in (
+        "targeted", "random", "targeted_layer3", "targeted_peak", "most_probable", "least_confident")}
     assert set(arm_seeds({"arms": ["random", "most_probable"], "seeds": [3, 5], "diagnostic_seeds": None})[
         "most_probable"]) == {3, 5}
-    # cpu-paper's epochs for set-up V (its main models', not config.yaml's 100) layered on config.yaml's
-    # notebooks draw, arms and ten seeds
-    assert (variable["draw"], variable["arms"], variable["seeds"], variable["epochs"]) == (
-        "notebooks", ["targeted", "random"], list(range(10)), config["train"]["epochs"])
+    # cpu-paper's epochs for set-up V (its main models', not config.yaml's 100) and its arms layered on
+    # config.yaml's notebooks draw and ten seeds
+    assert (variable["draw"], variable["seeds"], variable["epochs"]) == (
+        "notebooks", list(range(10)), config["train"]["epochs"])
     assert config["train"]["epochs"] != 100
     assert variable["percent"] == fixed["percent"] == 60 and variable["regime"] == "variable"
     quick = load_config([REPO / "config.yaml", REPO / "presets" / "quick.yaml"])

@@ -365,7 +365,8 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Tidy summary: one row per (arm, sigma, metric) with n, mean, se (std ddof=1 / sqrt n), 95 % t interval.
 
     Adds arm ``<arm>-random`` for every other arm in the results: its
-    difference from the random arm paired by retraining seed (the arm's seeds, which must all be random's), per
+    difference from the random arm paired by retraining seed (the arm's seeds, which must all be random's; a
+    paper arm against a diagnostic arm: the diagnostic arm's), per
     level and metric, with a paired t interval; and ``<arm>-most_probable`` for the arms of
     ``BEYOND_CONFIDENCE``, paired the same way. The
     intervals are over retraining seeds: with 5-10 seeds a percentile bootstrap
@@ -390,13 +391,17 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
         for sigma, group in results[results["arm"].isin([arm, ref])].groupby("sigma", sort=True):
             other = group[group["arm"] == arm].set_index("seed")
             reference = group[group["arm"] == ref].set_index("seed")
-            if not set(other.index) <= set(reference.index):
-                only = sorted(set(other.index) - set(reference.index))
+            # A diagnostic arm may have fewer seeds (augment.diagnostic_seeds): the pairs are its seeds, each of which
+            # must be the other arm's too; a paper arm against a diagnostic one is paired on the diagnostic one's.
+            (name, mine), (their_name, theirs) = sorted(
+                ((arm, other), (ref, reference)), key=lambda side: side[0] in PAPER_ARMS)
+            if not set(mine.index) <= set(theirs.index):
+                only = sorted(set(mine.index) - set(theirs.index))
                 raise ValueError(
-                    f"seed(s) {only} at sigma {sigma} are in {arm} but not in {ref}; the paired "
-                    f"difference needs each of {arm}'s seeds in {ref} too"
+                    f"seed(s) {only} at sigma {sigma} are in {name} but not in {their_name}; the paired "
+                    f"difference needs each of {name}'s seeds in {their_name} too"
                 )
-            seeds = sorted(other.index)  # a diagnostic arm may have fewer seeds (augment.diagnostic_seeds)
+            seeds = sorted(mine.index)
             for metric in METRICS:
                 diff = other.loc[seeds, metric].to_numpy(float) - reference.loc[seeds, metric].to_numpy(float)
                 rows.append(_summary_row(f"{arm}-{ref}", float(sigma), metric, diff, PAIRED_T_SEEDS))

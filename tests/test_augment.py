@@ -239,6 +239,8 @@ def test_augment_overlap_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["augment-overlap", "--gradcam", str(path), "--percent", "60", "--out", str(out)]) == 0
     table = pd.read_csv(out)
     assert len(table) == len(aug.OVERLAP_PAIRS) * 9  # 8 classes and all, per pair
+    # equal pools make the share symmetric, so no pair comes twice in either order
+    assert len({frozenset(pair) for pair in aug.OVERLAP_PAIRS}) == len(aug.OVERLAP_PAIRS) == 6
     assert set(table["pool_size"][table["class"] != "all"]) == {3}  # ceil(60 % of 5)
     least = table[(table["arm"] == "least_confident") & (table["class"] == "all")].iloc[0]
     assert least["shared"] == 8  # top 3 and bottom 3 of 5 share the middle one, in each class

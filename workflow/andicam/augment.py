@@ -153,7 +153,8 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
 # and where Grad-CAM points against confidence (BEYOND_CONFIDENCE).
 RANKED_ARMS: tuple[str, ...] = tuple(a for a in ARMS if a != "random")
 OVERLAP_PAIRS: tuple[tuple[str, str], ...] = (
-    *((a, "targeted") for a in RANKED_ARMS if a != "targeted"), *BEYOND_CONFIDENCE)
+    *((a, "targeted") for a in RANKED_ARMS if a != "targeted"),
+    *((a, ref) for a, ref in BEYOND_CONFIDENCE if a != "targeted"))  # targeted vs most_probable: above, reversed
 OVERLAP_COLUMNS: tuple[str, ...] = ("class", "arm", "reference", "n_class", "pool_size", "shared", "share", "chance")
 
 

@@ -651,7 +651,8 @@ def test_figures_have_their_panels() -> None:
     fig = plot_arms(aug.aggregate(both))
     assert len(fig.axes) == 3
     third = fig.axes[2]
-    assert "most probable" in third.get_ylabel()
+    assert "most probable" in third.get_ylabel() and "beyond confidence" in third.get_title()
+    assert not third.texts  # no note inside the axes, where a line could run over it
     # targeted (the paper's arm) and targeted_peak, each minus most probable: 10 and 5/3 points
     assert [float(line.get_ydata()[0]) for line in third.get_lines()[1:]] == pytest.approx([10.0, 100 * 0.05 / 3])
 

@@ -163,7 +163,7 @@ def plot_arms(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figu
     _difference_lines(axes[1], acc, VERSUS_RANDOM, "arm $-$ random (points)")
     if beyond:
         _difference_lines(axes[2], acc, beyond, "arm $-$ most probable (points)")
-        axes[2].text(0.02, 0.02, "the Grad-CAM arms, beyond confidence", transform=axes[2].transAxes,
-                     fontsize=6, va="bottom")
+        # in the title, where no line can run over it
+        axes[2].set_title("the Grad-CAM arms beyond confidence; band: 95 % paired t CI", fontsize=7)
     fig.tight_layout()
     return fig

@@ -149,7 +149,8 @@ def _difference_lines(ax: plt.Axes, acc: pd.DataFrame, pairs: Sequence[tuple[str
 
 def plot_arms(summary: pd.DataFrame, draw: str = "with_replacement") -> plt.Figure:
     """Every arm that ran: accuracy against sigma (mean +- SE), each arm minus random, paired by seed (95 % t CI),
-    and, where the arms that use where Grad-CAM points ran beside most_probable, each minus most_probable."""
+    and, where a Grad-CAM arm (targeted, targeted_layer3, targeted_peak) ran beside most_probable, each minus
+    most_probable."""
     _check(summary)
     acc = summary[summary["metric"] == "accuracy"]
     beyond = [pair for pair in BEYOND_CONFIDENCE if (acc["arm"] == "-".join(pair)).any()]

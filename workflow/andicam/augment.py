@@ -149,12 +149,21 @@ def select(cam: np.ndarray, labels: np.ndarray, percent: float, arm: str, seed: 
     return np.sort(np.concatenate(kept)).astype(np.int64)
 
 
-# Pairs of ranked arms whose pools ``pool_overlap`` compares: each ranked arm against the paper's targeted one,
-# and where Grad-CAM points against confidence (BEYOND_CONFIDENCE).
 RANKED_ARMS: tuple[str, ...] = tuple(a for a in ARMS if a != "random")
-OVERLAP_PAIRS: tuple[tuple[str, str], ...] = (
-    *((a, "targeted") for a in RANKED_ARMS if a != "targeted"),
-    *((a, ref) for a, ref in BEYOND_CONFIDENCE if a != "targeted"))  # targeted vs most_probable: above, reversed
+
+
+def _once_each(pairs: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``pairs`` with each unordered pair kept once, as first met: equal pools make the share symmetric."""
+    kept: dict[frozenset[str], tuple[str, str]] = {}
+    for pair in pairs:
+        kept.setdefault(frozenset(pair), pair)
+    return tuple(kept.values())
+
+
+# Pairs of ranked arms whose pools ``pool_overlap`` compares: each ranked arm against the paper's targeted one,
+# and the Grad-CAM arms against confidence (BEYOND_CONFIDENCE).
+OVERLAP_PAIRS: tuple[tuple[str, str], ...] = _once_each(
+    (*((a, "targeted") for a in RANKED_ARMS if a != "targeted"), *BEYOND_CONFIDENCE))
 OVERLAP_COLUMNS: tuple[str, ...] = ("class", "arm", "reference", "n_class", "pool_size", "shared", "share", "chance")
 
 
@@ -392,10 +401,11 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
         for sigma, group in results[results["arm"].isin([arm, ref])].groupby("sigma", sort=True):
             other = group[group["arm"] == arm].set_index("seed")
             reference = group[group["arm"] == ref].set_index("seed")
-            # A diagnostic arm may have fewer seeds (augment.diagnostic_seeds): the pairs are its seeds, each of which
-            # must be the other arm's too; a paper arm against a diagnostic one is paired on the diagnostic one's.
-            (name, mine), (their_name, theirs) = sorted(
-                ((arm, other), (ref, reference)), key=lambda side: side[0] in PAPER_ARMS)
+            # A diagnostic arm may have fewer seeds (augment.diagnostic_seeds): the pairs are the arm's seeds, or the
+            # reference's where a paper arm meets a diagnostic one; each must be the other side's too.
+            (name, mine), (their_name, theirs) = ((arm, other), (ref, reference))
+            if arm in PAPER_ARMS and ref not in PAPER_ARMS:
+                (name, mine), (their_name, theirs) = (their_name, theirs), (name, mine)
             if not set(mine.index) <= set(theirs.index):
                 only = sorted(set(mine.index) - set(theirs.index))
                 raise ValueError(

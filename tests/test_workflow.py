@@ -92,7 +92,7 @@ def tiny_run(tmp_path_factory):
     work = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
     # Run as `.venv/bin/snakemake` from a shell without the venv on PATH: every job must still find the
     # interpreter (and its packages) that runs Snakemake.
-    run = snakemake(work, "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
+    run = snakemake(work, "all", "augment_page", "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
     assert run.returncode == 0, run.stderr[-5000:]
     return work
 
@@ -103,16 +103,30 @@ def test_summary_and_docs_page_equal_their_sources(tiny_run):
     work = tiny_run
     summary = pd.read_csv(work / "results" / "tables" / "summary.csv")
     assert check_summary(work, summary) == summary["value"].notna().sum() > 60
-    record = read_record(work / "docs" / "runs" / "tiny.json")
-    assert (work / "docs" / "runs" / "tiny.md").read_text() == render_page(record)
-    assert record["run"]["presets"] == ["presets/tiny.yaml"] and record["run"]["master_seed"] == 2024
-    for section in SECTIONS:  # the record holds each table exactly as the run wrote it
-        table = pd.DataFrame(record["tables"][section.key]["data"], columns=record["tables"][section.key]["columns"])
-        source = pd.read_csv(work / section.source.split()[0])
-        assert list(table.columns) == list(source.columns), section.key
-        for column in source.columns:  # equal values; a missing value is None in JSON and NaN in the CSV
-            mine, theirs = table[column].tolist(), source[column].tolist()
-            assert [None if pd.isna(v) else v for v in mine] == [None if pd.isna(v) else v for v in theirs], column
+    sections = {section.key: section for section in SECTIONS}
+    augment_only = {"augment_summary", "augment_claims"}
+    # the run's page holds every section but the augmentation page's own; that page, the augmentation's alone
+    for name, keys in (("tiny", set(sections) - augment_only),
+                       ("tiny-augment", augment_only | {k for k in sections if k.startswith("augment_")})):
+        record = read_record(work / "docs" / "runs" / f"{name}.json")
+        assert (work / "docs" / "runs" / f"{name}.md").read_text() == render_page(record)
+        assert record["run"]["presets"] == ["presets/tiny.yaml"] and record["run"]["master_seed"] == 2024
+        assert set(record["tables"]) == keys, name
+        for key in keys:  # the record holds each table exactly as the run wrote it
+            table = pd.DataFrame(record["tables"][key]["data"], columns=record["tables"][key]["columns"])
+            source = pd.read_csv(work / sections[key].source.split()[0])
+            assert list(table.columns) == list(source.columns), key
+            for column in source.columns:  # equal values; a missing value is None in JSON and NaN in the CSV
+                mine, theirs = table[column].tolist(), source[column].tolist()
+                assert [None if pd.isna(v) else v for v in mine] == [None if pd.isna(v) else v for v in theirs], column
+    # the augmentation page: its claims are the full run's augmentation claims, and it shows no claim it did not run
+    claims = pd.read_csv(work / "results" / "tables" / "claims.csv").set_index("claim")
+    augment_claims = pd.read_csv(work / "results" / "tables" / "augment_claims.csv").set_index("claim")
+    ran = augment_claims[augment_claims["verdict"] != "not run"]
+    assert len(ran) >= 4 and ran.index.str.startswith("augment_").all()
+    pd.testing.assert_frame_equal(ran, claims.loc[ran.index])
+    page = (work / "docs" / "runs" / "tiny-augment.md").read_text()
+    assert "| not run |" not in page and "| targeted-random |" in page
     assert {t["jobs"] for t in record["timings"]} >= {"models/fixed/depth10/seed*", "data/fixed/train/shard*"}
 
 

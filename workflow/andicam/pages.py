@@ -72,6 +72,37 @@ SECTIONS: tuple[Section, ...] = (
         columns=("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high",
                  "diff_low", "diff_high", "unit", "verdict")),
     Section(
+        "augment_summary", "Augmentation: the summary's rows",
+        "results/tables/augment_summary.csv (rule augment_summary)",
+        "The summary's augmentation rows alone (rows this run did not run are left out): each set-up's arms at the "
+        "paper's noise levels and targeted - random, mean over retraining seeds with a t (paired t) 95 % interval "
+        "over the seeds, and the diagnostic arms' paired differences where they ran, rows beyond the paper.",
+        columns=("description", "this_run", "paper"), headers=("result", "this run", "paper"),
+        query="this_run != 'not run'"),
+    Section(
+        "augment_claims", "Augmentation: the paper's claims",
+        "results/tables/augment_claims.csv (rule augment_claims)",
+        "The claims table (rule and columns as in the section on the paper's claims) of the summary's augmentation "
+        "rows alone; claims of other experiments are left out.",
+        columns=("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high",
+                 "diff_low", "diff_high", "unit", "verdict"),
+        query="verdict != 'not run'"),
+    *(Section(
+        f"augment_{regime}", f"Augmentation, the {regime}-length set-up: accuracy of every arm at every noise level",
+        f"results/augment/{regime}/summary.csv (rule augment_aggregate)",
+        "Test accuracy (a share, not percent) against the noise std (step-std units, true sigma), per arm: the mean "
+        "over retraining seeds (n) with a 95 % t interval over the seeds; a difference of two arms (a - b) is "
+        "paired by retraining seed, on the seeds both arms have; the baseline is the one unaugmented main model.",
+        columns=("arm", "sigma", "n", "mean", "se", "ci_low", "ci_high", "ci_method"),
+        query="metric == 'accuracy'") for regime in ("fixed", "variable")),
+    *(Section(
+        f"augment_overlap_{regime}", f"Augmentation, the {regime}-length set-up: how alike the arms' pools are",
+        f"results/augment/{regime}/selection_overlap.csv (rule augment_overlap)",
+        "Share of one ranked arm's pool (the top p % of each class) that another arm's pool also holds, over all "
+        "classes, before any retraining; chance: what a pool drawn at random would share.",
+        columns=("arm", "reference", "pool_size", "shared", "share", "chance"),
+        query="`class` == 'all'") for regime in ("fixed", "variable")),
+    Section(
         "explained_seeds", "Explaining results per trained model",
         "results/tables/explained_seeds.csv (rule model_spread)",
         "Every explaining number of the summary (erasing, block heads, layer response, correlations, feature "

@@ -100,6 +100,41 @@ rule claims:
         " --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
 
 
+# The augmentation experiment on its own: its summary rows and claims, for runs that build only that stage (the
+# full run's summary and claims hold the same rows). Named target: `snakemake augment_page`.
+rule augment_summary:
+    input:
+        augment_summaries()[0],
+    output:
+        csv="results/tables/augment_summary.csv",
+        md="results/tables/augment_summary.md",
+    log:
+        "logs/tables/augment_summary.log",
+    params:
+        master=config["seed"],
+        name=config["run_name"],
+        draws=" ".join(augment_summaries()[1]),
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam summarize --augment {input} --augment-draws {params.draws} --seed {params.master}"
+        " --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+
+
+use rule claims as augment_claims with:
+    input:
+        "results/tables/augment_summary.csv",
+    output:
+        csv="results/tables/augment_claims.csv",
+        md="results/tables/augment_claims.md",
+    log:
+        "logs/tables/augment_claims.log",
+
+
 rule fig_claims:
     input:
         "results/tables/claims.csv",
@@ -127,6 +162,16 @@ PAGE_TABLES = {
     "andi2020_scores": "results/tables/andi2020_scores.csv",
     "explained_seeds": "results/tables/explained_seeds.csv",
 }
+AUGMENT_PAGE_TABLES = {
+    **{f"augment_{r}": f"results/augment/{r}/summary.csv" for r in AUG_REGIMES},
+    **{f"augment_overlap_{r}": f"results/augment/{r}/selection_overlap.csv" for r in AUG_REGIMES},
+}
+PAGE_TABLES.update(AUGMENT_PAGE_TABLES)
+
+
+def page_tables(tables):
+    """The --table arguments of render-page."""
+    return " ".join(f"--table {k} {shlex.quote(v)}" for k, v in tables.items())
 
 
 rule docs_page:
@@ -140,7 +185,7 @@ rule docs_page:
     log:
         "logs/tables/docs_page.log",
     params:
-        tables=" ".join(f"--table {k} {shlex.quote(v)}" for k, v in PAGE_TABLES.items()),
+        tables=page_tables(PAGE_TABLES),
         config_json=json.dumps(config, sort_keys=True, default=str),
         presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
         name=config["run_name"],
@@ -155,3 +200,25 @@ rule docs_page:
         "python -m andicam render-page {params.tables} --run-name {params.name:q} --config-json {params.config_json:q}"
         " {params.presets} --benchmarks results/benchmarks --workdir {params.workdir:q}"
         " --out-record {output.record} --out-page {output.page} > {log} 2>&1"
+
+
+# The augmentation's own results page (docs/runs/<run>-augment.md): its summary rows, claims, every arm at every
+# noise level, the pools' overlap and the run's timings, for runs that build only that stage. Named target.
+AUGMENT_ONLY_TABLES = {"augment_summary": "results/tables/augment_summary.csv",
+                       "augment_claims": "results/tables/augment_claims.csv", **AUGMENT_PAGE_TABLES}
+
+
+use rule docs_page as augment_page with:
+    input:
+        **AUGMENT_ONLY_TABLES,
+    output:
+        page=f"docs/runs/{config['run_name']}-augment.md",
+        record=f"docs/runs/{config['run_name']}-augment.json",
+    log:
+        "logs/tables/augment_page.log",
+    params:
+        tables=page_tables(AUGMENT_ONLY_TABLES),
+        config_json=json.dumps(config, sort_keys=True, default=str),
+        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
+        name=f"{config['run_name']}-augment",
+        workdir=workflow.basedir,

@@ -86,13 +86,17 @@ def test_every_figure_is_a_named_target(workdir):
     assert {f"fig_{name}" for name in FIGURE_NAMES} <= rules
 
 
+# The tiny run's targets: the whole DAG and the augmentation's own page, which is not part of `all`.
+TINY_TARGETS = ("all", "augment_page")
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny preset's whole DAG, run once, uninterrupted; the folder it ran in."""
     work = copy_workflow(tmp_path_factory.mktemp("tiny") / "wf")
     # Run as `.venv/bin/snakemake` from a shell without the venv on PATH: every job must still find the
     # interpreter (and its packages) that runs Snakemake.
-    run = snakemake(work, "all", "augment_page", "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
+    run = snakemake(work, *TINY_TARGETS, "--cores", "2", "--configfile", "presets/tiny.yaml", venv_on_path=False)
     assert run.returncode == 0, run.stderr[-5000:]
     return work
 
@@ -159,7 +163,7 @@ def _outputs(work: Path) -> dict[str, object]:
 def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
     """SIGKILL the whole Snakemake run (jobs included) mid-way, rerun it: the outputs equal an uninterrupted run's."""
     work = copy_workflow(tmp_path / "wf")
-    args = ["--cores", "2", "--configfile", "presets/tiny.yaml"]
+    args = [*TINY_TARGETS, "--cores", "2", "--configfile", "presets/tiny.yaml"]
     with subprocess.Popen([str(Path(sys.executable).parent / "snakemake"), *args], cwd=work,
                           env={**os.environ, "PYTHONHASHSEED": "0"}, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, start_new_session=True) as proc:
@@ -171,7 +175,7 @@ def test_killed_run_resumes_to_the_same_outputs(tiny_run, tmp_path):
         assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(3)
         os.killpg(proc.pid, signal.SIGKILL)
-    unlock = snakemake(work, "--unlock", *args[2:])
+    unlock = snakemake(work, "--unlock", "--configfile", "presets/tiny.yaml")
     assert unlock.returncode == 0, unlock.stderr[-3000:]
     again = snakemake(work, *args)
     assert again.returncode == 0, again.stderr[-5000:]

@@ -90,6 +90,15 @@ def test_timings_skip_files_without_measurements(tmp_path):
     assert timings(tmp_path) == [{"jobs": "a/shard*", "n": 1, "seconds": 2.5, "longest_s": 2.5, "peak_rss_mb": 100.0}]
 
 
+def test_timings_group_the_jobs_of_every_seed(tmp_path):
+    """One row per kind of job: a noise evaluation's diagnostic<s> parts group as its seed<s> parts do."""
+    (tmp_path / "noise").mkdir()
+    for name, seconds in (("seed0", 1.0), ("seed1", 2.0), ("diagnostic0", 3.0), ("diagnostic1", 4.0)):
+        (tmp_path / "noise" / f"{name}.tsv").write_text(f"s\tmax_rss\n{seconds}\t10\n")
+    rows = {r["jobs"]: (r["n"], r["seconds"]) for r in timings(tmp_path)}
+    assert rows == {"noise/diagnostic*": (2, 7.0), "noise/seed*": (2, 3.0)}
+
+
 def test_markdown_numbers_keep_four_significant_digits():
     lines = markdown_table(pd.DataFrame({"a": [0.123456, 12345.0, 3.0], "b": ["x|y", None, "z"]}))
     assert lines[2:] == ["| 0.1235 | x\\|y |", "| 12,345 |  |", "| 3 | z |"]

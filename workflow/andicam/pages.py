@@ -201,7 +201,7 @@ def timings(benchmark_dir: str | Path) -> list[dict[str, Any]]:
             continue
         rss = pd.to_numeric(frame["max_rss"], errors="coerce")
         row = (float(frame["s"].iloc[-1]), float(rss.iloc[-1]) if rss.notna().iloc[-1] else math.nan)
-        name = re.sub(r"(seed|shard)\d+", r"\1*", path.relative_to(root).with_suffix("").as_posix())
+        name = re.sub(r"(seed|shard|diagnostic)\d+", r"\1*", path.relative_to(root).with_suffix("").as_posix())
         groups.setdefault(name, []).append(row)
     rows = [{"jobs": g, "n": len(v), "seconds": sum(s for s, _ in v), "longest_s": max(s for s, _ in v),
              "peak_rss_mb": max((r for _, r in v if not math.isnan(r)), default=None)}

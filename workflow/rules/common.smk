@@ -306,3 +306,8 @@ def erasing_stem(positions, fill, regime=None):
 def erasing_regime(wildcards):
     """The regime of an erasing job: named by its folder ({regimedir}), else the main one."""
     return wildcards.regimedir[:-1] or config["explain"]["erasing"]["regimes"][0]  # the folder without its slash
+
+
+def page_tables(tables):
+    """The --table arguments of render-page: one per (key, results table) of a results page."""
+    return " ".join(f"--table {k} {shlex.quote(v)}" for k, v in tables.items())

@@ -169,11 +169,6 @@ AUGMENT_PAGE_TABLES = {
 PAGE_TABLES.update(AUGMENT_PAGE_TABLES)
 
 
-def page_tables(tables):
-    """The --table arguments of render-page."""
-    return " ".join(f"--table {k} {shlex.quote(v)}" for k, v in tables.items())
-
-
 rule docs_page:
     """This run's results page in docs/runs/, rendered from a record of its tables: the numbers the docs cite
     are written here, never typed. Named target: `snakemake docs_page`."""

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from andicam.files import atomic_output, write_json
+from andicam.summary import REGIMES
 
 FORMAT = "andicam-record/1"
 
@@ -48,6 +49,10 @@ class Section:
     query: str | None = None  # rows kept (a pandas query), e.g. one metric of a long table
 
 
+# The claims table's columns a page shows (its description is the summary's, shown there).
+CLAIMS_COLUMNS = ("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high", "diff_low",
+                  "diff_high", "unit", "verdict")
+
 SECTIONS: tuple[Section, ...] = (
     Section(
         "summary", "Headline results beside the paper's", "results/tables/summary.csv (rule summary)",
@@ -69,8 +74,7 @@ SECTIONS: tuple[Section, ...] = (
         "correlation's interval excludes 0 on the side opposite to the paper's sign; undecided: it straddles an "
         "edge of the margin or the row has no interval; not comparable: the paper computed its number "
         "differently; not run: this run has no value.",
-        columns=("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high",
-                 "diff_low", "diff_high", "unit", "verdict")),
+        columns=CLAIMS_COLUMNS),
     Section(
         "augment_summary", "Augmentation: the summary's rows",
         "results/tables/augment_summary.csv (rule augment_summary)",
@@ -84,8 +88,7 @@ SECTIONS: tuple[Section, ...] = (
         "results/tables/augment_claims.csv (rule augment_claims)",
         "The claims table (rule and columns as in the section on the paper's claims) of the summary's augmentation "
         "rows alone; claims of other experiments are left out.",
-        columns=("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high",
-                 "diff_low", "diff_high", "unit", "verdict"),
+        columns=CLAIMS_COLUMNS,
         query="verdict != 'not run'"),
     *(Section(
         f"augment_{regime}", f"Augmentation, the {regime}-length set-up: accuracy of every arm at every noise level",
@@ -94,14 +97,14 @@ SECTIONS: tuple[Section, ...] = (
         "over retraining seeds (n) with a 95 % t interval over the seeds; a difference of two arms (a - b) is "
         "paired by retraining seed, on the seeds both arms have; the baseline is the one unaugmented main model.",
         columns=("arm", "sigma", "n", "mean", "se", "ci_low", "ci_high", "ci_method"),
-        query="metric == 'accuracy'") for regime in ("fixed", "variable")),
+        query="metric == 'accuracy'") for regime in REGIMES),
     *(Section(
         f"augment_overlap_{regime}", f"Augmentation, the {regime}-length set-up: how alike the arms' pools are",
         f"results/augment/{regime}/selection_overlap.csv (rule augment_overlap)",
         "Share of one ranked arm's pool (the top p % of each class) that another arm's pool also holds, over all "
         "classes, before any retraining; chance: what a pool drawn at random would share.",
         columns=("arm", "reference", "pool_size", "shared", "share", "chance"),
-        query="`class` == 'all'") for regime in ("fixed", "variable")),
+        query="`class` == 'all'") for regime in REGIMES),
     Section(
         "explained_seeds", "Explaining results per trained model",
         "results/tables/explained_seeds.csv (rule model_spread)",

@@ -57,6 +57,20 @@ def test_page_shows_each_table_as_the_record_holds_it(tmp_path):
     assert "accuracy by depth" not in page.lower()
 
 
+def test_a_single_stage_page_names_its_rule_and_its_target(tmp_path):
+    """A page written by a rule that reuses docs_page names that rule, and its command builds that target."""
+    record = _record(tmp_path)
+    assert record["run"]["rule"] == "docs_page"
+    assert "(rule `docs_page`)" in render_page(record)
+    assert "- Command: `snakemake --cores all --configfile presets/quick.yaml`" in render_page(record)
+    record["run"]["rule"] = "augment_page"
+    page = render_page(record)
+    assert "(rule `augment_page`)" in page and "docs_page" not in page
+    assert "- Command: `snakemake --cores all augment_page --configfile presets/quick.yaml`" in page
+    del record["run"]["rule"]  # a record written before the field existed: the run's own page
+    assert "(rule `docs_page`)" in render_page(record)
+
+
 def test_record_round_trips_and_a_hand_edit_is_caught(tmp_path):
     record = _record(tmp_path)
     write_page(record, tmp_path / "quick.json", tmp_path / "quick.md")

@@ -29,6 +29,8 @@ from andicam.files import atomic_output, write_json
 from andicam.summary import REGIMES
 
 FORMAT = "andicam-record/1"
+# The rule that writes a run's own page; pages of a single stage are written by rules that reuse it.
+DEFAULT_RULE = "docs_page"
 
 
 @dataclass(frozen=True)
@@ -222,14 +224,15 @@ def _records(frame: pd.DataFrame) -> dict[str, Any]:
 
 def build_record(run_name: str, config: Mapping[str, Any], tables: Mapping[str, str | Path],
                  benchmark_dir: str | Path | None, workdir: str | Path, presets: Sequence[str] = (),
-                 rendered: str | None = None) -> dict[str, Any]:
-    """Everything the page shows, read from the run's files (``tables``: section key -> CSV path)."""
+                 rendered: str | None = None, rule: str = DEFAULT_RULE) -> dict[str, Any]:
+    """Everything the page shows, read from the run's files (``tables``: section key -> CSV path; ``rule``: the
+    workflow rule that writes the page, which names the target its command builds)."""
     unknown = set(tables) - {s.key for s in SECTIONS}
     if unknown:
         raise ValueError(f"no page section for table(s) {', '.join(sorted(unknown))}")
     return {
         "format": FORMAT,
-        "run": {"name": run_name, "master_seed": config.get("seed"), "presets": list(presets),
+        "run": {"name": run_name, "rule": rule, "master_seed": config.get("seed"), "presets": list(presets),
                 "config": json.loads(json.dumps(config, default=str))},
         "provenance": {**code_version(workdir), **machine(),
                        "rendered": rendered or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")},
@@ -302,13 +305,16 @@ def render_page(record: Mapping[str, Any]) -> str:
     run, prov = record["run"], record["provenance"]
     modified = {True: " (with uncommitted changes)", False: "", None: ""}[prov.get("modified")]
     presets = " ".join(f"--configfile {p}" for p in run.get("presets") or [])
+    # Records written before the field existed were all the run page's (rule docs_page, built by `all`).
+    rule = run.get("rule", DEFAULT_RULE)
+    target = "" if rule == DEFAULT_RULE else f" {rule}"
     lines = [
         f"# Results of the run `{run['name']}`",
         "",
-        "> Written by the workflow (rule `docs_page`) from the run's tables; do not edit by hand: the tests",
+        f"> Written by the workflow (rule `{rule}`) from the run's tables; do not edit by hand: the tests",
         f"> re-render this page from its record (`{run['name']}.json` beside it) and compare.",
         "",
-        f"- Command: `snakemake --cores all {presets}`".rstrip() + "; master seed " + str(run.get("master_seed")),
+        f"- Command: `snakemake --cores all{target} {presets}`".rstrip() + "; master seed " + str(run.get("master_seed")),
         f"- Configuration: {_config_line(run.get('config', {}))} (the whole merged config is in the record)",
         f"- Code: commit {prov['commit']}{modified}",
         f"- Machine: {prov['cpu']}, {prov['cores']} cores; bf16 on the CPU: {prov['cpu_bf16']}; GPU: {prov['gpu']}",

@@ -192,7 +192,8 @@ rule docs_page:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam render-page {params.tables} --run-name {params.name:q} --config-json {params.config_json:q}"
+        "python -m andicam render-page {params.tables} --run-name {params.name:q} --rule {rule}"
+        " --config-json {params.config_json:q}"
         " {params.presets} --benchmarks results/benchmarks --workdir {params.workdir:q}"
         " --out-record {output.record} --out-page {output.page} > {log} 2>&1"
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from andicam.errors import UserInputError
-from andicam.pages import SECTIONS, build_record, read_record, render_page, write_page
+from andicam.pages import DEFAULT_RULE, SECTIONS, build_record, read_record, render_page, write_page
 
 HELP = ("Collect a run's result tables, timings and provenance into a record (JSON) and render its docs page "
         "from the record; with --check, compare a page with what its record renders to")
@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table", nargs=2, action="append", default=[], metavar=("KEY", "CSV"),
                    help=f"a result table and its page section (one of: {keys}); repeat for each")
     p.add_argument("--run-name", help="the run's name (config run_name)")
+    p.add_argument("--rule", default=DEFAULT_RULE,
+                   help=f"the workflow rule that writes the page: the page's command builds it as its target "
+                        f"(default {DEFAULT_RULE}, the run's own page, built by `all`)")
     p.add_argument("--config-json", help="the run's merged config, as JSON text")
     p.add_argument("--preset", action="append", default=[], help="a config file the run was started with")
     p.add_argument("--benchmarks", default=None, help="folder of Snakemake's per-job benchmark TSVs")
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"input file(s) not found: {', '.join(missing)}")
     try:
         config = json.loads(args.config_json)
-        record = build_record(args.run_name, config, tables, args.benchmarks, args.workdir, args.preset)
+        record = build_record(args.run_name, config, tables, args.benchmarks, args.workdir, args.preset,
+                              rule=args.rule)
     except (ValueError, json.JSONDecodeError) as exc:
         raise UserInputError(str(exc)) from None
     write_page(record, args.out_record, args.out_page)

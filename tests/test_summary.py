@@ -496,6 +496,46 @@ def test_one_row_per_fill_the_accuracy_random_erasing_costs(inputs: dict, tmp_pa
     assert sm.erasing_fill_rows(None)[0]["this_run"] == sm.NOT_RUN
 
 
+def test_erasing_curves_give_each_run_its_bins_controls_and_fill_cost(inputs: dict, tmp_path: Path) -> None:
+    """One group of rows per run (regime x positions x fill), each number the summary row of the same id."""
+    # the main run (no regime column: the main regime), and a hold-fill run of the fixed-length model
+    table = pd.read_csv(inputs["erasing"])
+    fixed = table.assign(positions="trajectory", fill="hold", regime="fixed")
+    fixed.loc[fixed["method"] == "uniform", "accuracy"] += 0.5  # 82 %: 8 points lost to random segments
+    fixed.to_csv(tmp_path / "fixed_hold.csv", index=False)
+    curves = sm.erasing_curves([inputs["erasing"], tmp_path / "fixed_hold.csv"], main_regime="variable")
+    assert list(curves.columns) == list(sm.CURVE_COLUMNS) and len(curves) == 2 * 8
+    assert list(curves["run"].unique()) == ["variable length, padding included, set to 0",
+                                            "fixed length, trajectory segments, last position held"]
+    padded = curves[curves["regime"] == "variable"].set_index("quantity")
+    # nothing erased 90 %; Grad-CAM (40 - 2 b) / 50: 80 % first, 44 % last; controls 32 % and 42 % over seeds
+    assert padded.loc[["nothing erased", "Grad-CAM first bin", "Grad-CAM last bin", "uniform control",
+                     "run-length control"], "value"].tolist() == pytest.approx([90.0, 80.0, 44.0, 32.0, 42.0])
+    first = padded.loc["Grad-CAM - run-length, first bin"]
+    assert first["value"] == pytest.approx(38.0) and first["unit"] == "points"
+    assert first["estimate"].startswith("+38.0 points [")
+    assert padded.loc["Grad-CAM - run-length, last bin", "value"] == pytest.approx(2.0)
+    assert padded.loc["random-segment cost", "value"] == pytest.approx(58.0)
+    held = curves[curves["fill"] == "hold"].set_index("quantity")
+    assert held.loc["random-segment cost", "value"] == pytest.approx(8.0)
+    assert (held["positions"] == "trajectory").all() and held["source"].eq(str(tmp_path / "fixed_hold.csv")).all()
+    lo, hi = wilson_interval(45, 50)
+    assert (padded.loc["nothing erased", "ci_low"], padded.loc["nothing erased", "ci_high"]) == \
+        pytest.approx((100 * lo, 100 * hi))
+    with pytest.raises(ValueError, match="a second erasing table of the fixed-length model"):
+        sm.erasing_curves([tmp_path / "fixed_hold.csv", tmp_path / "fixed_hold.csv"])
+    with pytest.raises(ValueError, match="no regime column"):
+        sm.erasing_curves([inputs["erasing"]])
+    with pytest.raises(ValueError, match="2 erasing tables but 1 correctness"):
+        sm.erasing_curves([inputs["erasing"], tmp_path / "fixed_hold.csv"], [tmp_path / "x.npz"], "variable")
+    out = tmp_path / "curves.csv"
+    assert main(["erasing-curves", "--erasing", str(inputs["erasing"]), "--main-regime", "variable",
+                     "--out", str(out)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), sm.erasing_curves([inputs["erasing"]], main_regime="variable"),
+                                  check_dtype=False)
+    assert main(["erasing-curves", "--erasing", str(tmp_path / "absent.csv"), "--out", str(out)]) == 2
+
+
 def test_response_row_is_the_mass_span_of_layer4_positions(tmp_path: Path) -> None:
     from andicam.response import position_windows, write_response
 

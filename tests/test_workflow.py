@@ -86,8 +86,9 @@ def test_every_figure_is_a_named_target(workdir):
     assert {f"fig_{name}" for name in FIGURE_NAMES} <= rules
 
 
-# The tiny run's targets: the whole DAG and the augmentation's own page, which is not part of `all`.
-TINY_TARGETS = ("all", "augment_page")
+# The tiny run's targets: the whole DAG and the augmentation's and the explaining part's own pages, which are not
+# part of `all`.
+TINY_TARGETS = ("all", "augment_page", "explain_page")
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +109,11 @@ def test_summary_and_docs_page_equal_their_sources(tiny_run):
     summary = pd.read_csv(work / "results" / "tables" / "summary.csv")
     assert check_summary(work, summary) == summary["value"].notna().sum() > 60
     sections = {section.key: section for section in SECTIONS}
-    augment_only = {"augment_summary", "augment_claims"}
-    # the run's page holds every section but the augmentation page's own; that page, the augmentation's alone
-    for name, keys in (("tiny", set(sections) - augment_only),
-                       ("tiny-augment", augment_only | {k for k in sections if k.startswith("augment_")})):
+    augment_only, explain_only = {"augment_summary", "augment_claims"}, {"explain_summary", "explain_claims"}
+    # the run's page holds every section but the stage pages' own; those pages, their stage's alone
+    for name, keys in (("tiny", set(sections) - augment_only - explain_only),
+                       ("tiny-augment", augment_only | {k for k in sections if k.startswith("augment_")}),
+                       ("tiny-explain", explain_only | {"erasing_curves"})):
         record = read_record(work / "docs" / "runs" / f"{name}.json")
         assert (work / "docs" / "runs" / f"{name}.md").read_text() == render_page(record)
         assert record["run"]["presets"] == ["presets/tiny.yaml"] and record["run"]["master_seed"] == 2024
@@ -131,6 +133,16 @@ def test_summary_and_docs_page_equal_their_sources(tiny_run):
     pd.testing.assert_frame_equal(ran, claims.loc[ran.index])
     page = (work / "docs" / "runs" / "tiny-augment.md").read_text()
     assert "| not run |" not in page and "| targeted-random |" in page
+    # the explaining page: its claims are the full run's claims of the same rows, none of them a classifier's or
+    # the augmentation's; its erasing table has a row per regime, positions mode and fill that ran
+    explain_claims = pd.read_csv(work / "results" / "tables" / "explain_claims.csv").set_index("claim")
+    ran = explain_claims[explain_claims["verdict"] != "not run"]
+    assert len(ran) >= 10 and set(ran["group"]) >= {"erasing", "statistical relevance"}
+    assert not ran.index.str.startswith(("augment_", "accuracy_", "recall_")).any()
+    pd.testing.assert_frame_equal(ran, claims.loc[ran.index])
+    curves = pd.read_csv(work / "results" / "tables" / "erasing_curves.csv")
+    assert set(curves["regime"]) == {"fixed", "variable"} and curves.groupby("run").size().eq(8).all()
+    assert "| not run |" not in (work / "docs" / "runs" / "tiny-explain.md").read_text()
     assert {t["jobs"] for t in record["timings"]} >= {"models/fixed/depth10/seed*", "data/fixed/train/shard*"}
 
 

@@ -92,6 +92,33 @@ SECTIONS: tuple[Section, ...] = (
         "rows alone; claims of other experiments are left out.",
         columns=CLAIMS_COLUMNS,
         query="verdict != 'not run'"),
+    Section(
+        "explain_summary", "Explaining the main model: the summary's rows",
+        "results/tables/explain_summary.csv (rule explain_summary)",
+        "The summary's explaining rows alone (erasing, block heads, layer response, correlations, feature "
+        "ablation of the main model; rows this run did not run are left out), each with its interval's method "
+        "and unit as in the full summary.",
+        columns=("description", "this_run", "paper"), headers=("result", "this run", "paper"),
+        query="this_run != 'not run'"),
+    Section(
+        "explain_claims", "Explaining the main model: the paper's claims",
+        "results/tables/explain_claims.csv (rule explain_claims)",
+        "The claims table (rule and columns as in the section on the paper's claims) of the summary's explaining "
+        "rows alone; claims of other experiments are left out.",
+        columns=CLAIMS_COLUMNS,
+        query="verdict != 'not run'"),
+    Section(
+        "erasing_curves", "Erasing: every run in a few numbers",
+        "results/tables/erasing_curves.csv (rule erasing_curves)",
+        "One row per erasing run: the model's regime (its own test data; fixed length has no padding), the "
+        "positions ranked (the trajectory's own segments, or the padding too as the paper's code did) and what "
+        "an erased segment becomes (set to 0: the paper's; the last position held; a Brownian bridge). Accuracy "
+        "in percent, differences in points, each with its 95 % interval: Wilson over test trajectories for "
+        "Grad-CAM's bins and nothing erased; t over control seeds for a control's mean over bins; paired "
+        "bootstrap over test trajectories for Grad-CAM minus the run-length control (the authors' own "
+        "comparator); for the random-segment cost (nothing erased minus the uniform control), a normal interval "
+        "over trajectories. A fill is fit for purpose when that cost is small.",
+        pivot=("run", "quantity", "estimate")),
     *(Section(
         f"augment_{regime}", f"Augmentation, the {regime}-length set-up: accuracy of every arm at every noise level",
         f"results/augment/{regime}/summary.csv (rule augment_aggregate)",

@@ -54,6 +54,7 @@ from andicam.erasing_tables import (
     paired_differences,
     positions_of,
     read_correctness,
+    regime_of,
     trajectory_bootstrap_differences,
 )
 from andicam.files import read_json, read_table
@@ -472,6 +473,69 @@ def erasing_fill_rows(paths: Sequence[str | Path] | None, stage: str = "layer4",
         if fill not in chosen or positions == "trajectory":
             chosen[fill] = (positions, path, correct)
     return [_fill_loss_row(chosen[f][1], stage, chosen[f][2])[1] for f in FILLS if f in chosen]
+
+
+# --- erasing curves, one line per run ----------------------------------------------------------------------------
+
+# What the erasing-curves table keeps of each run, in its order: (quantity, the summary row it is read from, for a
+# run of n_bins bins and result ids without the trajectory-segments suffix).
+def _curve_rows(n_bins: int) -> dict[str, str]:
+    of = "" if n_bins == PAPER_BINS else f"_of{n_bins}"
+    last = n_bins - 1
+    return {
+        "nothing erased": "erasing_none",
+        "Grad-CAM first bin": f"erasing_gradcam_bin0{of}",
+        "Grad-CAM last bin": f"erasing_gradcam_bin{last}{of}",
+        "run-length control": "erasing_run_length_mean",
+        "uniform control": "erasing_uniform_mean",
+        "Grad-CAM - run-length, first bin": "erasing_minus_run_length_bin0",
+        "Grad-CAM - run-length, last bin": f"erasing_minus_run_length_bin{last}",
+        "random-segment cost": "random_loss",
+    }
+
+
+CURVE_COLUMNS: tuple[str, ...] = ("run", "regime", "positions", "fill", "quantity", "estimate", "value", "ci_low",
+                                  "ci_high", "n", "unit", "ci_method", "source")
+
+
+def erasing_curves(paths: Sequence[str | Path], correctness: Sequence[str | Path | None] | None = None,
+                   main_regime: str | None = None, stage: str = "layer4", n_boot: int = 2000,
+                   seed: int = 0) -> pd.DataFrame:
+    """Every erasing run (regime x positions mode x fill) in a few numbers, one group of rows per run: accuracy
+    with nothing erased, Grad-CAM's first and last bin, each control's mean over bins, Grad-CAM minus the
+    run-length control (the authors' own comparator) in the first and last bin, and the accuracy random segments
+    cost (the fill's fitness). Intervals and units as the summary's rows of the same ids; ``main_regime`` is the
+    regime of the tables without a ``regime`` column (the main run's)."""
+    if not paths:
+        raise ValueError("no erasing tables given")
+    correctness = list(correctness) if correctness else [None] * len(paths)
+    if len(correctness) != len(paths):
+        raise ValueError(f"{len(paths)} erasing tables but {len(correctness)} correctness files")
+    rows, seen = [], set()
+    for path, correct in zip(paths, correctness):
+        frame = read_table(path, ["stage", "bin", "method", "seed", "class", "accuracy", "n"], "erasing table")
+        regime, fill = regime_of(frame, main_regime), fill_of(frame)
+        if regime is None:
+            raise ValueError(f"{path}: no regime column, and the main run's regime was not given")
+        positions, run_rows = _erasing_run(path, stage, correct, n_boot, seed)
+        key = (regime, positions, fill)
+        if key in seen:
+            raise ValueError(f"{path}: a second erasing table of the {regime}-length model, {POSITIONS_TEXT[positions]}, "
+                             f"{FILL_TEXT[fill]}")
+        seen.add(key)
+        n_bins = sum(r["result"].startswith("erasing_gradcam_bin") for r in run_rows)
+        by_id = {r["result"].removesuffix("_trajectory"): r for r in run_rows}
+        by_id["random_loss"] = _fill_loss_row(path, stage, correct)[1]
+        label = f"{regime} length, {POSITIONS_TEXT[positions]}, {FILL_TEXT[fill]}"
+        for quantity, result in _curve_rows(n_bins).items():
+            r = by_id[result]
+            estimate = _fmt(r["value"], r["unit"])
+            if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"]):
+                estimate += f" [{_bound(r['ci_low'], r['unit'])}, {_bound(r['ci_high'], r['unit'])}]"
+            rows.append({"run": label, "regime": regime, "positions": positions, "fill": fill, "quantity": quantity,
+                         "estimate": estimate, **{k: r[k] for k in ("value", "ci_low", "ci_high", "n", "unit",
+                                                                     "ci_method", "source")}})
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 
 # --- block heads -----------------------------------------------------------------------------------------------

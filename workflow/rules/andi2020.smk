@@ -118,6 +118,7 @@ use rule docs_page as andi2020_page with:
         presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
         name=f"{config['run_name']}-andi2020",
         workdir=workflow.basedir,
+        rule="andi2020_page",
 
 
 rule andi2020:

@@ -233,6 +233,37 @@ rule fig_erasing_by_length:
         "python -m andicam plot erasing_by_length --erasing {input} --out {output.pdf} > {log} 2>&1"
 
 
+# Every erasing run of the main model(s), each regime, positions mode and fill, in a few numbers (first and last
+# bin, the controls, Grad-CAM minus the run-length control, the random-segment cost). Named target:
+# `snakemake erasing_curves`; it is also a table of the run's page.
+ERASING_ALL_TABLES = ERASING_FILL_TABLES + [t for t in ERASING_REGIME_TABLES if t not in ERASING_FILL_TABLES]
+ERASING_ALL_CORRECTNESS = ERASING_FILL_CORRECTNESS + [c for c in ERASING_REGIME_CORRECTNESS
+                                                      if c not in ERASING_FILL_CORRECTNESS]
+
+
+rule erasing_curves:
+    input:
+        table=ERASING_ALL_TABLES,
+        correctness=ERASING_ALL_CORRECTNESS,
+    output:
+        "results/tables/erasing_curves.csv",
+    log:
+        "logs/tables/erasing_curves.log",
+    params:
+        stage=EXPLAIN["erasing"]["stage"],
+        main=ERASING_REGIMES[0],
+        master=config["seed"],
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam erasing-curves --erasing {input.table} --correctness {input.correctness}"
+        " --main-regime {params.main} --stage {params.stage} --seed {params.master} --out {output} > {log} 2>&1"
+
+
 rule fig_layer_response:
     input:
         response="results/explain/layer_response.h5",
@@ -303,6 +334,7 @@ FIGURES += EXPLAIN_FIGURES
 
 
 rule explain:
-    """Every figure of the explain stage (named target)."""
+    """Every figure of the explain stage and the erasing runs' table (named target)."""
     input:
         EXPLAIN_FIGURES,
+        rules.erasing_curves.output,

@@ -135,6 +135,52 @@ use rule claims as augment_claims with:
         "logs/tables/augment_claims.log",
 
 
+# The explaining part on its own (erasing, block heads, correlations, feature ablation, layer response of the main
+# model): its summary rows and claims, for runs that have explained the main model before training every model
+# the full summary reads. Named target: `snakemake explain_page`.
+rule explain_summary:
+    input:
+        erasing=ERASING_TABLES,
+        erasing_correctness=ERASING_CORRECTNESS,
+        erasing_fills=ERASING_FILL_TABLES,
+        erasing_fills_correctness=ERASING_FILL_CORRECTNESS,
+        blocks="results/blocks/accuracy.csv",
+        relevance="results/relevance/train.csv",
+        ablation="results/ablation/transplants.csv",
+        response="results/explain/layer_response.h5",
+    output:
+        csv="results/tables/explain_summary.csv",
+        md="results/tables/explain_summary.md",
+    log:
+        "logs/tables/explain_summary.log",
+    params:
+        stage=config["explain"]["erasing"]["stage"],
+        master=config["seed"],
+        name=config["run_name"],
+    threads: 1
+    resources:
+        runtime=minutes(10),
+        mem_mb=2000,
+    conda:
+        CPU_ENV
+    shell:
+        "python -m andicam summarize --erasing {input.erasing} --erasing-correctness {input.erasing_correctness}"
+        " --erasing-fills {input.erasing_fills} --erasing-fills-correctness {input.erasing_fills_correctness}"
+        " --blocks {input.blocks} --relevance {input.relevance} --ablation {input.ablation}"
+        " --response {input.response} --erasing-stage {params.stage} --seed {params.master}"
+        " --run-name {params.name:q} --out-csv {output.csv} --out-md {output.md} > {log} 2>&1"
+
+
+use rule claims as explain_claims with:
+    input:
+        "results/tables/explain_summary.csv",
+    output:
+        csv="results/tables/explain_claims.csv",
+        md="results/tables/explain_claims.md",
+    log:
+        "logs/tables/explain_claims.log",
+
+
 rule fig_claims:
     input:
         "results/tables/claims.csv",
@@ -161,6 +207,7 @@ PAGE_TABLES = {
     "msd_exponents": "results/tables/msd_exponents.csv",
     "andi2020_scores": "results/tables/andi2020_scores.csv",
     "explained_seeds": "results/tables/explained_seeds.csv",
+    "erasing_curves": "results/tables/erasing_curves.csv",
 }
 AUGMENT_PAGE_TABLES = {
     **{f"augment_{r}": f"results/augment/{r}/summary.csv" for r in AUG_REGIMES},
@@ -185,6 +232,7 @@ rule docs_page:
         presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
         name=config["run_name"],
         workdir=workflow.basedir,
+        rule="docs_page",
     threads: 1
     resources:
         runtime=minutes(10),
@@ -192,7 +240,7 @@ rule docs_page:
     conda:
         CPU_ENV
     shell:
-        "python -m andicam render-page {params.tables} --run-name {params.name:q} --rule {rule}"
+        "python -m andicam render-page {params.tables} --run-name {params.name:q} --rule {params.rule}"
         " --config-json {params.config_json:q}"
         " {params.presets} --benchmarks results/benchmarks --workdir {params.workdir:q}"
         " --out-record {output.record} --out-page {output.page} > {log} 2>&1"
@@ -218,3 +266,28 @@ use rule docs_page as augment_page with:
         presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
         name=f"{config['run_name']}-augment",
         workdir=workflow.basedir,
+        rule="augment_page",
+
+
+# The explaining part's own results page (docs/runs/<run>-explain.md): its summary rows and claims and every erasing
+# run, for runs that have explained the main model but not yet trained all the models `all` needs. Named target.
+EXPLAIN_ONLY_TABLES = {"explain_summary": "results/tables/explain_summary.csv",
+                       "explain_claims": "results/tables/explain_claims.csv",
+                       "erasing_curves": "results/tables/erasing_curves.csv"}
+
+
+use rule docs_page as explain_page with:
+    input:
+        **EXPLAIN_ONLY_TABLES,
+    output:
+        page=f"docs/runs/{config['run_name']}-explain.md",
+        record=f"docs/runs/{config['run_name']}-explain.json",
+    log:
+        "logs/tables/explain_page.log",
+    params:
+        tables=page_tables(EXPLAIN_ONLY_TABLES),
+        config_json=json.dumps(config, sort_keys=True, default=str),
+        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
+        name=f"{config['run_name']}-explain",
+        workdir=workflow.basedir,
+        rule="explain_page",

@@ -113,12 +113,7 @@ use rule docs_page as andi2020_page with:
     log:
         "logs/tables/andi2020_page.log",
     params:
-        tables=page_tables({"andi2020_scores": "results/tables/andi2020_scores.csv"}),
-        config_json=json.dumps(config, sort_keys=True, default=str),
-        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
-        name=f"{config['run_name']}-andi2020",
-        workdir=workflow.basedir,
-        rule="andi2020_page",
+        **page_params("andi2020_page", {"andi2020_scores": "results/tables/andi2020_scores.csv"}, "-andi2020"),
 
 
 rule andi2020:

@@ -311,3 +311,21 @@ def erasing_regime(wildcards):
 def page_tables(tables):
     """The --table arguments of render-page: one per (key, results table) of a results page."""
     return " ".join(f"--table {k} {shlex.quote(v)}" for k, v in tables.items())
+
+
+def preset_args(wildcards):
+    """The --preset arguments of render-page: the run's config files."""
+    return " ".join(f"--preset {shlex.quote(p)}" for p in preset_names())
+
+
+def page_params(rule, tables, suffix=""):
+    """The params of docs_page and of each stage's page that reuses it: the page's tables, the run's config and
+    presets, the page's run name (run_name, then ``suffix``) and the name of the page's own rule."""
+    return {
+        "tables": page_tables(tables),
+        "config_json": json.dumps(config, sort_keys=True, default=str),
+        "presets": preset_args,
+        "name": config["run_name"] + suffix,
+        "workdir": workflow.basedir,
+        "rule": rule,
+    }

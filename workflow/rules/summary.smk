@@ -227,12 +227,7 @@ rule docs_page:
     log:
         "logs/tables/docs_page.log",
     params:
-        tables=page_tables(PAGE_TABLES),
-        config_json=json.dumps(config, sort_keys=True, default=str),
-        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
-        name=config["run_name"],
-        workdir=workflow.basedir,
-        rule="docs_page",
+        **page_params("docs_page", PAGE_TABLES),
     threads: 1
     resources:
         runtime=minutes(10),
@@ -261,12 +256,7 @@ use rule docs_page as augment_page with:
     log:
         "logs/tables/augment_page.log",
     params:
-        tables=page_tables(AUGMENT_ONLY_TABLES),
-        config_json=json.dumps(config, sort_keys=True, default=str),
-        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
-        name=f"{config['run_name']}-augment",
-        workdir=workflow.basedir,
-        rule="augment_page",
+        **page_params("augment_page", AUGMENT_ONLY_TABLES, "-augment"),
 
 
 # The explaining part's own results page (docs/runs/<run>-explain.md): its summary rows and claims and every erasing
@@ -285,9 +275,4 @@ use rule docs_page as explain_page with:
     log:
         "logs/tables/explain_page.log",
     params:
-        tables=page_tables(EXPLAIN_ONLY_TABLES),
-        config_json=json.dumps(config, sort_keys=True, default=str),
-        presets=lambda wildcards: " ".join(f"--preset {shlex.quote(p)}" for p in preset_names()),
-        name=f"{config['run_name']}-explain",
-        workdir=workflow.basedir,
-        rule="explain_page",
+        **page_params("explain_page", EXPLAIN_ONLY_TABLES, "-explain"),

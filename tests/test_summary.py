@@ -63,6 +63,14 @@ def write_erasing(path: Path) -> Path:
     return path
 
 
+def cam_correctness() -> np.ndarray:
+    """Per-trajectory Grad-CAM results (50, 10) that give ``write_erasing``'s accuracies, (40 - 2 b) / 50."""
+    gradcam = np.zeros((50, 10), dtype=np.int8)
+    for b in range(10):
+        gradcam[:40 - 2 * b, b] = 1
+    return gradcam
+
+
 def write_blocks(path: Path) -> Path:
     """Ours (balance none, every trajectory), then the heads on group-balanced undersamples."""
     pd.DataFrame({
@@ -265,9 +273,7 @@ def test_both_erasing_modes_in_one_table(inputs: dict, tmp_path: Path) -> None:
 
 
 def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path: Path) -> None:
-    gradcam = np.zeros((50, 10), dtype=np.int8)
-    gradcam[:40, 0] = 1  # 80 % in bin 0
-    gradcam[:22, 9] = 1  # 44 % in bin 9
+    gradcam = cam_correctness()  # 80 % in bin 0, 44 % in bin 9, as the table
     uniform = np.zeros((3, 50, 10), dtype=np.int8)
     uniform[:, :16] = 1  # 32 % with every seed, in every bin
     npz = tmp_path / "correct.npz"
@@ -283,6 +289,14 @@ def test_erasing_differences_bootstrap_over_trajectories(inputs: dict, tmp_path:
     assert "paired bootstrap over 50 trajectories" in first["this_run"]
     plain = by_result(sm.erasing_rows(inputs["erasing"]))["erasing_minus_uniform_bin0"]
     assert plain["ci_method"] == "t CI over control seeds only (undercovers)"
+    # a correctness file of another run (its Grad-CAM results give other accuracies) is refused by name
+    other = tmp_path / "other.npz"
+    np.savez(other, labels=np.zeros(50, dtype=np.int8), gradcam=np.roll(gradcam, 1, axis=1), uniform=uniform,
+             run_length=np.zeros((3, 50, 10), dtype=np.int8))
+    with pytest.raises(ValueError, match="other.npz: its Grad-CAM results do not give the accuracies of"):
+        sm.erasing_rows(inputs["erasing"], correctness=other)
+    with pytest.raises(ValueError, match="not of the same erasing run"):
+        sm.erasing_fill_rows([inputs["erasing"]], correctness=[other])
 
 
 def test_block_rows_wilson_over_evaluation_trajectories(inputs: dict, tmp_path: Path) -> None:
@@ -479,7 +493,7 @@ def test_one_row_per_fill_the_accuracy_random_erasing_costs(inputs: dict, tmp_pa
     uniform = np.zeros((3, 50, 10), dtype=np.int8)
     uniform[:, :41] = 1  # 82 % with every seed, in every bin
     npz = tmp_path / "hold.npz"
-    np.savez(npz, labels=np.zeros(50, dtype=np.int8), gradcam=np.zeros((50, 10), dtype=np.int8), uniform=uniform,
+    np.savez(npz, labels=np.zeros(50, dtype=np.int8), gradcam=cam_correctness(), uniform=uniform,
              run_length=uniform)
     rows = sm.erasing_fill_rows([tmp_path / "trajectory.csv", tmp_path / "hold_all.csv", tmp_path / "hold.csv"],
                                 correctness=[None, None, npz])

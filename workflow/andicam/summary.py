@@ -315,6 +315,17 @@ def erasing_rows(path: str | Path | None, stage: str = "layer4", correctness: st
     return _erasing_run(path, stage, correctness, n_boot, seed)[1]
 
 
+def _check_pairing(path: str | Path, cam: pd.DataFrame, correctness: str | Path,
+                   correct: dict[str, np.ndarray]) -> None:
+    """A correctness file belongs to an erasing table when its Grad-CAM results give the table's Grad-CAM
+    accuracies (``cam``: class "all", one row per bin in order), which the erasing command computed from them."""
+    per_bin = correct["gradcam"].astype(np.float64).mean(axis=0)
+    table = cam["accuracy"].to_numpy(float)
+    if per_bin.shape != table.shape or not np.allclose(per_bin, table, rtol=0.0, atol=1e-9):
+        raise ValueError(f"{correctness}: its Grad-CAM results do not give the accuracies of {path}; the two files "
+                         "are not of the same erasing run")
+
+
 def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n_boot: int,
                  seed: int) -> tuple[str, list[dict[str, Any]]]:
     """(positions mode of the table, its rows): the body of ``erasing_rows`` for one table."""
@@ -349,6 +360,7 @@ def _erasing_run(path: str | Path, stage: str, correctness: str | Path | None, n
         labels, correct = read_correctness(correctness)
         if correct["gradcam"].shape[1] != n_bins:
             raise ValueError(f"{correctness}: {correct['gradcam'].shape[1]} bins, the erasing table {n_bins}")
+        _check_pairing(path, cam, correctness, correct)
         boot = trajectory_bootstrap_differences(labels, correct, CLASS_NAMES, n_boot, seed)
         boot = boot[boot["class"] == "all"].set_index(["control", "bin"])
     for method in ERASING_CONTROLS:
@@ -436,6 +448,7 @@ def _fill_loss_row(path: str | Path, stage: str, correctness: str | Path | None)
         # proportion of the same trajectories. Their pairing is ignored (no per-trajectory no-erasing
         # result is stored), which widens the interval when the two agree trajectory by trajectory.
         _, correct = read_correctness(correctness)
+        _check_pairing(path, frame[frame["method"] == "gradcam"].sort_values("bin"), correctness, correct)
         per_traj = correct[FILL_LOSS_CONTROL].astype(np.float64).mean(axis=(0, 2))
         if len(per_traj) != n:
             raise ValueError(f"{correctness}: {len(per_traj)} trajectories, the erasing table {n}")

@@ -55,6 +55,26 @@ class Section:
 CLAIMS_COLUMNS = ("claim", "group", "paper_value", "paper_low", "paper_high", "value", "ci_low", "ci_high", "diff_low",
                   "diff_high", "unit", "verdict")
 
+# How a page shows a summary table: its text columns, renamed.
+SUMMARY_COLUMNS = ("description", "this_run", "paper")
+SUMMARY_HEADERS = ("result", "this run", "paper")
+
+
+def _stage_sections(stage: str, title: str, rows: str, about: str) -> tuple[Section, Section]:
+    """The two sections of one stage's own page (rules <stage>_summary and <stage>_claims): the summary's rows of
+    that stage that ran (``about`` says what they are) and their claims; ``rows`` names the rows in the text."""
+    return (
+        Section(f"{stage}_summary", f"{title}: the summary's rows",
+                f"results/tables/{stage}_summary.csv (rule {stage}_summary)", about,
+                columns=SUMMARY_COLUMNS, headers=SUMMARY_HEADERS, query="this_run != 'not run'"),
+        Section(f"{stage}_claims", f"{title}: the paper's claims",
+                f"results/tables/{stage}_claims.csv (rule {stage}_claims)",
+                f"The claims table (rule and columns as in the section on the paper's claims) of the summary's {rows} "
+                "rows alone; claims of other experiments are left out.",
+                columns=CLAIMS_COLUMNS, query="verdict != 'not run'"),
+    )
+
+
 SECTIONS: tuple[Section, ...] = (
     Section(
         "summary", "Headline results beside the paper's", "results/tables/summary.csv (rule summary)",
@@ -63,7 +83,7 @@ SECTIONS: tuple[Section, ...] = (
         "retraining seed for augmentation differences, paired bootstrap over test trajectories for erasing "
         "differences, bootstrap over trajectories for correlations. The paper's values are those of METHODS "
         "§6; a row says when the paper computed its number differently.",
-        columns=("description", "this_run", "paper"), headers=("result", "this run", "paper")),
+        columns=SUMMARY_COLUMNS, headers=SUMMARY_HEADERS),
     Section(
         "claims", "The paper's claims: reproduced, undecided or contradicted",
         "results/tables/claims.csv (rule claims)",
@@ -77,36 +97,16 @@ SECTIONS: tuple[Section, ...] = (
         "edge of the margin or the row has no interval; not comparable: the paper computed its number "
         "differently; not run: this run has no value.",
         columns=CLAIMS_COLUMNS),
-    Section(
-        "augment_summary", "Augmentation: the summary's rows",
-        "results/tables/augment_summary.csv (rule augment_summary)",
+    *_stage_sections(
+        "augment", "Augmentation", "augmentation",
         "The summary's augmentation rows alone (rows this run did not run are left out): each set-up's arms at the "
         "paper's noise levels and targeted - random, mean over retraining seeds with a t (paired t) 95 % interval "
-        "over the seeds, and the diagnostic arms' paired differences where they ran, rows beyond the paper.",
-        columns=("description", "this_run", "paper"), headers=("result", "this run", "paper"),
-        query="this_run != 'not run'"),
-    Section(
-        "augment_claims", "Augmentation: the paper's claims",
-        "results/tables/augment_claims.csv (rule augment_claims)",
-        "The claims table (rule and columns as in the section on the paper's claims) of the summary's augmentation "
-        "rows alone; claims of other experiments are left out.",
-        columns=CLAIMS_COLUMNS,
-        query="verdict != 'not run'"),
-    Section(
-        "explain_summary", "Explaining the main model: the summary's rows",
-        "results/tables/explain_summary.csv (rule explain_summary)",
+        "over the seeds, and the diagnostic arms' paired differences where they ran, rows beyond the paper."),
+    *_stage_sections(
+        "explain", "Explaining the main model", "explaining",
         "The summary's explaining rows alone (erasing, block heads, layer response, correlations, feature "
         "ablation of the main model; rows this run did not run are left out), each with its interval's method "
-        "and unit as in the full summary.",
-        columns=("description", "this_run", "paper"), headers=("result", "this run", "paper"),
-        query="this_run != 'not run'"),
-    Section(
-        "explain_claims", "Explaining the main model: the paper's claims",
-        "results/tables/explain_claims.csv (rule explain_claims)",
-        "The claims table (rule and columns as in the section on the paper's claims) of the summary's explaining "
-        "rows alone; claims of other experiments are left out.",
-        columns=CLAIMS_COLUMNS,
-        query="verdict != 'not run'"),
+        "and unit as in the full summary."),
     Section(
         "erasing_curves", "Erasing: every run in a few numbers",
         "results/tables/erasing_curves.csv (rule erasing_curves)",

@@ -119,6 +119,14 @@ def _fmt(value: float, unit: str) -> str:
     return _bound(value, unit) + {PERCENT: " %", POINTS: " points", STEPS: " steps"}.get(unit, "")
 
 
+def _estimate(value: float, lo: float, hi: float, unit: str) -> str:
+    """A value with its unit and, where both bounds are finite, its interval: "+4.5 points [+4.2, +4.8]"."""
+    text = _fmt(value, unit)
+    if math.isfinite(lo) and math.isfinite(hi):
+        text += f" [{_bound(lo, unit)}, {_bound(hi, unit)}]"
+    return text
+
+
 def _plural(n: int, word: str) -> str:
     if n == 1:
         return f"{n} {word}"
@@ -132,9 +140,7 @@ def _seeds_text(seeds: Sequence[int]) -> str:
 def _row(result: str, description: str, value: float, lo: float, hi: float, n: int, basis: str, source: str,
          unit: str, ci_method: str, label: str = "") -> dict[str, Any]:
     """One summary row; ``basis`` says what n counts (e.g. "2 seeds"), ``label`` precedes the value in the text."""
-    text = f"{label} {_fmt(value, unit)}" if label else _fmt(value, unit)
-    if math.isfinite(lo) and math.isfinite(hi):
-        text += f" [{_bound(lo, unit)}, {_bound(hi, unit)}]"
+    text = f"{label} {_estimate(value, lo, hi, unit)}" if label else _estimate(value, lo, hi, unit)
     text += f", {basis}; " + (ci_method or "no CI")
     return {
         "result": result, "description": description, "this_run": text, "value": float(value),
@@ -542,11 +548,8 @@ def erasing_curves(paths: Sequence[str | Path], correctness: Sequence[str | Path
         label = f"{regime} length, {POSITIONS_TEXT[positions]}, {FILL_TEXT[fill]}"
         for quantity, result in _curve_rows(n_bins).items():
             r = by_id[result]
-            estimate = _fmt(r["value"], r["unit"])
-            if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"]):
-                estimate += f" [{_bound(r['ci_low'], r['unit'])}, {_bound(r['ci_high'], r['unit'])}]"
             rows.append({"run": label, "regime": regime, "positions": positions, "fill": fill, "quantity": quantity,
-                         "estimate": estimate, **{k: r[k] for k in ("value", "ci_low", "ci_high", "n", "unit",
+                         "estimate": _estimate(r["value"], r["ci_low"], r["ci_high"], r["unit"]), **{k: r[k] for k in ("value", "ci_low", "ci_high", "n", "unit",
                                                                      "ci_method", "source")}})
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 

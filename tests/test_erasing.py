@@ -24,6 +24,7 @@ from andicam.erasing import (
     run_length_masks,
     step_std,
     uniform_masks,
+    end_positions,
     valid_positions,
 )
 from andicam.erasing_tables import (
@@ -123,7 +124,7 @@ def test_table_of_a_constant_model() -> None:
     labels = np.repeat(np.arange(8), 3)
     x = np.random.default_rng(5).uniform(size=(24, 2, 1000)).astype(np.float32)
     table = erasing_table(_Recorder().eval(), x, labels, _maps(24), master_seed=1, n_seeds=2)
-    assert list(table.columns) == ["bin", "method", "seed", "class", "accuracy", "n", "segments"]
+    assert list(table.columns) == ["bin", "method", "seed", "class", "accuracy", "n", "segments", "ends"]
     # 9 groups ("all" + 8 classes) x (1 unerased + 10 Grad-CAM + 2 controls x 2 seeds x 10 bins)
     assert len(table) == 9 * (1 + 10 + 40)
     acc = table.groupby("class")["accuracy"].unique()
@@ -134,6 +135,19 @@ def test_table_of_a_constant_model() -> None:
     np.testing.assert_allclose(seg.loc[0:, "gradcam"], [4, 3, 3, 3, 3, 3, 3, 3, 3, 4])
     np.testing.assert_allclose(seg.loc[0:, "uniform"], seg.loc[0:, "gradcam"])
     np.testing.assert_allclose(seg.loc[0:, "run_length"], seg.loc[0:, "gradcam"])
+    # every position lies in one Grad-CAM bin, so the bins erase each trajectory's two ends once in all
+    ends = table[(table["class"] == "all") & (table["bin"] >= 0)].groupby(["method", "bin"])["ends"].mean()
+    assert ends["gradcam"].sum() == pytest.approx(2)
+    assert (ends <= seg.loc[0:].stack().swaplevel().sort_index()).all()
+    assert (table.loc[table["method"] == "none", "ends"] == 0).all()
+
+
+def test_end_positions_are_the_first_valid_and_the_last() -> None:
+    valid = valid_positions(np.array([1000, 40, 1]), 32)
+    ends = end_positions(valid)
+    assert ends.sum(axis=1).tolist() == [2, 2, 1]  # a one-segment trajectory has one end
+    assert np.flatnonzero(ends[0]).tolist() == [0, 31]
+    assert np.flatnonzero(ends[1]).tolist() == [30, 31]  # 40 steps: the last two segments of 31-32 steps
 
 
 def _tiny_files(tmp_path, lengths: np.ndarray | None = None) -> tuple[str, str, str]:
@@ -458,9 +472,13 @@ def test_fills_leave_the_padding_as_it_was() -> None:
     for fill in ("hold", "bridge"):
         filled = fill_erased(x, erased, starts, fill, noise)
         np.testing.assert_array_equal(filled[..., :600], 0.25)
-        # the gap starts the trajectory: both fills hold the first kept position after it
-        np.testing.assert_array_equal(filled[..., 600:700], np.repeat(x[..., 700:701], 100, axis=-1))
         np.testing.assert_array_equal(filled[..., 700:], x[..., 700:])
+    # the gap starts the trajectory: hold holds the first kept position after it, bridge walks back from it
+    held = fill_erased(x, erased, starts, "hold")
+    np.testing.assert_array_equal(held[..., 600:700], np.repeat(x[..., 700:701], 100, axis=-1))
+    walked = fill_erased(x, erased, starts, "bridge", noise)
+    inc = np.diff(walked[..., 600:701], axis=-1)  # the 100 steps into x[700]
+    np.testing.assert_allclose(inc, noise[..., 601:701] * step_std(x, ~erased & (np.arange(1000) >= 600))[..., None])
     np.testing.assert_array_equal(fill_erased(x, erased, starts, "zero")[..., 500:700], 0)  # today's erasing
     # a trajectory erased whole takes the padding's value; without padding, 0
     whole = fill_erased(x, _gap(1000, 600, 1000), starts, "hold")
@@ -487,6 +505,22 @@ def test_bridge_joins_the_neighbours_with_the_trajectorys_step_std() -> None:
     ratio = inc.std(axis=-1) / estimated
     assert np.all(np.abs(ratio - 1) < 4 / np.sqrt(2 * inc.shape[-1]))
     assert not np.allclose(inc, inc[..., :1])  # not a straight line
+
+
+def test_bridge_walks_from_the_one_neighbour_of_a_gap_at_an_end() -> None:
+    std = 0.01
+    x = _walk(n=4, std=std)
+    noise = bridge_noise(np.arange(4), 8, (2, 1000))
+    starts = np.zeros(4, int)
+    for lo, hi, anchor in ((900, 1000, 899), (0, 100, 100)):  # the track's last 100 steps, then its first
+        erased = _gap(1000, lo, hi, n=4)
+        filled = fill_erased(x, erased, starts, "bridge", noise)
+        np.testing.assert_array_equal(filled[..., anchor], x[..., anchor])  # the neighbour is kept
+        # every step of the filled stretch, the one joining it to its neighbour included, is the walk's
+        a, b = min(lo, anchor), max(hi - 1, anchor)
+        np.testing.assert_allclose(np.diff(filled[..., a : b + 1], axis=-1),
+                                   noise[..., a + 1 : b + 1] * step_std(x, ~erased)[..., None], atol=1e-12)
+        assert np.abs(np.diff(filled[..., lo:hi], axis=-1)).min() > 0  # no step holds still, unlike hold
 
 
 def test_bridge_is_reproducible_from_its_seed_and_a_line_without_steps() -> None:

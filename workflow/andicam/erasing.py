@@ -178,10 +178,12 @@ def fill_erased(
     trajectory and leave the padding as it was. ``hold`` repeats the last kept position before a gap (the
     first after it when the gap starts the trajectory); ``bridge`` joins the kept positions on both sides
     with a Brownian bridge whose steps have the std of the trajectory's kept increments, per channel
-    (``step_std``), drawn from ``noise`` (M, C, L) standard normals: a straight line when that std is 0;
-    a gap at an end of the trajectory holds its one neighbour. A trajectory erased whole has no kept
-    position: it takes the value of the padding just before it (the normalised start the model sees),
-    or 0 when it has no padding.
+    (``step_std``), drawn from ``noise`` (M, C, L) standard normals: a straight line when that std is 0.
+    A gap at an end of the trajectory has one neighbour: ``bridge`` walks from it with the same steps (a
+    free Brownian path, forward after the last kept position, backward before the first), so that no
+    fill of ``bridge`` holds still, which ``hold`` shows to cost much of the accuracy by itself.
+    A trajectory erased whole has no kept position: it takes the value of the padding just before it
+    (the normalised start the model sees), or 0 when it has no padding.
     """
     x = np.asarray(x)
     erased = np.asarray(erased, dtype=bool)
@@ -216,7 +218,11 @@ def fill_erased(
         x_lo, x_hi = np.take_along_axis(x, lo, axis=-1), np.take_along_axis(x, hi, axis=-1)
         w_lo, w_hi = np.take_along_axis(walk, lo, axis=-1), np.take_along_axis(walk, hi, axis=-1)
         bridge = x_lo + frac * (x_hi - x_lo) + (walk - w_lo) - frac * (w_hi - w_lo)
-        filled = np.where(both[:, None, :], bridge, filled)
+        # One side only: the walk's own path, pinned to that neighbour (forward or backward from it).
+        one = (has_left ^ has_right)[:, None, :]
+        anchor = np.maximum(source, 0)[:, None, :]
+        free = filled + walk - np.take_along_axis(walk, anchor, axis=-1)
+        filled = np.where(both[:, None, :], bridge, np.where(one, free, filled))
     return np.where(gap[:, None, :], filled, x).astype(x.dtype, copy=False)
 
 
@@ -272,8 +278,16 @@ def erased_correct(
     return out
 
 
-def _rows(correct: np.ndarray, labels: np.ndarray, masks: np.ndarray | None, method: str, seed: int) -> list[dict]:
-    """Accuracy per bin and class (and "all") from ``correct`` (N, B)."""
+def end_positions(valid: np.ndarray) -> np.ndarray:
+    """(N, P) bool: each trajectory's two end positions, its first valid one and the last (one if it has one)."""
+    p = valid.shape[1]
+    first = p - valid.sum(axis=1)
+    return (np.arange(p)[None, :] == first[:, None]) | (np.arange(p)[None, :] == p - 1)
+
+
+def _rows(correct: np.ndarray, labels: np.ndarray, masks: np.ndarray | None, method: str, seed: int,
+          ends: np.ndarray) -> list[dict]:
+    """Accuracy per bin and class (and "all") from ``correct`` (N, B); ``ends`` (N, P) as ``end_positions``."""
     rows = []
     groups = [("all", np.ones(len(labels), bool))] + [(name, labels == k) for k, name in enumerate(CLASS_NAMES)]
     for cls, sel in groups:
@@ -288,6 +302,7 @@ def _rows(correct: np.ndarray, labels: np.ndarray, masks: np.ndarray | None, met
                 "accuracy": float(correct[sel, b].mean()),
                 "n": int(sel.sum()),
                 "segments": float(masks[sel, b].sum(-1).mean()) if masks is not None else 0.0,
+                "ends": float((masks[sel, b] & ends[sel]).sum(-1).mean()) if masks is not None else 0.0,
             })
     return rows
 
@@ -319,7 +334,9 @@ def erasing_table(
     A ``correctness`` dict receives the per-trajectory results behind the table, int8 0/1, for
     intervals over trajectories: "gradcam" (N, bins) and each control (seeds, N, bins), and "none" (N,)
     with nothing erased (for ``by_length_table``).
-    Columns: bin, method, seed, class, accuracy, n, segments (mean number erased).
+    Columns: bin, method, seed, class, accuracy, n, segments (mean number erased), ends (mean number of
+    those at an end of the trajectory, its first or last position: a one-sided gap there, which a fill
+    cannot join to both neighbours).
     """
     if model.training:
         raise ValueError("the erasing test needs the model in eval mode")
@@ -348,12 +365,13 @@ def erasing_table(
         return erased_correct(model, x, labels, masks, batch_size, fill, steps - lengths,
                               noise if fill == "bridge" else None, amp)
 
+    ends = end_positions(_check_valid(valid, maps.shape))
     nothing = np.zeros((len(labels), 1, maps.shape[1]), dtype=bool)
     unerased = correct_after(nothing)
-    rows = _rows(unerased, labels, None, "none", 0)
+    rows = _rows(unerased, labels, None, "none", 0, ends)
     reference = gradcam_masks(maps, n_bins, valid)
     correct = correct_after(reference)
-    rows += _rows(correct, labels, reference, "gradcam", 0)
+    rows += _rows(correct, labels, reference, "gradcam", 0, ends)
     kept: dict[str, np.ndarray] = {"none": unerased[:, 0].astype(np.int8), "gradcam": correct.astype(np.int8)}
     for method in controls:
         kept[method] = np.zeros((n_seeds, *correct.shape), dtype=np.int8)
@@ -361,10 +379,10 @@ def erasing_table(
             masks = control_masks(method, reference, master_seed, seed, valid)
             correct = correct_after(masks)
             kept[method][seed] = correct
-            rows += _rows(correct, labels, masks, method, seed)
+            rows += _rows(correct, labels, masks, method, seed, ends)
     if correctness is not None:
         correctness.update(kept)
-    return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments"])
+    return pd.DataFrame(rows, columns=["bin", "method", "seed", "class", "accuracy", "n", "segments", "ends"])
 
 
 def by_length_table(

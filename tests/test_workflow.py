@@ -113,7 +113,7 @@ def test_summary_and_docs_page_equal_their_sources(tiny_run):
     # the run's page holds every section but the stage pages' own; those pages, their stage's alone
     for name, keys in (("tiny", set(sections) - augment_only - explain_only),
                        ("tiny-augment", augment_only | {k for k in sections if k.startswith("augment_")}),
-                       ("tiny-explain", explain_only | {"erasing_curves"})):
+                       ("tiny-explain", explain_only | {"erasing_curves", "explained_seeds"})):
         record = read_record(work / "docs" / "runs" / f"{name}.json")
         assert (work / "docs" / "runs" / f"{name}.md").read_text() == render_page(record)
         assert record["run"]["presets"] == ["presets/tiny.yaml"] and record["run"]["master_seed"] == 2024

@@ -6,8 +6,8 @@
 
 rule summary:
     """Headline results table (CSV and markdown): accuracy, recall, confusion, erasing, block heads,
-    augmentation and the strongest correlations, each beside the paper's value. In results/seed<s>/tables/ the
-    same for the model of an explain.more_seeds seed (its recalls, confusions and explaining rows)."""
+    augmentation and the strongest correlations, each beside the paper's value. Asked for in
+    results/seed<s>/tables/, the same for the model of an explain.more_seeds seed."""
     input:
         metrics=summary_metrics,
         erasing=explained(ERASING_TABLES),
@@ -53,9 +53,10 @@ MORE_SEEDS = config["explain"]["more_seeds"]
 
 rule model_spread:
     """The explaining results of every explained model (the main one, then explain.more_seeds) side by side,
-    with their mean and spread: what another training seed would change. Named target: `snakemake model_spread`."""
+    with their mean and spread: what another training seed would change. It reads each model's explaining rows
+    (explain_summary), so it needs no model but the explained ones. Named target: `snakemake model_spread`."""
     input:
-        ["results/tables/summary.csv"] + [f"results/seed{s}/tables/summary.csv" for s in MORE_SEEDS],
+        ["results/tables/explain_summary.csv"] + [f"results/seed{s}/tables/explain_summary.csv" for s in MORE_SEEDS],
     output:
         csv="results/tables/explained_seeds.csv",
         md=report("results/tables/explained_seeds.md", caption="../report/summary.rst", category="Summary"),
@@ -139,20 +140,22 @@ use rule claims as augment_claims with:
 # model): its summary rows and claims, for runs that have explained the main model before training every model
 # the full summary reads. Named target: `snakemake explain_page`.
 rule explain_summary:
+    """The summary's explaining rows alone, of the main model or (results/seed<s>/tables/) of an
+    explain.more_seeds model."""
     input:
-        erasing=ERASING_TABLES,
-        erasing_correctness=ERASING_CORRECTNESS,
-        erasing_fills=ERASING_FILL_TABLES,
-        erasing_fills_correctness=ERASING_FILL_CORRECTNESS,
-        blocks="results/blocks/accuracy.csv",
-        relevance="results/relevance/train.csv",
-        ablation="results/ablation/transplants.csv",
-        response="results/explain/layer_response.h5",
+        erasing=explained(ERASING_TABLES),
+        erasing_correctness=explained(ERASING_CORRECTNESS),
+        erasing_fills=explained(ERASING_FILL_TABLES),
+        erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
+        blocks=explained(["results/blocks/accuracy.csv"]),
+        relevance=explained(["results/relevance/train.csv"]),
+        ablation=explained(["results/ablation/transplants.csv"]),
+        response=explained(["results/explain/layer_response.h5"]),
     output:
-        csv="results/tables/explain_summary.csv",
-        md="results/tables/explain_summary.md",
+        csv="results/{explained}tables/explain_summary.csv",
+        md="results/{explained}tables/explain_summary.md",
     log:
-        "logs/tables/explain_summary.log",
+        "logs/{explained}tables/explain_summary.log",
     params:
         stage=config["explain"]["erasing"]["stage"],
         master=config["seed"],
@@ -263,7 +266,8 @@ use rule docs_page as augment_page with:
 # run, for runs that have explained the main model but not yet trained all the models `all` needs. Named target.
 EXPLAIN_ONLY_TABLES = {"explain_summary": "results/tables/explain_summary.csv",
                        "explain_claims": "results/tables/explain_claims.csv",
-                       "erasing_curves": "results/tables/erasing_curves.csv"}
+                       "erasing_curves": "results/tables/erasing_curves.csv",
+                       "explained_seeds": "results/tables/explained_seeds.csv"}
 
 
 use rule docs_page as explain_page with:

@@ -550,6 +550,23 @@ def test_erasing_curves_give_each_run_its_bins_controls_and_fill_cost(inputs: di
     assert main(["erasing-curves", "--erasing", str(tmp_path / "absent.csv"), "--out", str(out)]) == 2
 
 
+def test_erasing_curves_give_the_share_of_erased_segments_at_a_track_end(inputs: dict, tmp_path: Path) -> None:
+    """Where a table counts the segments erased at an end (``ends``), four more rows per run: that share for
+    Grad-CAM and the run-length control in the first and last bin, pooled over the control's seeds."""
+    table = pd.read_csv(inputs["erasing"])  # 3 segments per bin and trajectory
+    ends = np.where(table["method"] == "gradcam", np.where(table["bin"] == 0, 0.9, 0.15),
+                    np.where(table["seed"] == 0, 0.3, 0.6))
+    table.assign(ends=np.where(table["bin"] >= 0, ends, 0.0)).to_csv(tmp_path / "ends.csv", index=False)
+    curves = sm.erasing_curves([tmp_path / "ends.csv"], main_regime="variable").set_index("quantity")
+    assert len(curves) == 12
+    share = curves.loc[curves.index.str.startswith("erased segments at a track end"), "value"]
+    # Grad-CAM: 0.9 / 3 and 0.15 / 3; the control (seeds 0, 1, 2): (0.3 + 0.6 + 0.6) / 9 in both bins
+    assert share.tolist() == pytest.approx([30.0, 5.0, 100 * 1.5 / 9, 100 * 1.5 / 9])
+    assert curves.loc["erased segments at a track end, Grad-CAM, first bin", "unit"] == sm.PERCENT
+    assert curves.loc["erased segments at a track end, Grad-CAM, first bin", "estimate"] == "30.0 %"
+    assert "3 control seeds" in curves.loc["erased segments at a track end, run-length control, last bin", "ci_method"]
+
+
 def test_response_row_is_the_mass_span_of_layer4_positions(tmp_path: Path) -> None:
     from andicam.response import position_windows, write_response
 

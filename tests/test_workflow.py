@@ -141,7 +141,10 @@ def test_summary_and_docs_page_equal_their_sources(tiny_run):
     assert not ran.index.str.startswith(("augment_", "accuracy_", "recall_")).any()
     pd.testing.assert_frame_equal(ran, claims.loc[ran.index])
     curves = pd.read_csv(work / "results" / "tables" / "erasing_curves.csv")
-    assert set(curves["regime"]) == {"fixed", "variable"} and curves.groupby("run").size().eq(8).all()
+    # eight numbers per run, and four shares of erased segments at a track end
+    assert set(curves["regime"]) == {"fixed", "variable"} and curves.groupby("run").size().eq(12).all()
+    ends = curves[curves["quantity"].str.startswith("erased segments at a track end")]
+    assert ends["value"].between(0, 100).all() and len(ends) == 4 * curves["run"].nunique()
     assert "| not run |" not in (work / "docs" / "runs" / "tiny-explain.md").read_text()
     assert {t["jobs"] for t in record["timings"]} >= {"models/fixed/depth10/seed*", "data/fixed/train/shard*"}
 

@@ -117,7 +117,9 @@ SECTIONS: tuple[Section, ...] = (
         "Grad-CAM's bins and nothing erased; t over control seeds for a control's mean over bins; paired "
         "bootstrap over test trajectories for Grad-CAM minus the run-length control (the authors' own "
         "comparator); for the random-segment cost (nothing erased minus the uniform control), a normal interval "
-        "over trajectories. A fill is fit for purpose when that cost is small.",
+        "over trajectories. A fill is fit for purpose when that cost is small. Where a run counted them, the "
+        "last columns give the share of the erased segments that lie at a track end (its first or last "
+        "position, where a gap has one neighbour), exact counts without an interval.",
         pivot=("run", "quantity", "estimate")),
     *(Section(
         f"augment_{regime}", f"Augmentation, the {regime}-length set-up: accuracy of every arm at every noise level",

@@ -523,8 +523,10 @@ def erasing_curves(paths: Sequence[str | Path], correctness: Sequence[str | Path
     """Every erasing run (regime x positions mode x fill) in a few numbers, one group of rows per run: accuracy
     with nothing erased, Grad-CAM's first and last bin, each control's mean over bins, Grad-CAM minus the
     run-length control (the authors' own comparator) in the first and last bin, and the accuracy random segments
-    cost (the fill's fitness). Intervals and units as the summary's rows of the same ids; ``main_regime`` is the
-    regime of the tables without a ``regime`` column (the main run's)."""
+    cost (the fill's fitness); then, where the table counts them, the share of Grad-CAM's and the run-length
+    control's erased segments that lie at a trajectory's end, first and last bin. Intervals and units as the
+    summary's rows of the same ids; ``main_regime`` is the regime of the tables without a ``regime`` column (the
+    main run's)."""
     if not paths:
         raise ValueError("no erasing tables given")
     correctness = list(correctness) if correctness else [None] * len(paths)
@@ -546,12 +548,39 @@ def erasing_curves(paths: Sequence[str | Path], correctness: Sequence[str | Path
         by_id = {r["result"].removesuffix("_trajectory"): r for r in run_rows}
         by_id["random_loss"] = _fill_loss_row(path, stage, correct)[1]
         label = f"{regime} length, {POSITIONS_TEXT[positions]}, {FILL_TEXT[fill]}"
+        run = {"run": label, "regime": regime, "positions": positions, "fill": fill}
         for quantity, result in _curve_rows(n_bins).items():
             r = by_id[result]
-            rows.append({"run": label, "regime": regime, "positions": positions, "fill": fill, "quantity": quantity,
-                         "estimate": _estimate(r["value"], r["ci_low"], r["ci_high"], r["unit"]), **{k: r[k] for k in ("value", "ci_low", "ci_high", "n", "unit",
-                                                                     "ci_method", "source")}})
+            rows.append({**run, "quantity": quantity, "estimate": _estimate(r["value"], r["ci_low"], r["ci_high"], r["unit"]),
+                         **{k: r[k] for k in ("value", "ci_low", "ci_high", "n", "unit", "ci_method", "source")}})
+        rows += [{**run, **r} for r in _end_rows(frame, stage, n_bins, str(path))]
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+# Where a bin's erased segments lie: at a trajectory's end (its first or last position) a gap has one kept
+# neighbour, so what a fill puts there differs from a gap inside (hold and bridge: METHODS §5).
+END_SHARE_METHOD = "exact: erased segments at an end / all erased segments, over the test trajectories"
+
+
+def _end_rows(frame: pd.DataFrame, stage: str, n_bins: int, source: str) -> list[dict]:
+    """The share of erased segments that lie at a trajectory's end, in Grad-CAM's and the run-length control's
+    first and last bin (the control: over its seeds); none for a table written before erasing counted them."""
+    if "ends" not in frame:
+        return []
+    table = frame[(frame["stage"] == stage) & (frame["class"] == "all") & (frame["bin"] >= 0)]
+    rows = []
+    for method, name in (("gradcam", "Grad-CAM"), ("run_length", "run-length control")):
+        for b, which in ((0, "first"), (n_bins - 1, "last")):
+            cell = table[(table["method"] == method) & (table["bin"] == b)]
+            if cell.empty:
+                continue
+            value = 100 * cell["ends"].sum() / cell["segments"].sum() if cell["segments"].sum() else float("nan")
+            method_text = END_SHARE_METHOD + ("" if method == "gradcam" else f", pooled over {len(cell)} control seeds")
+            rows.append({"quantity": f"erased segments at a track end, {name}, {which} bin",
+                         "estimate": _estimate(value, float("nan"), float("nan"), PERCENT), "value": value,
+                         "ci_low": float("nan"), "ci_high": float("nan"), "n": int(cell["n"].iloc[0]),
+                         "unit": PERCENT, "ci_method": method_text, "source": source})
+    return rows
 
 
 # --- block heads -----------------------------------------------------------------------------------------------

@@ -205,7 +205,8 @@ def fill_erased(
     # One side only (or hold): the neighbour there; none at all: the step before the trajectory, or nothing.
     before = np.broadcast_to((starts - 1)[:, None], left.shape)
     source = np.where(has_left, left, np.where(has_right, right, before))
-    filled = np.take_along_axis(x, np.maximum(source, 0)[:, None, :], axis=-1)
+    anchor = np.maximum(source, 0)[:, None, :]
+    filled = np.take_along_axis(x, anchor, axis=-1)
     filled = np.where((source >= 0)[:, None, :], filled, 0.0)
     if fill == "bridge":
         if noise is None or noise.shape != x.shape:
@@ -220,7 +221,6 @@ def fill_erased(
         bridge = x_lo + frac * (x_hi - x_lo) + (walk - w_lo) - frac * (w_hi - w_lo)
         # One side only: the walk's own path, pinned to that neighbour (forward or backward from it).
         one = (has_left ^ has_right)[:, None, :]
-        anchor = np.maximum(source, 0)[:, None, :]
         free = filled + walk - np.take_along_axis(walk, anchor, axis=-1)
         filled = np.where(both[:, None, :], bridge, np.where(one, free, filled))
     return np.where(gap[:, None, :], filled, x).astype(x.dtype, copy=False)

@@ -4,21 +4,27 @@
 # Then the verdict per claim of the paper (`snakemake claims`, figure `fig_claims`).
 
 
+# The explaining outputs a summary reads, of the main model or of an explain.more_seeds one ({explained} folder).
+EXPLAINING_INPUTS = dict(
+    erasing=explained(ERASING_TABLES),
+    erasing_correctness=explained(ERASING_CORRECTNESS),
+    erasing_fills=explained(ERASING_FILL_TABLES),
+    erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
+    blocks=explained(["results/blocks/accuracy.csv"]),
+    relevance=explained(["results/relevance/train.csv"]),
+    ablation=explained(["results/ablation/transplants.csv"]),
+    response=explained(["results/explain/layer_response.h5"]),
+)
+
+
 rule summary:
     """Headline results table (CSV and markdown): accuracy, recall, confusion, erasing, block heads,
     augmentation and the strongest correlations, each beside the paper's value. Asked for in
     results/seed<s>/tables/, the same for the model of an explain.more_seeds seed."""
     input:
         metrics=summary_metrics,
-        erasing=explained(ERASING_TABLES),
-        erasing_correctness=explained(ERASING_CORRECTNESS),
-        erasing_fills=explained(ERASING_FILL_TABLES),
-        erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
-        blocks=explained(["results/blocks/accuracy.csv"]),
+        **EXPLAINING_INPUTS,
         augment=augment_summaries()[0],
-        relevance=explained(["results/relevance/train.csv"]),
-        ablation=explained(["results/ablation/transplants.csv"]),
-        response=explained(["results/explain/layer_response.h5"]),
     output:
         csv=report("results/{explained}tables/summary.csv", caption="../report/summary.rst", category="Summary"),
         md=report("results/{explained}tables/summary.md", caption="../report/summary.rst", category="Summary"),
@@ -143,14 +149,7 @@ rule explain_summary:
     """The summary's explaining rows alone, of the main model or (results/seed<s>/tables/) of an
     explain.more_seeds model."""
     input:
-        erasing=explained(ERASING_TABLES),
-        erasing_correctness=explained(ERASING_CORRECTNESS),
-        erasing_fills=explained(ERASING_FILL_TABLES),
-        erasing_fills_correctness=explained(ERASING_FILL_CORRECTNESS),
-        blocks=explained(["results/blocks/accuracy.csv"]),
-        relevance=explained(["results/relevance/train.csv"]),
-        ablation=explained(["results/ablation/transplants.csv"]),
-        response=explained(["results/explain/layer_response.h5"]),
+        **EXPLAINING_INPUTS,
     output:
         csv="results/{explained}tables/explain_summary.csv",
         md="results/{explained}tables/explain_summary.md",
